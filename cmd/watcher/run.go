@@ -1,0 +1,203 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/outagewatch/outagewatch/detectors"
+	"github.com/outagewatch/outagewatch/ingest"
+)
+
+// run is the whole daemon: it loads and validates the configuration, starts every component,
+// waits for ctx to end, and shuts down in a fixed order. started, when not nil, is called once
+// everything listens (tests use it to learn the bound addresses).
+func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer, started func(*app)) error {
+	cfg, opts, err := loadConfig(args, getenv)
+	if err != nil {
+		return err
+	}
+	if opts.configCheck {
+		fmt.Fprintln(stdout, "configuration is valid")
+		return nil
+	}
+	logger := newLogger(cfg.Log, stdout)
+	a, err := newApp(cfg, logger)
+	if err != nil {
+		return err
+	}
+	if err := a.start(); err != nil {
+		return errors.Join(err, a.stop())
+	}
+	logger.Info("watcher started", "api_addr", a.apiAddr(), "otlp_grpc_addr", a.ingest.GRPCAddr(), "otlp_http_addr", a.ingest.HTTPAddr())
+	if started != nil {
+		started(a)
+	}
+	<-ctx.Done()
+	logger.Info("watcher stopping")
+	return a.stop()
+}
+
+func newLogger(cfg LogConfig, w io.Writer) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: cfg.SlogLevel()}
+	if cfg.Format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// readyChecker is a component whose readiness /readyz aggregates.
+type readyChecker interface {
+	Check(ctx context.Context) error
+}
+
+// app holds the running daemon. Its fields are set by newApp and start, and read-only after.
+type app struct {
+	cfg    Config
+	logger *slog.Logger
+	reg    *prometheus.Registry
+
+	pipeline *ingest.Pipeline
+	ingest   *ingest.Server
+	api      *http.Server
+	apiLn    net.Listener
+
+	// pipelineCancel stops the pipeline; pipelineDone is closed when it has drained.
+	pipelineCancel context.CancelFunc
+	pipelineDone   chan struct{}
+	// stopping is set when shutdown begins, so that /readyz turns 503 at once.
+	stopping atomic.Bool
+	checks   map[string]readyChecker
+}
+
+func newApp(cfg Config, logger *slog.Logger) (*app, error) {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	a := &app{cfg: cfg, logger: logger, reg: reg}
+	// Until the detection engine consumes them, calls are only counted (outagewatch_calls_total,
+	// by the pipeline).
+	consumer := ingest.ConsumerFunc(func([]detectors.Call) {})
+	p, err := ingest.NewPipeline(cfg.Ingest, consumer, reg, logger, ingest.PipelineOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("ingest pipeline: %w", err)
+	}
+	srv, err := ingest.NewServer(cfg.Ingest, p, logger)
+	if err != nil {
+		return nil, fmt.Errorf("ingest server: %w", err)
+	}
+	a.pipeline, a.ingest = p, srv
+	a.checks = map[string]readyChecker{"ingest": srv}
+	a.api = &http.Server{
+		Handler:           a.routes(),
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+	}
+	return a, nil
+}
+
+func (a *app) routes() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		_, _ = io.WriteString(w, "ok\n")
+	})
+	mux.HandleFunc("GET /readyz", a.readyz)
+	mux.Handle("GET /metrics", promhttp.HandlerFor(a.reg, promhttp.HandlerOpts{Registry: a.reg, EnableOpenMetrics: true}))
+	return mux
+}
+
+// readyz answers 200 when every component is ready, else 503 with what is not.
+func (a *app) readyz(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	var problems []string
+	if a.stopping.Load() {
+		problems = append(problems, "shutting down")
+	}
+	for name, c := range a.checks {
+		if err := c.Check(ctx); err != nil {
+			problems = append(problems, name+": "+err.Error())
+		}
+	}
+	if len(problems) > 0 {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		for _, p := range problems {
+			_, _ = fmt.Fprintln(w, p)
+		}
+		return
+	}
+	_, _ = io.WriteString(w, "ready\n")
+}
+
+// start starts the pipeline, then the API, then the OTLP listeners: data is accepted only once
+// everything behind it runs.
+func (a *app) start() error {
+	pctx, cancel := context.WithCancel(context.Background())
+	a.pipelineCancel, a.pipelineDone = cancel, make(chan struct{})
+	go func() {
+		defer close(a.pipelineDone)
+		_ = a.pipeline.Run(pctx)
+	}()
+	ln, err := net.Listen("tcp", a.cfg.API.Addr)
+	if err != nil {
+		return fmt.Errorf("listen api %s: %w", a.cfg.API.Addr, err)
+	}
+	a.apiLn = ln
+	a.logger.Info("api listening", "addr", ln.Addr().String())
+	go func() {
+		if err := a.api.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			a.logger.Error("api server stopped", "err", err)
+		}
+	}()
+	return a.ingest.Start()
+}
+
+func (a *app) apiAddr() string {
+	if a.apiLn == nil {
+		return ""
+	}
+	return a.apiLn.Addr().String()
+}
+
+// stop shuts down in a fixed order, within api.shutdown_timeout in all: the OTLP listeners
+// first (no new data), then the pipeline drains what it holds, then the API. Each step is logged
+// by name. It is safe to call after a failed start.
+func (a *app) stop() error {
+	a.stopping.Store(true)
+	ctx, cancel := context.WithTimeout(context.Background(), a.cfg.API.ShutdownTimeout)
+	defer cancel()
+	var errs []error
+	step := func(name string, fn func() error) {
+		start := time.Now()
+		if err := fn(); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", name, err))
+			a.logger.Warn("shutdown step failed", "step", name, "err", err)
+			return
+		}
+		a.logger.Info("shutdown step done", "step", name, "took", time.Since(start).Round(time.Millisecond))
+	}
+	step("ingest listeners", func() error { return a.ingest.Shutdown(ctx) })
+	step("ingest pipeline", func() error {
+		if a.pipelineCancel == nil {
+			return nil
+		}
+		a.pipelineCancel()
+		select {
+		case <-a.pipelineDone:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	})
+	step("api", func() error { return a.api.Shutdown(ctx) })
+	return errors.Join(errs...)
+}

@@ -1,0 +1,395 @@
+package ingest
+
+import (
+	"sort"
+	"time"
+
+	"github.com/outagewatch/outagewatch/detectors"
+)
+
+// Bounds on the assembler's memory, whatever the input.
+const (
+	maxPendingGroups  = 100_000 // attempt groups waiting for their LLM parent
+	maxRecentSpans    = 200_000 // LLM spans remembered to drop late attempts and outer wrappers
+	maxTrackedKeys    = 10_000  // (service, convention) and service statistics
+	coverageThreshold = 100     // streams seen before a missing finish reason may be excused
+	parentedMinimum   = 5       // attempts seen before "normally parented" is believed
+)
+
+// assembler turns the records of successive requests into calls: it folds HTTP attempts into
+// their LLM span, keeps only the innermost LLM span of a nest, waits a bounded time for LLM
+// spans that may never come, and caps the providers and models tracked. It is not safe for
+// concurrent use: the pipeline runs it on one goroutine.
+type assembler struct {
+	wait         time.Duration
+	maxProviders int
+	maxModels    int
+
+	pending map[spanKey]*attemptGroup
+	// pendingOrder lists pending groups in arrival order, for expiry.
+	pendingOrder []pendingEntry
+	// emitted remembers recently emitted LLM spans (late attempts to them are dropped) and
+	// parents remembers the parents of recently seen LLM spans (a late outer wrapper is dropped).
+	emitted     map[spanKey]struct{}
+	parents     map[spanKey]struct{}
+	recentOrder []recentEntry
+
+	coverage map[coverageKey]*coverageStat
+	parented map[string]*parentStat
+	models   map[string]map[string]struct{}
+
+	stats assemblerStats
+}
+
+type pendingEntry struct {
+	key      spanKey
+	deadline time.Time
+}
+
+type recentEntry struct {
+	key     spanKey
+	parent  bool
+	expires time.Time
+}
+
+type attemptGroup struct {
+	attempts []record
+}
+
+type coverageKey struct{ service, convention string }
+
+// coverageStat counts successful streams with and without a finish reason.
+type coverageStat struct{ with, without uint32 }
+
+// parentStat counts attempts whose LLM parent came and those whose parent did not.
+type parentStat struct{ parented, orphaned uint32 }
+
+// assemblerStats are counters the pipeline exports as metrics.
+type assemblerStats struct {
+	wrappers     uint64 // outer LLM spans not counted
+	lateAttempts uint64 // attempts that arrived after their LLM span was emitted
+	foldedModels uint64 // calls whose model was folded into "other"
+	foldedProv   uint64 // calls whose provider was folded into "other"
+	evicted      uint64 // attempt groups emitted early because too many were pending
+}
+
+func newAssembler(cfg Config) *assembler {
+	return &assembler{
+		wait:         cfg.AttemptWait,
+		maxProviders: cfg.MaxProviders,
+		maxModels:    cfg.MaxModelsPerProvider,
+		pending:      make(map[spanKey]*attemptGroup),
+		emitted:      make(map[spanKey]struct{}),
+		parents:      make(map[spanKey]struct{}),
+		coverage:     make(map[coverageKey]*coverageStat),
+		parented:     make(map[string]*parentStat),
+		models:       make(map[string]map[string]struct{}),
+	}
+}
+
+// add takes one request's records at time now and appends the calls they complete to out.
+func (a *assembler) add(now time.Time, records []record, out []detectors.Call) []detectors.Call {
+	// Children end before their parents, so a batch is processed in end order; the parents of
+	// every LLM span of the batch are noted first, so that an outer wrapper is recognised even
+	// when it precedes its child in the batch.
+	sort.SliceStable(records, func(i, j int) bool { return records[i].end < records[j].end })
+	for i := range records {
+		if r := &records[i]; !r.attempt && r.hasParent {
+			a.remember(now, r.parent, true)
+		}
+	}
+	for i := range records {
+		r := &records[i]
+		if r.attempt {
+			out = a.addAttempt(now, r, out)
+		}
+	}
+	for i := range records {
+		r := &records[i]
+		if r.attempt {
+			continue
+		}
+		if _, isParent := a.parents[r.self]; isParent || r.wrapper {
+			a.stats.wrappers++
+			a.dropGroup(r.self)
+			continue
+		}
+		out = append(out, a.finishLLM(r))
+		a.remember(now, r.self, false)
+	}
+	return out
+}
+
+func (a *assembler) addAttempt(now time.Time, r *record, out []detectors.Call) []detectors.Call {
+	if !r.hasParent {
+		return append(out, a.finishAttempts(&attemptGroup{attempts: []record{*r}}))
+	}
+	if _, done := a.emitted[r.parent]; done {
+		a.stats.lateAttempts++
+		return out
+	}
+	g, ok := a.pending[r.parent]
+	if !ok {
+		if len(a.pending) >= maxPendingGroups {
+			out = a.evictOldest(out)
+		}
+		g = &attemptGroup{}
+		a.pending[r.parent] = g
+		a.pendingOrder = append(a.pendingOrder, pendingEntry{key: r.parent, deadline: now.Add(a.wait)})
+	}
+	if len(g.attempts) < 64 {
+		g.attempts = append(g.attempts, *r)
+	}
+	return out
+}
+
+func (a *assembler) evictOldest(out []detectors.Call) []detectors.Call {
+	for len(a.pendingOrder) > 0 {
+		e := a.pendingOrder[0]
+		a.pendingOrder = a.pendingOrder[1:]
+		if g, ok := a.pending[e.key]; ok {
+			delete(a.pending, e.key)
+			a.stats.evicted++
+			return append(out, a.finishAttempts(g))
+		}
+	}
+	return out
+}
+
+func (a *assembler) dropGroup(k spanKey) {
+	delete(a.pending, k)
+}
+
+// tick emits the attempt groups whose wait is over and forgets expired memories.
+func (a *assembler) tick(now time.Time, out []detectors.Call) []detectors.Call {
+	for len(a.pendingOrder) > 0 && !a.pendingOrder[0].deadline.After(now) {
+		e := a.pendingOrder[0]
+		a.pendingOrder = a.pendingOrder[1:]
+		if g, ok := a.pending[e.key]; ok {
+			delete(a.pending, e.key)
+			out = append(out, a.finishAttempts(g))
+		}
+	}
+	for len(a.recentOrder) > 0 && !a.recentOrder[0].expires.After(now) {
+		a.forget(a.recentOrder[0])
+		a.recentOrder = a.recentOrder[1:]
+	}
+	a.pendingOrder = compact(a.pendingOrder)
+	a.recentOrder = compact(a.recentOrder)
+	return out
+}
+
+// flush emits every pending attempt group, as if their wait were over.
+func (a *assembler) flush(out []detectors.Call) []detectors.Call {
+	for _, e := range a.pendingOrder {
+		if g, ok := a.pending[e.key]; ok {
+			delete(a.pending, e.key)
+			out = append(out, a.finishAttempts(g))
+		}
+	}
+	a.pendingOrder = a.pendingOrder[:0]
+	return out
+}
+
+// compact gives a queue whose head was consumed a fresh backing array once it is mostly empty,
+// so that the consumed prefix does not pin memory.
+func compact[T any](q []T) []T {
+	if cap(q) > 1024 && len(q) < cap(q)/4 {
+		return append(make([]T, 0, len(q)*2), q...)
+	}
+	return q
+}
+
+func (a *assembler) remember(now time.Time, k spanKey, parent bool) {
+	if len(a.recentOrder) >= maxRecentSpans {
+		a.forget(a.recentOrder[0])
+		a.recentOrder = a.recentOrder[1:]
+	}
+	if parent {
+		a.parents[k] = struct{}{}
+	} else {
+		a.emitted[k] = struct{}{}
+	}
+	a.recentOrder = append(a.recentOrder, recentEntry{key: k, parent: parent, expires: now.Add(2 * a.wait)})
+}
+
+func (a *assembler) forget(e recentEntry) {
+	if e.parent {
+		delete(a.parents, e.key)
+	} else {
+		delete(a.emitted, e.key)
+	}
+}
+
+// finishLLM completes the call of an LLM span: it folds in the span's attempts and decides the
+// outcome (docs/normalisation.md, "Outcome").
+func (a *assembler) finishLLM(r *record) detectors.Call {
+	c := r.call
+	var last *record
+	if g, ok := a.pending[r.self]; ok {
+		delete(a.pending, r.self)
+		c.Attempts = len(g.attempts)
+		for i := range g.attempts {
+			at := &g.attempts[i]
+			if at.failed {
+				c.FailedAttempts++
+			}
+			if last == nil || at.end >= last.end {
+				last = at
+			}
+		}
+		a.parentStat(c.Service).parented++
+	}
+	c.HTTPStatus = r.ownStatus
+	if c.HTTPStatus == 0 && last != nil {
+		c.HTTPStatus = last.ownStatus
+	}
+	if c.HTTPStatus == 0 {
+		c.HTTPStatus = r.textStatus
+	}
+	switch {
+	case r.failed:
+		c.ErrorClass = classFromStatus(c.HTTPStatus)
+		if c.ErrorClass == detectors.ClassNone {
+			c.ErrorClass = r.textClass
+		}
+		if (c.ErrorClass == detectors.ClassOther || c.ErrorClass == detectors.ClassNone) && last != nil && last.failed {
+			c.ErrorClass = attemptClass(last)
+		}
+		c.Outcome = detectors.OutcomeError
+		if c.HTTPStatus == 200 || (c.Streaming && c.TTFT > 0) {
+			c.Outcome = detectors.OutcomeTruncated
+		}
+	case last != nil && last.failed && last.ownStatus == 200:
+		// The LLM span says OK but its last attempt was cut after the 200 (OpenLLMetry's
+		// OpenAI streams end their span as OK on a cut stream).
+		c.Outcome = detectors.OutcomeTruncated
+		c.ErrorClass = attemptClass(last)
+		c.ErrorMessage = last.call.ErrorMessage
+	case c.FinishReason == detectors.FinishAbnormal:
+		c.Outcome = detectors.OutcomeTruncated
+	case c.Streaming:
+		c.Outcome = a.streamOutcome(&c)
+	}
+	a.capSeries(&c)
+	return c
+}
+
+// streamOutcome decides a successful stream: truncated when it has no finish reason, unless
+// this service's spans of this convention never carry one on streams.
+func (a *assembler) streamOutcome(c *detectors.Call) detectors.Outcome {
+	k := coverageKey{c.Service, c.Convention}
+	st, ok := a.coverage[k]
+	if !ok {
+		if len(a.coverage) >= maxTrackedKeys {
+			st = &coverageStat{}
+		} else {
+			st = &coverageStat{}
+			a.coverage[k] = st
+		}
+	}
+	if c.FinishReason != detectors.FinishNone {
+		st.with = satInc(st.with)
+		return detectors.OutcomeOK
+	}
+	st.without = satInc(st.without)
+	if st.with == 0 && st.without > coverageThreshold {
+		return detectors.OutcomeOK
+	}
+	return detectors.OutcomeTruncated
+}
+
+// finishAttempts makes a call from attempts whose LLM span never came.
+func (a *assembler) finishAttempts(g *attemptGroup) detectors.Call {
+	var last *record
+	failed := 0
+	for i := range g.attempts {
+		at := &g.attempts[i]
+		if at.failed {
+			failed++
+		}
+		if last == nil || at.end >= last.end {
+			last = at
+		}
+	}
+	c := last.call
+	c.Attempts, c.FailedAttempts = len(g.attempts), failed
+	c.Time = time.Unix(0, last.end).UTC()
+	first := g.attempts[0].start
+	for _, at := range g.attempts {
+		first = min(first, at.start)
+	}
+	c.Duration = time.Duration(last.end - first)
+	c.Model = last.urlModel
+	if c.Model == "" {
+		c.Model = detectors.UnknownModel
+	}
+	ps := a.parentStat(c.Service)
+	switch {
+	case last.failed && last.ownStatus == 200:
+		c.Outcome, c.ErrorClass = detectors.OutcomeTruncated, attemptClass(last)
+	case last.failed:
+		c.Outcome, c.ErrorClass = detectors.OutcomeError, attemptClass(last)
+	case ps.parented >= parentedMinimum && ps.parented > ps.orphaned:
+		c.Outcome = detectors.OutcomeIncomplete
+	}
+	ps.orphaned++
+	a.capSeries(&c)
+	return c
+}
+
+// attemptClass classifies a failed attempt: by its status, else by its error texts.
+func attemptClass(r *record) detectors.ErrorClass {
+	if cl := classFromStatus(r.ownStatus); cl != detectors.ClassNone {
+		return cl
+	}
+	if r.textClass == detectors.ClassOther || r.textClass == detectors.ClassNone {
+		return detectors.ClassNetwork // failed before a status: a connection-level failure
+	}
+	return r.textClass
+}
+
+func (a *assembler) parentStat(service string) *parentStat {
+	st, ok := a.parented[service]
+	if !ok {
+		st = &parentStat{}
+		if len(a.parented) < maxTrackedKeys {
+			a.parented[service] = st
+		}
+	}
+	return st
+}
+
+// capSeries folds providers beyond maxProviders and models beyond maxModels into "other".
+func (a *assembler) capSeries(c *detectors.Call) {
+	models, ok := a.models[c.Provider]
+	if !ok {
+		if len(a.models) >= a.maxProviders {
+			a.stats.foldedProv++
+			c.Provider = detectors.OtherProvider
+			if models = a.models[c.Provider]; models == nil {
+				models = make(map[string]struct{})
+				a.models[c.Provider] = models
+			}
+		} else {
+			models = make(map[string]struct{})
+			a.models[c.Provider] = models
+		}
+	}
+	if _, ok := models[c.Model]; ok {
+		return
+	}
+	if len(models) >= a.maxModels {
+		a.stats.foldedModels++
+		c.Model = detectors.OtherModel
+		return
+	}
+	models[c.Model] = struct{}{}
+}
+
+func satInc(n uint32) uint32 {
+	if n == ^uint32(0) {
+		return n
+	}
+	return n + 1
+}

@@ -1,0 +1,781 @@
+package ingest
+
+import (
+	"encoding/json"
+	"hash/fnv"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+
+	"github.com/outagewatch/outagewatch/detectors"
+)
+
+// spanKey identifies a span across requests: its trace ID and span ID.
+type spanKey [24]byte
+
+func makeKey(t pcommon.TraceID, s pcommon.SpanID) spanKey {
+	var k spanKey
+	copy(k[:16], t[:])
+	copy(k[16:], s[:])
+	return k
+}
+
+// record is what extraction keeps of one interesting span: an LLM-call span or a provider HTTP
+// attempt. The assembler turns records into calls.
+type record struct {
+	attempt bool
+	// wrapper marks an LLM span that is never the provider call itself (Vercel's outer spans).
+	wrapper bool
+	self    spanKey
+	parent  spanKey
+	// hasParent is false for root spans.
+	hasParent bool
+	start     int64 // unix nanoseconds
+	end       int64
+
+	// failed: the span's status is ERROR, it has error.type or an exception event; for an
+	// attempt, also a status >= 400.
+	failed bool
+	// ownStatus is the HTTP status the span itself carries; textStatus one parsed from its error
+	// texts or error.code.
+	ownStatus  int
+	textStatus int
+	// textClass is the error class read from the span's error texts (ClassNone when it did not
+	// fail).
+	textClass detectors.ErrorClass
+
+	// urlModel is the model an attempt's URL names (Gemini, Vertex, Bedrock).
+	urlModel string
+
+	call detectors.Call
+}
+
+// key ids of the attributes extraction reads.
+const (
+	kProviderName = iota
+	kSystem
+	kAIModelProvider
+	kLLMProvider
+	kLLMSystem
+	kErrorLLMProvider
+	kRequestModel
+	kAIModelID
+	kLLMRequestModelName
+	kLLMModelName
+	kResponseModel
+	kAIResponseModel
+	kLLMResponseModelName
+	kOperationName
+	kLLMRequestType
+	kAIOperationID
+	kRequestStream
+	kIsStreaming
+	kLLMIsStreaming
+	kRequestIsStream
+	kSpringStream
+	kInvocationParams
+	kFinishReasons
+	kAIResponseFinishReason
+	kAIFinishReason
+	kLLMFinishReason
+	kAnthropicStopReason
+	kTTFCSeconds
+	kServerTTFTSeconds
+	kAIMsToFirstChunk
+	kAIStreamMsToFirstChunk
+	kInputTokens
+	kPromptTokens
+	kOutputTokens
+	kCompletionTokens
+	kAIInputTokens
+	kAIPromptTokens
+	kAIOutputTokens
+	kAICompletionTokens
+	kLLMTokenPrompt
+	kLLMTokenCompletion
+	kHTTPResponseStatus
+	kHTTPStatusCode
+	kErrorCode
+	kErrorType
+	kErrorMessage
+	kServerAddress
+	kNetPeerName
+	kOpenAIAPIBase
+	kURLFull
+	kHTTPURL
+	kHTTPRequestMethod
+	kHTTPMethod
+	kOpenInferenceKind
+	kTelemetrySDKName
+	kGenAISDKVersion
+	numKeys
+)
+
+var keyIDs = map[string]int{
+	"gen_ai.provider.name":                kProviderName,
+	"gen_ai.system":                       kSystem,
+	"ai.model.provider":                   kAIModelProvider,
+	"llm.provider":                        kLLMProvider,
+	"llm.system":                          kLLMSystem,
+	"error.llm_provider":                  kErrorLLMProvider,
+	"gen_ai.request.model":                kRequestModel,
+	"ai.model.id":                         kAIModelID,
+	"llm.request.model_name":              kLLMRequestModelName,
+	"llm.model_name":                      kLLMModelName,
+	"gen_ai.response.model":               kResponseModel,
+	"ai.response.model":                   kAIResponseModel,
+	"llm.response.model_name":             kLLMResponseModelName,
+	"gen_ai.operation.name":               kOperationName,
+	"llm.request.type":                    kLLMRequestType,
+	"ai.operationId":                      kAIOperationID,
+	"gen_ai.request.stream":               kRequestStream,
+	"gen_ai.is_streaming":                 kIsStreaming,
+	"llm.is_streaming":                    kLLMIsStreaming,
+	"gen_ai.request.is_stream":            kRequestIsStream,
+	"spring.ai.chat.client.stream":        kSpringStream,
+	"llm.invocation_parameters":           kInvocationParams,
+	"gen_ai.response.finish_reasons":      kFinishReasons,
+	"ai.response.finishReason":            kAIResponseFinishReason,
+	"ai.finishReason":                     kAIFinishReason,
+	"llm.finish_reason":                   kLLMFinishReason,
+	"anthropic.message.stop_reason":       kAnthropicStopReason,
+	"gen_ai.response.time_to_first_chunk": kTTFCSeconds,
+	"gen_ai.server.time_to_first_token":   kServerTTFTSeconds,
+	"ai.response.msToFirstChunk":          kAIMsToFirstChunk,
+	"ai.stream.msToFirstChunk":            kAIStreamMsToFirstChunk,
+	"gen_ai.usage.input_tokens":           kInputTokens,
+	"gen_ai.usage.prompt_tokens":          kPromptTokens,
+	"gen_ai.usage.output_tokens":          kOutputTokens,
+	"gen_ai.usage.completion_tokens":      kCompletionTokens,
+	"ai.usage.inputTokens":                kAIInputTokens,
+	"ai.usage.promptTokens":               kAIPromptTokens,
+	"ai.usage.outputTokens":               kAIOutputTokens,
+	"ai.usage.completionTokens":           kAICompletionTokens,
+	"llm.token_count.prompt":              kLLMTokenPrompt,
+	"llm.token_count.completion":          kLLMTokenCompletion,
+	"http.response.status_code":           kHTTPResponseStatus,
+	"http.status_code":                    kHTTPStatusCode,
+	"error.code":                          kErrorCode,
+	"error.type":                          kErrorType,
+	"error.message":                       kErrorMessage,
+	"server.address":                      kServerAddress,
+	"net.peer.name":                       kNetPeerName,
+	"gen_ai.openai.api_base":              kOpenAIAPIBase,
+	"url.full":                            kURLFull,
+	"http.url":                            kHTTPURL,
+	"http.request.method":                 kHTTPRequestMethod,
+	"http.method":                         kHTTPMethod,
+	"openinference.span.kind":             kOpenInferenceKind,
+	"telemetry.sdk.name":                  kTelemetrySDKName,
+	"gen_ai.sdk.version":                  kGenAISDKVersion,
+}
+
+// llmMarkers are the keys whose presence makes a span an LLM-call span.
+var llmMarkers = [...]int{kOperationName, kProviderName, kSystem, kRequestModel, kLLMRequestType, kAIOperationID, kAIModelProvider, kLLMModelName}
+
+// spanAttrs holds the values of the keys extraction reads from one span.
+type spanAttrs struct {
+	has  uint64
+	vals [numKeys]pcommon.Value
+	// completionFinish is a legacy OpenLLMetry gen_ai.completion.N.finish_reason value.
+	completionFinish pcommon.Value
+	hasCompletion    bool
+	springKeys       bool
+}
+
+func (a *spanAttrs) get(k int) (pcommon.Value, bool) {
+	if a.has&(1<<uint(k)) == 0 {
+		return pcommon.Value{}, false
+	}
+	return a.vals[k], true
+}
+
+func (a *spanAttrs) str(k int) string {
+	v, ok := a.get(k)
+	if !ok {
+		return ""
+	}
+	if v.Type() == pcommon.ValueTypeStr {
+		return v.Str()
+	}
+	return v.AsString()
+}
+
+func (a *spanAttrs) read(m pcommon.Map) {
+	a.has = 0
+	a.hasCompletion = false
+	a.springKeys = false
+	for k, v := range m.All() {
+		if id, ok := keyIDs[k]; ok {
+			a.has |= 1 << uint(id)
+			a.vals[id] = v
+			continue
+		}
+		if strings.HasPrefix(k, "gen_ai.completion.") && strings.HasSuffix(k, ".finish_reason") {
+			if !a.hasCompletion || k == "gen_ai.completion.0.finish_reason" {
+				a.completionFinish, a.hasCompletion = v, true
+			}
+		} else if strings.HasPrefix(k, "spring.ai.") {
+			a.springKeys = true
+		}
+	}
+}
+
+// extractor reads one request's spans into records. It holds no state between requests and is
+// safe for concurrent use.
+type extractor struct {
+	hosts hostIndex
+}
+
+// batchResult is one request's extraction: the records, and the counts ingest reports.
+type batchResult struct {
+	records  []record
+	spans    int
+	rejected int
+	// rejectMsg says why the first rejected span was rejected (for partial success).
+	rejectMsg string
+}
+
+// extract reads every span of td. Spans with invalid IDs or an end before their start are
+// rejected (counted, and reported through OTLP partial success); other spans that are neither
+// LLM calls nor provider attempts are skipped after a look at their name and attribute keys.
+func (x *extractor) extract(td ptrace.Traces) batchResult {
+	var res batchResult
+	var attrs spanAttrs
+	rss := td.ResourceSpans()
+	for i := 0; i < rss.Len(); i++ {
+		rs := rss.At(i)
+		service := ""
+		if v, ok := rs.Resource().Attributes().Get("service.name"); ok {
+			service = capString(v.AsString(), 128)
+		}
+		sss := rs.ScopeSpans()
+		for j := 0; j < sss.Len(); j++ {
+			ss := sss.At(j)
+			scope := ss.Scope().Name()
+			spans := ss.Spans()
+			for k := 0; k < spans.Len(); k++ {
+				res.spans++
+				span := spans.At(k)
+				if span.TraceID().IsEmpty() || span.SpanID().IsEmpty() {
+					res.reject("span with an empty trace or span ID")
+					continue
+				}
+				if span.EndTimestamp() < span.StartTimestamp() {
+					res.reject("span ends before it starts")
+					continue
+				}
+				attrs.read(span.Attributes())
+				if r, ok := x.span(span, &attrs, scope, service); ok {
+					res.records = append(res.records, r)
+				}
+			}
+		}
+	}
+	return res
+}
+
+func (res *batchResult) reject(msg string) {
+	res.rejected++
+	if res.rejectMsg == "" {
+		res.rejectMsg = msg
+	}
+}
+
+// span makes a record of an LLM-call span or a provider attempt; ok is false for other spans.
+func (x *extractor) span(span ptrace.Span, a *spanAttrs, scope, service string) (record, bool) {
+	name := span.Name()
+	if isLLMSpan(name, a) {
+		if skipOperation(name, a) {
+			return record{}, false
+		}
+		return x.llmRecord(span, a, scope, service), true
+	}
+	if a.has&(1<<kHTTPRequestMethod|1<<kHTTPMethod) == 0 {
+		return record{}, false
+	}
+	if k := span.Kind(); k != ptrace.SpanKindClient && k != ptrace.SpanKindUnspecified && k != ptrace.SpanKindInternal {
+		return record{}, false
+	}
+	host := a.str(kServerAddress)
+	if host == "" {
+		host = a.str(kNetPeerName)
+	}
+	rawURL := a.str(kURLFull)
+	if rawURL == "" {
+		rawURL = a.str(kHTTPURL)
+	}
+	provider := ""
+	if u := hostOf(rawURL); u != "" {
+		provider = x.hosts.provider(u)
+	}
+	if provider == "" && host != "" {
+		provider = x.hosts.provider(host)
+	}
+	if provider == "" {
+		return record{}, false
+	}
+	return attemptRecord(span, a, provider, service, rawURL), true
+}
+
+func isLLMSpan(name string, a *spanAttrs) bool {
+	for _, k := range llmMarkers {
+		if a.has&(1<<uint(k)) != 0 {
+			return true
+		}
+	}
+	if a.has&(1<<kOpenInferenceKind) != 0 {
+		return true
+	}
+	return llmName(name)
+}
+
+// llmName matches the span names of LLM calls whose spans carry none of the marker keys.
+func llmName(name string) bool {
+	if op, _, ok := strings.Cut(name, " "); ok {
+		switch op {
+		case "chat", "text_completion", "generate_content", "embeddings":
+			return true
+		}
+	}
+	if vendor, _, ok := strings.Cut(name, "."); ok {
+		switch vendor {
+		case "anthropic", "openai", "bedrock", "cohere", "groq", "mistralai", "ollama", "vertexai", "gemini", "watsonx":
+			return true
+		case "ai":
+			return vercelName(name)
+		}
+	}
+	switch name {
+	case "litellm_request", "ChatCompletion", "Completion", "Response", "messages.create", "messages.stream":
+		return true
+	}
+	return strings.HasPrefix(name, "Chat Completion with ") || strings.HasPrefix(name, "Message with ")
+}
+
+func vercelName(name string) bool {
+	base, suffix, _ := strings.Cut(strings.TrimPrefix(name, "ai."), ".")
+	switch base {
+	case "generateText", "streamText", "generateObject", "streamObject", "embed", "embedMany":
+	default:
+		return false
+	}
+	return suffix == "" || suffix == "doGenerate" || suffix == "doStream" || suffix == "doEmbed"
+}
+
+// skipOperation reports LLM-looking spans that are not provider calls: agents, tools,
+// retrieval, framework spans, OpenInference chains.
+func skipOperation(name string, a *spanAttrs) bool {
+	switch a.str(kOperationName) {
+	case "execute_tool", "invoke_agent", "create_agent", "invoke_workflow", "retrieval", "plan", "framework":
+		return true
+	}
+	if kind := a.str(kOpenInferenceKind); kind != "" && !strings.EqualFold(kind, "LLM") && !strings.EqualFold(kind, "EMBEDDING") {
+		return true
+	}
+	if op := a.str(kAIOperationID); op != "" && !vercelName(op) {
+		return true // ai.toolCall and other Vercel spans that are not model calls
+	}
+	return strings.HasPrefix(name, "ai.") && !vercelName(name) && a.has&(1<<kAIOperationID) == 0 && a.has&(1<<kOperationName) == 0
+}
+
+// vercelWrapper reports the Vercel AI SDK's outer spans: their do* children are the calls.
+func vercelWrapper(name string) bool {
+	if !strings.HasPrefix(name, "ai.") {
+		return false
+	}
+	_, suffix, _ := strings.Cut(strings.TrimPrefix(name, "ai."), ".")
+	return suffix == ""
+}
+
+func baseRecord(span ptrace.Span, service string) record {
+	r := record{
+		self:  makeKey(span.TraceID(), span.SpanID()),
+		start: int64(span.StartTimestamp()),
+		end:   int64(span.EndTimestamp()),
+	}
+	if p := span.ParentSpanID(); !p.IsEmpty() {
+		r.parent = makeKey(span.TraceID(), p)
+		r.hasParent = true
+	}
+	r.call.Time = time.Unix(0, r.end).UTC()
+	r.call.Duration = time.Duration(r.end - r.start)
+	r.call.Service = service
+	r.call.RequestID = requestID(span.TraceID(), span.ParentSpanID(), span.SpanID())
+	return r
+}
+
+// requestID hashes the logical request a span belongs to: its trace and parent span, or the
+// span itself when it is a root.
+func requestID(t pcommon.TraceID, parent, self pcommon.SpanID) uint64 {
+	h := fnv.New64a()
+	_, _ = h.Write(t[:])
+	if parent.IsEmpty() {
+		_, _ = h.Write(self[:])
+	} else {
+		_, _ = h.Write(parent[:])
+	}
+	return h.Sum64()
+}
+
+func (x *extractor) llmRecord(span ptrace.Span, a *spanAttrs, scope, service string) record {
+	name := span.Name()
+	r := baseRecord(span, service)
+	r.wrapper = vercelWrapper(name)
+	c := &r.call
+	c.Source = detectors.SourceLLM
+	c.Convention = convention(name, scope, a)
+	c.Provider = x.llmProvider(name, a)
+	c.Model = llmModel(name, a)
+	c.Operation = operation(name, a)
+	c.Streaming = streaming(name, a)
+	c.FinishReasonRaw = finishRaw(a)
+	c.FinishReason = normalizeFinish(c.FinishReasonRaw)
+	c.TTFT = ttft(span, a, c.Streaming)
+	c.InputTokens = firstInt(a, kInputTokens, kPromptTokens, kAIInputTokens, kAIPromptTokens, kLLMTokenPrompt)
+	c.OutputTokens = firstInt(a, kOutputTokens, kCompletionTokens, kAIOutputTokens, kAICompletionTokens, kLLMTokenCompletion)
+	r.ownStatus = statusOf(a)
+
+	status := span.Status()
+	errType := a.str(kErrorType)
+	var excType, excMsg string
+	events := span.Events()
+	for i := 0; i < events.Len(); i++ {
+		if ev := events.At(i); ev.Name() == "exception" {
+			if v, ok := ev.Attributes().Get("exception.type"); ok {
+				excType = v.AsString()
+			}
+			if v, ok := ev.Attributes().Get("exception.message"); ok {
+				excMsg = v.AsString()
+			}
+			r.failed = true
+		}
+	}
+	if status.Code() == ptrace.StatusCodeError || errType != "" {
+		r.failed = true
+	}
+	if !r.failed {
+		return r
+	}
+	errCode, errMsg := a.str(kErrorCode), a.str(kErrorMessage)
+	msg := firstNonEmpty(status.Message(), excMsg, errMsg)
+	c.ErrorMessage = capString(msg, 256)
+	r.textClass = classFromText(errType, excType, excMsg, status.Message(), errCode, errMsg)
+	if n, err := strconv.Atoi(errCode); err == nil && n >= 100 && n <= 599 {
+		r.textStatus = n
+	} else {
+		r.textStatus = statusFromText(msg)
+	}
+	return r
+}
+
+func attemptRecord(span ptrace.Span, a *spanAttrs, provider, service, rawURL string) record {
+	r := baseRecord(span, service)
+	r.attempt = true
+	r.urlModel = capString(modelFromURL(rawURL), 128)
+	c := &r.call
+	c.Source = detectors.SourceAttempt
+	c.Convention = "http"
+	c.Provider = provider
+	r.ownStatus = statusOf(a)
+	c.HTTPStatus = r.ownStatus
+	errType := a.str(kErrorType)
+	status := span.Status()
+	r.failed = status.Code() == ptrace.StatusCodeError || errType != "" || r.ownStatus >= 400
+	if r.failed {
+		msg := firstNonEmpty(status.Message(), errType)
+		c.ErrorMessage = capString(msg, 256)
+		r.textClass = classFromText(errType, status.Message())
+	}
+	return r
+}
+
+func statusOf(a *spanAttrs) int {
+	for _, k := range [...]int{kHTTPResponseStatus, kHTTPStatusCode} {
+		if n, ok := intValue(a, k); ok && n >= 100 && n <= 599 {
+			return int(n)
+		}
+	}
+	return 0
+}
+
+func (x *extractor) llmProvider(name string, a *spanAttrs) string {
+	for _, k := range [...]int{kProviderName, kSystem, kAIModelProvider, kLLMProvider, kLLMSystem, kErrorLLMProvider} {
+		if p := normalizeProvider(a.str(k)); p != "" {
+			return p
+		}
+	}
+	if vendor, _, ok := strings.Cut(name, "."); ok && vendor != "ai" {
+		if p := normalizeProvider(vendor); p != "" && llmName(name) {
+			return p
+		}
+	}
+	for _, k := range [...]int{kServerAddress, kOpenAIAPIBase} {
+		host := a.str(k)
+		if k == kOpenAIAPIBase {
+			host = hostOf(host)
+		}
+		if p := x.hosts.provider(host); p != "" {
+			return p
+		}
+	}
+	return "unknown"
+}
+
+func llmModel(name string, a *spanAttrs) string {
+	for _, k := range [...]int{kRequestModel, kAIModelID, kLLMRequestModelName, kLLMModelName, kResponseModel, kAIResponseModel, kLLMResponseModelName} {
+		if m := a.str(k); m != "" && m != "none" {
+			return capString(m, 128)
+		}
+	}
+	if op, model, ok := strings.Cut(name, " "); ok && model != "" {
+		switch op {
+		case "chat", "text_completion", "generate_content", "embeddings":
+			return capString(model, 128)
+		}
+	}
+	return detectors.UnknownModel
+}
+
+func operation(name string, a *spanAttrs) string {
+	op := a.str(kOperationName)
+	if op == "" {
+		op = a.str(kLLMRequestType)
+	}
+	if op == "" {
+		if vop := a.str(kAIOperationID); vop != "" {
+			name = vop
+		}
+		if strings.HasPrefix(name, "ai.") {
+			if strings.HasPrefix(name, "ai.embed") {
+				return "embeddings"
+			}
+			return "chat"
+		}
+		if first, _, ok := strings.Cut(name, " "); ok {
+			op = first
+		} else if _, after, ok := strings.Cut(name, "."); ok {
+			op = after
+		}
+	}
+	switch op = strings.ToLower(op); op {
+	case "completion", "acompletion", "messages", "messages.create", "messages.stream", "converse":
+		return "chat"
+	case "embedding", "aembedding":
+		return "embeddings"
+	case "chat", "text_completion", "embeddings", "generate_content":
+		return op
+	}
+	return capString(op, 32)
+}
+
+func streaming(name string, a *spanAttrs) bool {
+	for _, k := range [...]int{kRequestStream, kIsStreaming, kLLMIsStreaming, kRequestIsStream, kSpringStream} {
+		if v, ok := a.get(k); ok {
+			return boolValue(v)
+		}
+	}
+	if v := a.str(kInvocationParams); v != "" {
+		var p struct {
+			Stream bool `json:"stream"`
+		}
+		if json.Unmarshal([]byte(v), &p) == nil && p.Stream {
+			return true
+		}
+	}
+	return strings.HasSuffix(name, ".doStream") || strings.HasPrefix(name, "ai.streamText") ||
+		strings.HasPrefix(name, "ai.streamObject") || name == "messages.stream"
+}
+
+func finishRaw(a *spanAttrs) string {
+	if v, ok := a.get(kFinishReasons); ok {
+		if s := firstFinish(v); s != "" {
+			return s
+		}
+	}
+	for _, k := range [...]int{kAIResponseFinishReason, kAIFinishReason, kLLMFinishReason, kAnthropicStopReason} {
+		if s := a.str(k); s != "" {
+			return capString(s, 64)
+		}
+	}
+	if a.hasCompletion {
+		return capString(a.completionFinish.AsString(), 64)
+	}
+	return ""
+}
+
+// firstFinish reads the first finish reason of an array, a JSON-encoded array or a scalar.
+func firstFinish(v pcommon.Value) string {
+	switch v.Type() {
+	case pcommon.ValueTypeSlice:
+		if s := v.Slice(); s.Len() > 0 {
+			return capString(s.At(0).AsString(), 64)
+		}
+		return ""
+	case pcommon.ValueTypeStr:
+		s := strings.TrimSpace(v.Str())
+		if strings.HasPrefix(s, "[") {
+			var arr []string
+			if json.Unmarshal([]byte(s), &arr) == nil {
+				if len(arr) > 0 {
+					return capString(arr[0], 64)
+				}
+				return ""
+			}
+		}
+		return capString(s, 64)
+	}
+	return capString(v.AsString(), 64)
+}
+
+func ttft(span ptrace.Span, a *spanAttrs, streaming bool) time.Duration {
+	if f, ok := floatValue(a, kTTFCSeconds); ok && f > 0 {
+		return seconds(f)
+	}
+	if f, ok := floatValue(a, kServerTTFTSeconds); ok && f > 0 && streaming {
+		return seconds(f)
+	}
+	for _, k := range [...]int{kAIMsToFirstChunk, kAIStreamMsToFirstChunk} {
+		if f, ok := floatValue(a, k); ok && f > 0 {
+			return seconds(f / 1000)
+		}
+	}
+	events := span.Events()
+	for i := 0; i < events.Len(); i++ {
+		ev := events.At(i)
+		if n := ev.Name(); n == "ai.stream.firstChunk" || n == "First Token Stream Event" {
+			if t, s := ev.Timestamp(), span.StartTimestamp(); t > s {
+				return time.Duration(t - s)
+			}
+		}
+	}
+	return 0
+}
+
+func seconds(f float64) time.Duration {
+	if f > 1e6 {
+		f = 1e6
+	}
+	return time.Duration(f * float64(time.Second))
+}
+
+func convention(name, scope string, a *spanAttrs) string {
+	switch {
+	case strings.HasPrefix(scope, "com.anthropic.sdk") || name == "anthropic.messages.create":
+		return "anthropic_sdk"
+	case a.has&(1<<kAIOperationID) != 0 || strings.HasPrefix(name, "ai."):
+		return "vercel_ai"
+	case a.has&(1<<kOpenInferenceKind) != 0:
+		return "openinference"
+	case name == "litellm_request" || name == "raw_gen_ai_request" || a.has&(1<<kErrorLLMProvider) != 0:
+		return "litellm"
+	case a.str(kTelemetrySDKName) == "openlit" || a.has&(1<<kGenAISDKVersion) != 0 || strings.HasPrefix(scope, "openlit"):
+		return "openlit"
+	case strings.HasPrefix(scope, "org.springframework") || a.springKeys:
+		return "spring_ai"
+	case a.has&(1<<kIsStreaming) != 0 || (strings.HasPrefix(scope, "opentelemetry.instrumentation.") && vendorOpName(name)):
+		return "openllmetry"
+	case a.has&(1<<kLLMRequestType|1<<kLLMIsStreaming) != 0 || a.hasCompletion:
+		return "openllmetry_legacy"
+	case a.has&(1<<kProviderName) != 0:
+		return "genai"
+	case a.has&(1<<kSystem) != 0:
+		return "genai_legacy"
+	case strings.HasPrefix(name, "Chat Completion with ") || strings.HasPrefix(name, "Message with "):
+		return "logfire"
+	}
+	return "genai"
+}
+
+// vendorOpName matches OpenLLMetry's "<vendor>.<operation>" span names.
+func vendorOpName(name string) bool {
+	vendor, op, ok := strings.Cut(name, ".")
+	return ok && vendor != "ai" && op != "" && !strings.Contains(op, " ") && llmName(name)
+}
+
+func firstInt(a *spanAttrs, keys ...int) int64 {
+	for _, k := range keys {
+		if n, ok := intValue(a, k); ok && n >= 0 {
+			return n
+		}
+	}
+	return 0
+}
+
+func intValue(a *spanAttrs, k int) (int64, bool) {
+	v, ok := a.get(k)
+	if !ok {
+		return 0, false
+	}
+	switch v.Type() {
+	case pcommon.ValueTypeInt:
+		return v.Int(), true
+	case pcommon.ValueTypeDouble:
+		return int64(v.Double()), true
+	case pcommon.ValueTypeStr:
+		n, err := strconv.ParseInt(strings.TrimSpace(v.Str()), 10, 64)
+		if err != nil {
+			f, ferr := strconv.ParseFloat(strings.TrimSpace(v.Str()), 64)
+			return int64(f), ferr == nil
+		}
+		return n, true
+	}
+	return 0, false
+}
+
+func floatValue(a *spanAttrs, k int) (float64, bool) {
+	v, ok := a.get(k)
+	if !ok {
+		return 0, false
+	}
+	switch v.Type() {
+	case pcommon.ValueTypeInt:
+		return float64(v.Int()), true
+	case pcommon.ValueTypeDouble:
+		return v.Double(), true
+	case pcommon.ValueTypeStr:
+		f, err := strconv.ParseFloat(strings.TrimSpace(v.Str()), 64)
+		return f, err == nil
+	}
+	return 0, false
+}
+
+func boolValue(v pcommon.Value) bool {
+	switch v.Type() {
+	case pcommon.ValueTypeBool:
+		return v.Bool()
+	case pcommon.ValueTypeStr:
+		switch strings.ToLower(strings.TrimSpace(v.Str())) {
+		case "true", "1", "yes":
+			return true
+		}
+	case pcommon.ValueTypeInt:
+		return v.Int() != 0
+	}
+	return false
+}
+
+func firstNonEmpty(ss ...string) string {
+	for _, s := range ss {
+		if s != "" {
+			return s
+		}
+	}
+	return ""
+}
+
+// capString cuts s to at most n bytes, on a rune boundary.
+func capString(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
+}
+
+func utf8RuneStart(b byte) bool { return b&0xC0 != 0x80 }

@@ -1,0 +1,206 @@
+package ingest
+
+import (
+	"bytes"
+	"compress/gzip"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"sync"
+
+	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
+)
+
+// TracesPath is the OTLP/HTTP path for traces.
+const TracesPath = "/v1/traces"
+
+const (
+	contentTypeProto = "application/x-protobuf"
+	contentTypeJSON  = "application/json"
+)
+
+// retryAfterSeconds is what a refused exporter is asked to wait.
+const retryAfterSeconds = "1"
+
+var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// httpHandler serves OTLP/HTTP trace exports as the OTLP specification says: 200 with a
+// (possibly partial-success) response, 400 for malformed payloads, 413 for oversized bodies, 415
+// for content types and encodings it does not speak, 503 with Retry-After when the queue is full.
+type httpHandler struct {
+	p        *Pipeline
+	maxBytes int64
+}
+
+// NewHTTPHandler returns the OTLP/HTTP handler of the pipeline, for mounting at TracesPath.
+func NewHTTPHandler(p *Pipeline, maxRequestBytes int64) http.Handler {
+	return &httpHandler{p: p, maxBytes: maxRequestBytes}
+}
+
+func (h *httpHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		http.Error(w, "only POST is allowed", http.StatusMethodNotAllowed)
+		return
+	}
+	encoding, ok := bodyEncoding(r.Header.Get("Content-Type"))
+	if !ok {
+		h.p.metrics.requests.WithLabelValues("http", "unknown", resultUnsupported).Inc()
+		http.Error(w, fmt.Sprintf("unsupported content type %q: use %s or %s", r.Header.Get("Content-Type"), contentTypeProto, contentTypeJSON), http.StatusUnsupportedMediaType)
+		return
+	}
+	buf := bufPool.Get().(*bytes.Buffer)
+	defer putBuffer(buf)
+	code, err := h.readBody(r, buf)
+	if err != nil {
+		result := resultBadRequest
+		switch code {
+		case http.StatusRequestEntityTooLarge:
+			result = resultTooLarge
+		case http.StatusUnsupportedMediaType:
+			result = resultUnsupported
+		}
+		h.p.metrics.requests.WithLabelValues("http", encoding, result).Inc()
+		writeStatus(w, encoding, code, codes.InvalidArgument, err.Error())
+		return
+	}
+	req := ptraceotlp.NewExportRequest()
+	if encoding == "json" {
+		err = req.UnmarshalJSON(buf.Bytes())
+	} else {
+		err = req.UnmarshalProto(buf.Bytes())
+	}
+	if err != nil {
+		h.p.metrics.requests.WithLabelValues("http", encoding, resultBadRequest).Inc()
+		writeStatus(w, encoding, http.StatusBadRequest, codes.InvalidArgument, "decode "+encoding+" export request: "+err.Error())
+		return
+	}
+	res, err := h.p.Submit("http", req.Traces())
+	if errors.Is(err, ErrQueueFull) {
+		h.p.metrics.requests.WithLabelValues("http", encoding, resultRefused).Inc()
+		w.Header().Set("Retry-After", retryAfterSeconds)
+		writeStatus(w, encoding, http.StatusServiceUnavailable, codes.Unavailable, err.Error())
+		return
+	}
+	h.writeResponse(w, encoding, res)
+}
+
+// readBody reads the (possibly gzip-compressed) body into buf, at most h.maxBytes before and
+// after decompression. It returns the HTTP status to answer with when it fails.
+func (h *httpHandler) readBody(r *http.Request, buf *bytes.Buffer) (int, error) {
+	if r.ContentLength > h.maxBytes {
+		return http.StatusRequestEntityTooLarge, fmt.Errorf("request body of %d bytes exceeds the limit of %d", r.ContentLength, h.maxBytes)
+	}
+	body := http.MaxBytesReader(nil, r.Body, h.maxBytes)
+	var src io.Reader = body
+	switch ce := r.Header.Get("Content-Encoding"); ce {
+	case "", "identity":
+	case "gzip":
+		zr, err := gzip.NewReader(body)
+		if err != nil {
+			if code, ok := tooLarge(err); ok {
+				return code, err
+			}
+			return http.StatusBadRequest, fmt.Errorf("gzip: %w", err)
+		}
+		defer zr.Close()
+		src = zr
+	default:
+		return http.StatusUnsupportedMediaType, fmt.Errorf("unsupported content encoding %q: use gzip or none", ce)
+	}
+	n, err := buf.ReadFrom(io.LimitReader(src, h.maxBytes+1))
+	if err != nil {
+		if code, ok := tooLarge(err); ok {
+			return code, err
+		}
+		return http.StatusBadRequest, fmt.Errorf("read body: %w", err)
+	}
+	if n > h.maxBytes {
+		return http.StatusRequestEntityTooLarge, fmt.Errorf("decompressed body exceeds the limit of %d bytes", h.maxBytes)
+	}
+	return http.StatusOK, nil
+}
+
+func tooLarge(err error) (int, bool) {
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		return http.StatusRequestEntityTooLarge, true
+	}
+	return 0, false
+}
+
+func (h *httpHandler) writeResponse(w http.ResponseWriter, encoding string, res submitResult) {
+	resp := ptraceotlp.NewExportResponse()
+	result := resultOK
+	if res.rejected > 0 {
+		ps := resp.PartialSuccess()
+		ps.SetRejectedSpans(int64(res.rejected))
+		ps.SetErrorMessage(fmt.Sprintf("%d spans rejected: %s", res.rejected, res.rejectMsg))
+		result = resultPartial
+	}
+	h.p.metrics.requests.WithLabelValues("http", encoding, result).Inc()
+	var body []byte
+	var err error
+	if encoding == "json" {
+		w.Header().Set("Content-Type", contentTypeJSON)
+		body, err = resp.MarshalJSON()
+	} else {
+		w.Header().Set("Content-Type", contentTypeProto)
+		body, err = resp.MarshalProto()
+	}
+	if err != nil {
+		http.Error(w, "encode response", http.StatusInternalServerError)
+		return
+	}
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(body)
+}
+
+// writeStatus answers with an HTTP error code and a google.rpc.Status body in the request's
+// encoding, as the OTLP specification asks.
+func writeStatus(w http.ResponseWriter, encoding string, httpCode int, code codes.Code, msg string) {
+	st := status.New(code, msg).Proto()
+	var body []byte
+	var err error
+	if encoding == "json" {
+		w.Header().Set("Content-Type", contentTypeJSON)
+		body, err = protojson.Marshal(st)
+	} else {
+		w.Header().Set("Content-Type", contentTypeProto)
+		body, err = proto.Marshal(st)
+	}
+	if err != nil {
+		body = []byte(msg)
+	}
+	w.WriteHeader(httpCode)
+	_, _ = w.Write(body)
+}
+
+// bodyEncoding maps a Content-Type to "proto" or "json".
+func bodyEncoding(contentType string) (string, bool) {
+	mt, _, err := mime.ParseMediaType(contentType)
+	if err != nil {
+		return "", false
+	}
+	switch mt {
+	case contentTypeProto, "application/protobuf":
+		return "proto", true
+	case contentTypeJSON:
+		return "json", true
+	}
+	return "", false
+}
+
+func putBuffer(b *bytes.Buffer) {
+	if b.Cap() > 4<<20 {
+		return // let an unusually large buffer go rather than pin it in the pool
+	}
+	b.Reset()
+	bufPool.Put(b)
+}

@@ -1,0 +1,139 @@
+package ingest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"google.golang.org/grpc"
+)
+
+// Server owns the OTLP listeners: gRPC (with room for more services, such as gRPC health) and
+// HTTP. Build it with NewServer, register extra gRPC services on GRPC(), then Start; Shutdown
+// stops both listeners and waits for the requests in flight.
+type Server struct {
+	cfg    Config
+	logger *slog.Logger
+	grpc   *grpc.Server
+	http   *http.Server
+
+	mu     sync.Mutex
+	grpcLn net.Listener
+	httpLn net.Listener
+	wg     sync.WaitGroup
+}
+
+// NewServer builds the OTLP receivers of p. It binds nothing.
+func NewServer(cfg Config, p *Pipeline, logger *slog.Logger) (*Server, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	s := &Server{cfg: cfg, logger: logger.With("component", "ingest")}
+	s.grpc = grpc.NewServer(
+		grpc.ForceServerCodecV2(newRawCodec()),
+		grpc.MaxRecvMsgSize(int(min(cfg.MaxRequestBytes, 1<<31-1))),
+	)
+	s.grpc.RegisterService(&traceServiceDesc, &grpcReceiver{p: p})
+	mux := http.NewServeMux()
+	mux.Handle(TracesPath, NewHTTPHandler(p, cfg.MaxRequestBytes))
+	s.http = &http.Server{
+		Handler:           mux,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       60 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+	}
+	return s, nil
+}
+
+// GRPC returns the gRPC server, for registering other services before Start.
+func (s *Server) GRPC() *grpc.Server { return s.grpc }
+
+// Start binds the configured listeners and serves them in the background. On error nothing is
+// left listening.
+func (s *Server) Start() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cfg.GRPCAddr != "" {
+		ln, err := net.Listen("tcp", s.cfg.GRPCAddr)
+		if err != nil {
+			return fmt.Errorf("listen otlp grpc %s: %w", s.cfg.GRPCAddr, err)
+		}
+		s.grpcLn = ln
+		s.logger.Info("otlp grpc listening", "addr", ln.Addr().String())
+		s.wg.Go(func() {
+			if err := s.grpc.Serve(ln); err != nil && !errors.Is(err, grpc.ErrServerStopped) {
+				s.logger.Error("otlp grpc server stopped", "err", err)
+			}
+		})
+	}
+	if s.cfg.HTTPAddr != "" {
+		ln, err := net.Listen("tcp", s.cfg.HTTPAddr)
+		if err != nil {
+			s.grpc.Stop()
+			return fmt.Errorf("listen otlp http %s: %w", s.cfg.HTTPAddr, err)
+		}
+		s.httpLn = ln
+		s.logger.Info("otlp http listening", "addr", ln.Addr().String())
+		s.wg.Go(func() {
+			if err := s.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				s.logger.Error("otlp http server stopped", "err", err)
+			}
+		})
+	}
+	return nil
+}
+
+// GRPCAddr returns the bound gRPC address, or "" when gRPC is off or not started.
+func (s *Server) GRPCAddr() string { return addrOf(&s.mu, &s.grpcLn) }
+
+// HTTPAddr returns the bound HTTP address, or "" when HTTP is off or not started.
+func (s *Server) HTTPAddr() string { return addrOf(&s.mu, &s.httpLn) }
+
+func addrOf(mu *sync.Mutex, ln *net.Listener) string {
+	mu.Lock()
+	defer mu.Unlock()
+	if *ln == nil {
+		return ""
+	}
+	return (*ln).Addr().String()
+}
+
+// Shutdown stops accepting requests and waits, until ctx is done, for those in flight; then it
+// closes what remains. It is safe to call without Start and more than once.
+func (s *Server) Shutdown(ctx context.Context) error {
+	var errs []error
+	if err := s.http.Shutdown(ctx); err != nil {
+		errs = append(errs, fmt.Errorf("otlp http shutdown: %w", err))
+		_ = s.http.Close()
+	}
+	stopped := make(chan struct{})
+	go func() {
+		s.grpc.GracefulStop()
+		close(stopped)
+	}()
+	select {
+	case <-stopped:
+	case <-ctx.Done():
+		s.grpc.Stop()
+		<-stopped
+		errs = append(errs, fmt.Errorf("otlp grpc shutdown: %w", ctx.Err()))
+	}
+	s.wg.Wait()
+	return errors.Join(errs...)
+}
+
+// Check reports whether ingest is ready: its listeners are bound.
+func (s *Server) Check(context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cfg.GRPCAddr != "" && s.grpcLn == nil || s.cfg.HTTPAddr != "" && s.httpLn == nil {
+		return errors.New("otlp listeners not started")
+	}
+	return nil
+}
