@@ -360,18 +360,17 @@ func (a *assembler) parentStat(service string) *parentStat {
 	return st
 }
 
-// capSeries folds providers beyond maxProviders and models beyond maxModels into "other".
+// capSeries folds providers beyond maxProviders and models beyond maxModels into "other"; "other"
+// counts towards the caps, so at most maxProviders × maxModels series exist.
 func (a *assembler) capSeries(c *detectors.Call) {
 	models, ok := a.models[c.Provider]
 	if !ok {
-		if len(a.models) >= a.maxProviders {
+		if len(a.models) >= a.maxProviders-1 && c.Provider != detectors.OtherProvider {
 			a.stats.foldedProv++
 			c.Provider = detectors.OtherProvider
-			if models = a.models[c.Provider]; models == nil {
-				models = make(map[string]struct{})
-				a.models[c.Provider] = models
-			}
-		} else {
+			models = a.models[c.Provider]
+		}
+		if models == nil {
 			models = make(map[string]struct{})
 			a.models[c.Provider] = models
 		}
@@ -379,10 +378,9 @@ func (a *assembler) capSeries(c *detectors.Call) {
 	if _, ok := models[c.Model]; ok {
 		return
 	}
-	if len(models) >= a.maxModels {
+	if len(models) >= a.maxModels-1 && c.Model != detectors.OtherModel {
 		a.stats.foldedModels++
 		c.Model = detectors.OtherModel
-		return
 	}
 	models[c.Model] = struct{}{}
 }

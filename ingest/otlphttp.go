@@ -104,8 +104,8 @@ func (h *httpHandler) readBody(r *http.Request, buf *bytes.Buffer) (int, error) 
 	case "gzip":
 		zr, err := gzip.NewReader(body)
 		if err != nil {
-			if code, ok := tooLarge(err); ok {
-				return code, err
+			if tle := tooLarge(err); tle != nil {
+				return http.StatusRequestEntityTooLarge, tle
 			}
 			return http.StatusBadRequest, fmt.Errorf("gzip: %w", err)
 		}
@@ -116,8 +116,8 @@ func (h *httpHandler) readBody(r *http.Request, buf *bytes.Buffer) (int, error) 
 	}
 	n, err := buf.ReadFrom(io.LimitReader(src, h.maxBytes+1))
 	if err != nil {
-		if code, ok := tooLarge(err); ok {
-			return code, err
+		if tle := tooLarge(err); tle != nil {
+			return http.StatusRequestEntityTooLarge, tle
 		}
 		return http.StatusBadRequest, fmt.Errorf("read body: %w", err)
 	}
@@ -127,12 +127,14 @@ func (h *httpHandler) readBody(r *http.Request, buf *bytes.Buffer) (int, error) 
 	return http.StatusOK, nil
 }
 
-func tooLarge(err error) (int, bool) {
+// tooLarge recognises the error of http.MaxBytesReader.
+// It returns nil for any other error.
+func tooLarge(err error) error {
 	var mbe *http.MaxBytesError
 	if errors.As(err, &mbe) {
-		return http.StatusRequestEntityTooLarge, true
+		return fmt.Errorf("request body exceeds the limit of %d bytes", mbe.Limit)
 	}
-	return 0, false
+	return nil
 }
 
 func (h *httpHandler) writeResponse(w http.ResponseWriter, encoding string, res submitResult) {
