@@ -1,0 +1,171 @@
+package main
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracegrpc"
+	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
+	"go.opentelemetry.io/otel/sdk/resource"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	semconv "go.opentelemetry.io/otel/semconv/v1.26.0"
+	"go.opentelemetry.io/otel/trace"
+)
+
+// syncBuffer is a goroutine-safe log sink.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// startWatcher runs the daemon in-process on free ports and returns it once it listens.
+func startWatcher(t *testing.T, extraArgs ...string) (*app, *syncBuffer) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	logs := &syncBuffer{}
+	started := make(chan *app, 1)
+	done := make(chan error, 1)
+	args := append([]string{"-api.addr", "127.0.0.1:0", "-otlp.grpc.addr", "127.0.0.1:0", "-otlp.http.addr", "127.0.0.1:0"}, extraArgs...)
+	go func() {
+		done <- run(ctx, args, func(string) string { return "" }, logs, func(a *app) { started <- a })
+	}()
+	var a *app
+	select {
+	case a = <-started:
+	case err := <-done:
+		t.Fatalf("watcher exited early: %v\n%s", err, logs)
+	case <-time.After(10 * time.Second):
+		t.Fatal("watcher did not start")
+	}
+	t.Cleanup(func() {
+		cancel()
+		require.NoError(t, <-done)
+		out := logs.String()
+		for _, step := range []string{`step="ingest listeners"`, `step="ingest pipeline"`, `step=api`} {
+			require.Contains(t, out, step, "shutdown logs each step")
+		}
+		require.Less(t, strings.Index(out, `step="ingest listeners"`), strings.Index(out, `step="ingest pipeline"`), "listeners stop before the pipeline drains")
+	})
+	return a, logs
+}
+
+func get(t *testing.T, url string) (int, string) {
+	t.Helper()
+	resp, err := http.Get(url)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	return resp.StatusCode, string(b)
+}
+
+// emitCalls exports, through the real OpenTelemetry SDK, one successful chat span and one whose
+// three HTTP attempts to the provider failed with 529, the way an instrumented app does.
+func emitCalls(t *testing.T, exp sdktrace.SpanExporter, model string) {
+	t.Helper()
+	tp := sdktrace.NewTracerProvider(
+		sdktrace.WithBatcher(exp),
+		sdktrace.WithResource(resource.NewSchemaless(semconv.ServiceName("checkout"))),
+	)
+	tracer := tp.Tracer("test")
+	ctx := context.Background()
+
+	_, ok := tracer.Start(ctx, "chat "+model, trace.WithSpanKind(trace.SpanKindClient), trace.WithAttributes(
+		attribute.String("gen_ai.operation.name", "chat"),
+		attribute.String("gen_ai.provider.name", "anthropic"),
+		attribute.String("gen_ai.request.model", model),
+		attribute.StringSlice("gen_ai.response.finish_reasons", []string{"stop"}),
+		attribute.Int("gen_ai.usage.output_tokens", 212),
+	))
+	ok.End()
+
+	llmCtx, failed := tracer.Start(ctx, "chat "+model, trace.WithSpanKind(trace.SpanKindClient), trace.WithAttributes(
+		attribute.String("gen_ai.operation.name", "chat"),
+		attribute.String("gen_ai.provider.name", "anthropic"),
+		attribute.String("gen_ai.request.model", model),
+		attribute.String("error.type", "OverloadedError"),
+	))
+	for i := 0; i < 3; i++ {
+		_, post := tracer.Start(llmCtx, "POST", trace.WithSpanKind(trace.SpanKindClient), trace.WithAttributes(
+			attribute.String("http.request.method", "POST"),
+			attribute.String("server.address", "api.anthropic.com"),
+			attribute.String("url.full", "https://api.anthropic.com/v1/messages"),
+			attribute.Int("http.response.status_code", 529),
+			attribute.String("error.type", "529"),
+		))
+		post.SetStatus(codes.Error, "")
+		post.End()
+	}
+	failed.SetStatus(codes.Error, "Error code: 529 - {'type': 'error', 'error': {'type': 'overloaded_error'}}")
+	failed.End()
+	require.NoError(t, tp.Shutdown(ctx))
+}
+
+func TestSDKExportersReachTheDaemon(t *testing.T) {
+	t.Parallel()
+	a, _ := startWatcher(t)
+	api := "http://" + a.apiAddr()
+
+	code, _ := get(t, api+"/healthz")
+	require.Equal(t, http.StatusOK, code)
+	code, body := get(t, api+"/readyz")
+	require.Equal(t, http.StatusOK, code, body)
+
+	grpcExp, err := otlptracegrpc.New(context.Background(), otlptracegrpc.WithEndpoint(a.ingest.GRPCAddr()), otlptracegrpc.WithInsecure())
+	require.NoError(t, err)
+	emitCalls(t, grpcExp, "claude-grpc")
+	httpExp, err := otlptracehttp.New(context.Background(), otlptracehttp.WithEndpoint(a.ingest.HTTPAddr()), otlptracehttp.WithInsecure(), otlptracehttp.WithCompression(otlptracehttp.GzipCompression))
+	require.NoError(t, err)
+	emitCalls(t, httpExp, "claude-http")
+
+	want := []string{
+		`outagewatch_calls_total{error_class="",model="claude-grpc",outcome="ok",provider="anthropic"} 1`,
+		`outagewatch_calls_total{error_class="overloaded",model="claude-grpc",outcome="error",provider="anthropic"} 1`,
+		`outagewatch_calls_total{error_class="",model="claude-http",outcome="ok",provider="anthropic"} 1`,
+		`outagewatch_calls_total{error_class="overloaded",model="claude-http",outcome="error",provider="anthropic"} 1`,
+		`outagewatch_ingest_llm_spans_total{kind="attempt"} 6`,
+	}
+	require.Eventually(t, func() bool {
+		_, metrics := get(t, api+"/metrics")
+		for _, w := range want {
+			if !strings.Contains(metrics, w) {
+				return false
+			}
+		}
+		return true
+	}, 10*time.Second, 50*time.Millisecond)
+	_, metrics := get(t, api+"/metrics")
+	require.Contains(t, metrics, `outagewatch_ingest_spans_accepted_total{protocol="grpc"} 5`)
+	require.Contains(t, metrics, `outagewatch_ingest_spans_accepted_total{protocol="http"} 5`)
+}
+
+func TestConfigCheckValidatesAndExits(t *testing.T) {
+	t.Parallel()
+	var out strings.Builder
+	err := run(context.Background(), []string{"-config.check"}, func(string) string { return "" }, &out, nil)
+	require.NoError(t, err)
+	require.Contains(t, out.String(), "valid")
+
+	err = run(context.Background(), []string{"-config.check", "-log.format", "xml"}, func(string) string { return "" }, &out, nil)
+	require.ErrorContains(t, err, "log.format")
+}
