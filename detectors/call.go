@@ -35,7 +35,9 @@ func (o Outcome) String() string {
 }
 
 // Outcomes lists every outcome, for pre-creating label values.
-func Outcomes() []Outcome { return []Outcome{OutcomeOK, OutcomeError, OutcomeTruncated, OutcomeIncomplete} }
+func Outcomes() []Outcome {
+	return []Outcome{OutcomeOK, OutcomeError, OutcomeTruncated, OutcomeIncomplete}
+}
 
 // ErrorClass says why a call failed. The zero value, ClassNone, is a call with no error.
 type ErrorClass uint8
