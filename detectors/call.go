@@ -214,6 +214,9 @@ type Call struct {
 	// application exports no HTTP client spans); FailedAttempts how many of them failed.
 	Attempts       int
 	FailedAttempts int
+	// AttemptClass is the error class of the last failed attempt (ClassNone when none failed):
+	// what the retries behind a successful call ran into.
+	AttemptClass ErrorClass
 	// RequestID identifies the logical request that retries share: a hash of the trace ID and
 	// the parent span ID of the call's span.
 	RequestID uint64

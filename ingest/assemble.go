@@ -225,7 +225,7 @@ func (a *assembler) forget(e recentEntry) {
 // outcome (docs/normalisation.md, "Outcome").
 func (a *assembler) finishLLM(r *record) detectors.Call {
 	c := r.call
-	var last *record
+	var last, lastFailed *record
 	if g, ok := a.pending[r.self]; ok {
 		delete(a.pending, r.self)
 		c.Attempts = len(g.attempts)
@@ -233,12 +233,18 @@ func (a *assembler) finishLLM(r *record) detectors.Call {
 			at := &g.attempts[i]
 			if at.failed {
 				c.FailedAttempts++
+				if lastFailed == nil || at.end >= lastFailed.end {
+					lastFailed = at
+				}
 			}
 			if last == nil || at.end >= last.end {
 				last = at
 			}
 		}
 		a.parentStat(c.Service).parented++
+	}
+	if lastFailed != nil {
+		c.AttemptClass = attemptClass(lastFailed)
 	}
 	c.HTTPStatus = r.ownStatus
 	if c.HTTPStatus == 0 && last != nil {
@@ -301,12 +307,15 @@ func (a *assembler) streamOutcome(c *detectors.Call) detectors.Outcome {
 
 // finishAttempts makes a call from attempts whose LLM span never came.
 func (a *assembler) finishAttempts(g *attemptGroup) detectors.Call {
-	var last *record
+	var last, lastFailed *record
 	failed := 0
 	for i := range g.attempts {
 		at := &g.attempts[i]
 		if at.failed {
 			failed++
+			if lastFailed == nil || at.end >= lastFailed.end {
+				lastFailed = at
+			}
 		}
 		if last == nil || at.end >= last.end {
 			last = at
@@ -314,6 +323,9 @@ func (a *assembler) finishAttempts(g *attemptGroup) detectors.Call {
 	}
 	c := last.call
 	c.Attempts, c.FailedAttempts = len(g.attempts), failed
+	if lastFailed != nil {
+		c.AttemptClass = attemptClass(lastFailed)
+	}
 	c.Time = time.Unix(0, last.end).UTC()
 	first := g.attempts[0].start
 	for _, at := range g.attempts {
