@@ -145,7 +145,8 @@ func normalizeFinish(raw string) detectors.FinishReason {
 		return detectors.FinishFiltered
 	case "pause_turn":
 		return detectors.FinishPaused
-	case "error", "other", "unknown", "finish_reason_unspecified", "unspecified", "malformed_function_call":
+	case "error", "other", "unknown", "finish_reason_unspecified", "unspecified", "malformed_function_call",
+		"insufficient_system_resource":
 		return detectors.FinishAbnormal
 	}
 	return detectors.FinishOther

@@ -3,6 +3,7 @@ package ingest
 import (
 	"errors"
 	"fmt"
+	"net"
 	"strings"
 	"time"
 )
@@ -52,6 +53,11 @@ func (c Config) Validate() error {
 	bad := func(field, msg string) { errs = append(errs, fmt.Errorf("ingest.%s: %s", field, msg)) }
 	if c.GRPCAddr == "" && c.HTTPAddr == "" {
 		bad("grpc_addr", "at least one of grpc_addr and http_addr must be set")
+	}
+	for _, a := range [...]struct{ field, addr string }{{"grpc_addr", c.GRPCAddr}, {"http_addr", c.HTTPAddr}} {
+		if _, _, err := net.SplitHostPort(a.addr); a.addr != "" && err != nil {
+			bad(a.field, fmt.Sprintf("%q is not host:port: %v", a.addr, err))
+		}
 	}
 	if c.MaxRequestBytes < 1024 {
 		bad("max_request_bytes", "must be at least 1024")

@@ -546,6 +546,12 @@ func operation(name string, a *spanAttrs) string {
 		op = a.str(kLLMRequestType)
 	}
 	if op == "" {
+		switch kind := a.str(kOpenInferenceKind); {
+		case strings.EqualFold(kind, "LLM"):
+			return "chat"
+		case strings.EqualFold(kind, "EMBEDDING"):
+			return "embeddings"
+		}
 		if vop := a.str(kAIOperationID); vop != "" {
 			name = vop
 		}
@@ -690,10 +696,18 @@ func convention(name, scope string, a *spanAttrs) string {
 	return "genai"
 }
 
-// vendorOpName matches OpenLLMetry's "<vendor>.<operation>" span names.
+// vendorOpName matches OpenLLMetry's "<vendor>.<operation>" span names ("openai.chat"), not
+// "chat gpt-4.1".
 func vendorOpName(name string) bool {
 	vendor, op, ok := strings.Cut(name, ".")
-	return ok && vendor != "ai" && op != "" && !strings.Contains(op, " ") && llmName(name)
+	if !ok || op == "" || strings.ContainsRune(name, ' ') {
+		return false
+	}
+	switch vendor {
+	case "anthropic", "openai", "bedrock", "cohere", "groq", "mistralai", "ollama", "vertexai", "gemini", "watsonx":
+		return true
+	}
+	return false
 }
 
 func firstInt(a *spanAttrs, keys ...int) int64 {

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -24,6 +25,10 @@ import (
 // everything listens (tests use it to learn the bound addresses).
 func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer, started func(*app)) error {
 	cfg, opts, err := loadConfig(args, getenv)
+	if errors.Is(err, flag.ErrHelp) {
+		fmt.Fprintln(stdout, err)
+		return err
+	}
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,176 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/outagewatch/outagewatch/ingest"
+)
+
+// Config is the whole daemon configuration. loadConfig fills it from, in rising precedence,
+// DefaultConfig, the YAML file, the OUTAGEWATCH_* environment and the flags.
+type Config struct {
+	Log    LogConfig     `yaml:"log"`
+	API    APIConfig     `yaml:"api"`
+	Ingest ingest.Config `yaml:"ingest"`
+}
+
+// LogConfig configures the daemon's slog handler.
+type LogConfig struct {
+	// Level is the lowest level logged: debug, info, warn or error.
+	Level string `yaml:"level"`
+	// Format is text (human readable) or json (for log shippers; use it in production).
+	Format string `yaml:"format"`
+}
+
+// APIConfig configures the API server: health, incidents, /metrics, /healthz and /readyz.
+type APIConfig struct {
+	// Addr is the listen address; ":0" picks a free port.
+	Addr string `yaml:"addr"`
+	// ShutdownTimeout bounds the graceful shutdown of the API server.
+	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
+}
+
+// Log levels and formats accepted by LogConfig.
+var (
+	logLevels  = []string{"debug", "info", "warn", "error"}
+	logFormats = []string{"text", "json"}
+)
+
+// maxShutdownTimeout keeps a stuck shutdown from outliving any sane orchestrator grace period.
+const maxShutdownTimeout = 5 * time.Minute
+
+// DefaultConfig returns the documented defaults: info logs as text, the API on :9317 with a 15 s
+// shutdown, and ingest.DefaultConfig.
+func DefaultConfig() Config {
+	return Config{
+		Log:    LogConfig{Level: "info", Format: "text"},
+		API:    APIConfig{Addr: ":9317", ShutdownTimeout: 15 * time.Second},
+		Ingest: ingest.DefaultConfig(),
+	}
+}
+
+// Validate reports every invalid field, each named by its full path (api.shutdown_timeout).
+func (c Config) Validate() error {
+	return errors.Join(c.Log.validate(), c.API.validate(), c.Ingest.Validate())
+}
+
+func (c LogConfig) validate() error {
+	var errs []error
+	if !slices.Contains(logLevels, c.Level) {
+		errs = append(errs, fmt.Errorf("log.level: must be one of %s, not %q", strings.Join(logLevels, ", "), c.Level))
+	}
+	if !slices.Contains(logFormats, c.Format) {
+		errs = append(errs, fmt.Errorf("log.format: must be one of %s, not %q", strings.Join(logFormats, ", "), c.Format))
+	}
+	return errors.Join(errs...)
+}
+
+func (c APIConfig) validate() error {
+	var errs []error
+	if c.Addr == "" {
+		errs = append(errs, errors.New("api.addr: must not be empty"))
+	} else if _, _, err := net.SplitHostPort(c.Addr); err != nil {
+		errs = append(errs, fmt.Errorf("api.addr: %w", err))
+	}
+	switch {
+	case c.ShutdownTimeout <= 0:
+		errs = append(errs, errors.New("api.shutdown_timeout: must be > 0"))
+	case c.ShutdownTimeout > maxShutdownTimeout:
+		errs = append(errs, errors.New("api.shutdown_timeout: must be at most 5m"))
+	}
+	return errors.Join(errs...)
+}
+
+// SlogLevel returns Level as a slog.Level; call it on a validated config.
+func (c LogConfig) SlogLevel() slog.Level {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(c.Level)); err != nil {
+		return slog.LevelInfo
+	}
+	return l
+}
+
+// options are the command-line settings that are not configuration.
+type options struct {
+	// configCheck asks the caller to exit after a successful load (-config.check).
+	configCheck bool
+	// configPath is the YAML file that was read, or "" when there was none.
+	configPath string
+}
+
+// loadConfig parses the flags in args, reads the YAML file named by -config or OUTAGEWATCH_CONFIG,
+// then applies the environment and the flags the user set: flags > env > YAML > defaults. It
+// returns a validated config, or an error naming every bad field. -h gives an error that wraps
+// flag.ErrHelp and whose text is the usage.
+func loadConfig(args []string, getenv func(string) string) (Config, options, error) {
+	fs := newFlagSet()
+	if err := parseFlags(fs, args); err != nil {
+		return Config{}, options{}, err
+	}
+	opts := options{configCheck: fs.Lookup(flagConfigCheck).Value.String() == "true"}
+	opts.configPath = configPath(fs, getenv)
+	cfg := DefaultConfig()
+	if opts.configPath != "" {
+		if err := decodeConfigFile(opts.configPath, &cfg); err != nil {
+			return Config{}, opts, err
+		}
+	}
+	if err := applyEnv(&cfg, getenv); err != nil {
+		return Config{}, opts, err
+	}
+	applyFlags(&cfg, fs)
+	if err := cfg.Validate(); err != nil {
+		return Config{}, opts, err
+	}
+	return cfg, opts, nil
+}
+
+// configPath is -config when set (even to ""), else OUTAGEWATCH_CONFIG.
+func configPath(fs *flag.FlagSet, getenv func(string) string) string {
+	path := getenv(envConfig)
+	fs.Visit(func(f *flag.Flag) {
+		if f.Name == flagConfig {
+			path = f.Value.String()
+		}
+	})
+	return path
+}
+
+// decodeConfigFile decodes the YAML file at path strictly into cfg, over the values it holds.
+func decodeConfigFile(path string, cfg *Config) error {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("read config: %w", err)
+	}
+	return decodeYAML(path, data, cfg)
+}
+
+// secretFromEnv returns the value of the environment variable name, or the contents of the file
+// named by name_FILE without its trailing newline. Setting both is an error, so that a forgotten
+// variable cannot silently shadow the file. It returns "" when neither is set.
+func secretFromEnv(getenv func(string) string, name string) (string, error) {
+	value, file := getenv(name), getenv(name+"_FILE")
+	switch {
+	case file == "":
+		return value, nil
+	case value != "":
+		return "", fmt.Errorf("%s and %s_FILE are both set; set one", name, name)
+	}
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return "", fmt.Errorf("%s_FILE: %w", name, err)
+	}
+	secret := strings.TrimRight(string(b), "\r\n")
+	if secret == "" {
+		return "", fmt.Errorf("%s_FILE: %s is empty", name, file)
+	}
+	return secret, nil
+}

@@ -1,0 +1,136 @@
+package detectors
+
+import (
+	"time"
+)
+
+// State is the health of a series.
+type State uint8
+
+// States. The zero value is StateUnknown.
+const (
+	// StateUnknown: not enough recent traffic to say (cold start or silence). Routers treat it as
+	// usable unless asked otherwise.
+	StateUnknown State = iota
+	StateHealthy
+	// StateDegraded: a detector fired at the warning level, or a partial outage.
+	StateDegraded
+	StateDown
+	numStates
+)
+
+var stateNames = [numStates]string{"unknown", "healthy", "degraded", "down"}
+
+// String returns unknown, healthy, degraded or down.
+func (s State) String() string {
+	if s < numStates {
+		return stateNames[s]
+	}
+	return "invalid"
+}
+
+// States lists every state, for pre-creating label values.
+func States() []State { return []State{StateUnknown, StateHealthy, StateDegraded, StateDown} }
+
+// ParseState is the inverse of String.
+func ParseState(s string) (State, bool) {
+	for i, n := range stateNames {
+		if n == s {
+			return State(i), true
+		}
+	}
+	return StateUnknown, false
+}
+
+// severity orders states by precedence: down > degraded > unknown > healthy.
+func (s State) severity() int {
+	switch s {
+	case StateDown:
+		return 3
+	case StateDegraded:
+		return 2
+	case StateUnknown:
+		return 1
+	}
+	return 0
+}
+
+// Worse reports whether s takes precedence over t (down > degraded > unknown > healthy).
+func (s State) Worse(t State) bool { return s.severity() > t.severity() }
+
+// Detector names which detector produced a piece of evidence.
+type Detector string
+
+// Detectors of the bank, and the other reasons a state changes.
+const (
+	DetectorErrorRate  Detector = "error_rate"      // the error CUSUM tuned for degradation
+	DetectorErrorDown  Detector = "error_rate_down" // the error CUSUM tuned for a hard outage
+	DetectorTruncation Detector = "truncation"      // streams cut off or ended abnormally
+	DetectorRateLimit  Detector = "rate_limit"      // 429s and throttling
+	DetectorTTFT       Detector = "ttft"            // time to first token
+	DetectorLatency    Detector = "latency"         // latency per output token of non-streaming calls
+	DetectorSilence    Detector = "silence"         // no calls for longer than the traffic explains
+	DetectorWarmup     Detector = "warmup"          // cold start ended: enough history to judge
+	DetectorRecovery   Detector = "recovery"        // a latched alarm cleared after its hold-down
+	DetectorRollup     Detector = "rollup"          // a provider's state follows its models
+)
+
+// ClassCount is how many errors of one class a window held.
+type ClassCount struct {
+	Class ErrorClass
+	Count int
+}
+
+// Evidence says why a state changed: the detector that decided, the figures it compared and
+// the window it looked at.
+type Evidence struct {
+	Detector Detector
+	// Observed is the estimated rate since the change point (errors, truncations, 429s or slow
+	// calls per observation), Baseline the design baseline it was tested against, Threshold the
+	// CUSUM threshold h in nats.
+	Observed  float64
+	Baseline  float64
+	Threshold float64
+	// ChangePoint is the estimated start of the change (the last time the CUSUM was zero);
+	// Window is the time from it to the decision.
+	ChangePoint time.Time
+	Window      time.Duration
+	// SampleSize observations since the change point, of which Events were errors (or
+	// truncations, 429s, slow calls).
+	SampleSize int
+	Events     int
+	// CallRate is the series' recent call rate, per second.
+	CallRate float64
+	// Classes are the top error classes since the change point, most frequent first.
+	Classes []ClassCount
+	// SampleError is one error message seen since the change point.
+	SampleError string
+}
+
+// Transition is a change of a series' state.
+type Transition struct {
+	Series   SeriesKey
+	From, To State
+	At       time.Time
+	Evidence Evidence
+}
+
+// Figures are a series' current traffic and quality figures, over recent minutes.
+type Figures struct {
+	CallRate       float64 // calls per second
+	ErrorRate      float64 // provider errors per call
+	TruncationRate float64 // truncated or incomplete calls per call that produced output
+	RateLimitRate  float64 // 429s per call
+	LatencyP95     time.Duration
+	TTFTP95        time.Duration
+	Calls          uint64 // calls seen since the series appeared
+}
+
+// Status is a series' current state, with the evidence of its last transition.
+type Status struct {
+	Series   SeriesKey
+	State    State
+	Since    time.Time
+	Evidence Evidence
+	Figures  Figures
+}

@@ -1,0 +1,79 @@
+package ingest
+
+import (
+	"bytes"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
+
+	"github.com/outagewatch/outagewatch/detectors"
+	"github.com/outagewatch/outagewatch/internal/spangen"
+)
+
+// benchDecodeNormalize measures protobuf decode + extraction + assembly of one request of
+// spans, and reports the cost per span.
+func benchDecodeNormalize(b *testing.B, body []byte, spans int) {
+	x := extractor{hosts: newHostIndex(nil)}
+	a := newAssembler(DefaultConfig())
+	now := time.Unix(1_782_000_000, 0)
+	var calls []detectors.Call
+	b.SetBytes(int64(len(body)))
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		req := ptraceotlp.NewExportRequest()
+		if err := req.UnmarshalProto(body); err != nil {
+			b.Fatal(err)
+		}
+		res := x.extract(req.Traces())
+		calls = a.add(now, res.records, calls[:0])
+		calls = a.tick(now.Add(time.Minute), calls)
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*spans), "ns/span")
+}
+
+func BenchmarkDecodeNormalizeGenAI512(b *testing.B) {
+	body := spangen.MarshalProto(spangen.GenAIBatch(512, 1))
+	benchDecodeNormalize(b, body, 512)
+}
+
+func BenchmarkDecodeNormalizeMixed512(b *testing.B) {
+	body := spangen.MarshalProto(spangen.MixedBatch(512, 0.1, 1))
+	benchDecodeNormalize(b, body, 512)
+}
+
+// BenchmarkHTTPHandlerGenAI512 measures the OTLP/HTTP handler end to end in-process: body read,
+// decode, extraction, queueing; the pipeline goroutine assembles concurrently.
+func BenchmarkHTTPHandlerGenAI512(b *testing.B) {
+	body := spangen.MarshalProto(spangen.GenAIBatch(512, 1))
+	cfg := DefaultConfig()
+	cfg.QueueSize = 1 << 16
+	p, err := NewPipeline(cfg, ConsumerFunc(func([]detectors.Call) {}), prometheus.NewRegistry(), slog.New(slog.NewTextHandler(io.Discard, nil)), PipelineOptions{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	h := NewHTTPHandler(p, cfg.MaxRequestBytes)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		req := httptest.NewRequest(http.MethodPost, TracesPath, bytes.NewReader(body))
+		req.Header.Set("Content-Type", "application/x-protobuf")
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if rec.Code != http.StatusOK {
+			b.Fatalf("status %d", rec.Code)
+		}
+		for len(p.queue) > 0 {
+			<-p.queue
+		}
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*512), "ns/span")
+}
