@@ -1,7 +1,8 @@
 package ingest
 
 import (
-	"sort"
+	"cmp"
+	"slices"
 	"time"
 
 	"github.com/outagewatch/outagewatch/detectors"
@@ -39,6 +40,8 @@ type assembler struct {
 	models   map[string]map[string]struct{}
 
 	stats assemblerStats
+	// order is scratch space for add.
+	order []int32
 }
 
 type pendingEntry struct {
@@ -89,22 +92,28 @@ func newAssembler(cfg Config) *assembler {
 
 // add takes one request's records at time now and appends the calls they complete to out.
 func (a *assembler) add(now time.Time, records []record, out []detectors.Call) []detectors.Call {
-	// Children end before their parents, so a batch is processed in end order; the parents of
-	// every LLM span of the batch are noted first, so that an outer wrapper is recognised even
-	// when it precedes its child in the batch.
-	sort.SliceStable(records, func(i, j int) bool { return records[i].end < records[j].end })
+	// Children end before their parents, so a batch is processed in end order (through an
+	// index, records are large); the parents of every LLM span of the batch are noted first, so
+	// that an outer wrapper is recognised even when it precedes its child in the batch.
+	order := a.order[:0]
 	for i := range records {
+		order = append(order, int32(i))
+	}
+	if !slices.IsSortedFunc(order, func(i, j int32) int { return cmp.Compare(records[i].end, records[j].end) }) {
+		slices.SortStableFunc(order, func(i, j int32) int { return cmp.Compare(records[i].end, records[j].end) })
+	}
+	a.order = order
+	for _, i := range order {
 		if r := &records[i]; !r.attempt && r.hasParent {
 			a.remember(now, r.parent, true)
 		}
 	}
-	for i := range records {
-		r := &records[i]
-		if r.attempt {
+	for _, i := range order {
+		if r := &records[i]; r.attempt {
 			out = a.addAttempt(now, r, out)
 		}
 	}
-	for i := range records {
+	for _, i := range order {
 		r := &records[i]
 		if r.attempt {
 			continue
