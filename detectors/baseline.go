@@ -1,0 +1,210 @@
+package detectors
+
+import (
+	"math"
+	"time"
+)
+
+// decayed is an exponentially decayed counter pair (observations, events) with a half-life.
+type decayed struct {
+	N, K float64
+	At   time.Time
+}
+
+func (d *decayed) decay(now time.Time, halfLife time.Duration) {
+	if d.At.IsZero() {
+		d.At = now
+		return
+	}
+	if dt := now.Sub(d.At); dt > 0 {
+		f := math.Exp2(-float64(dt) / float64(halfLife))
+		d.N *= f
+		d.K *= f
+		d.At = now
+	}
+}
+
+func (d *decayed) add(now time.Time, halfLife time.Duration, event bool) {
+	d.decay(now, halfLife)
+	d.N++
+	if event {
+		d.K++
+	}
+}
+
+// hoursPerWeek is the number of hour-of-week buckets.
+const hoursPerWeek = 168
+
+// weekDecay weighs last week's count of an hour-of-week bucket against this week's: about four
+// weeks of memory.
+const weekDecay = 0.75
+
+// howCounts are one hour-of-week bucket's decayed counts of one rate.
+type howCounts struct {
+	N, K float32
+}
+
+// rateBaseline learns the rate of one kind of event (errors, truncations, 429s) per call, while
+// the series is healthy: per hour of week (decayed over about four weeks) and as an EWMA with a
+// half-life of hours. design gives p̃0, the baseline the detectors are designed for.
+type rateBaseline struct {
+	How   [hoursPerWeek]howCounts
+	Week  int32 // the week number the buckets' current counts belong to
+	EWMA  decayed
+	Count uint64
+}
+
+// weekHour returns the week number and the hour of the week of t (weeks start on Monday, UTC).
+func weekHour(t time.Time) (int32, int) {
+	// 1970-01-01 was a Thursday: shift so that weeks start on Monday 00:00 UTC.
+	h := t.Unix()/3600 + 3*24
+	return int32(h / hoursPerWeek), int(h % hoursPerWeek)
+}
+
+func (r *rateBaseline) add(now time.Time, halfLife time.Duration, event bool) {
+	week, hour := weekHour(now)
+	if week != r.Week {
+		f := float32(math.Pow(weekDecay, float64(week-r.Week)))
+		if r.Week == 0 || week < r.Week {
+			f = 1
+		}
+		for i := range r.How {
+			r.How[i].N *= f
+			r.How[i].K *= f
+		}
+		r.Week = week
+	}
+	b := &r.How[hour]
+	b.N++
+	if event {
+		b.K++
+	}
+	r.EWMA.add(now, halfLife, event)
+	r.Count++
+}
+
+// design returns p̃0: the 95% upper confidence bound of the rate (a Beta posterior over the hour-
+// of-week bucket and the EWMA, with a prior of strength 20 calls at prior), times margin,
+// clamped to [lo, hi].
+func (r *rateBaseline) design(now time.Time, halfLife time.Duration, prior, margin, lo, hi float64) float64 {
+	_, hour := weekHour(now)
+	b := r.How[hour]
+	e := r.EWMA
+	e.decay(now, halfLife)
+	n := float64(b.N) + e.N
+	k := float64(b.K) + e.K
+	const strength = 20
+	alpha := k + strength*prior
+	beta := n - k + strength*(1-prior)
+	mean := alpha / (alpha + beta)
+	sd := math.Sqrt(alpha * beta / ((alpha + beta) * (alpha + beta) * (alpha + beta + 1)))
+	return min(hi, max(lo, margin*(mean+1.645*sd)))
+}
+
+// rate is the EWMA estimate of the rate, or prior when there is no data.
+func (r *rateBaseline) rate(now time.Time, halfLife time.Duration, prior float64) float64 {
+	e := r.EWMA
+	e.decay(now, halfLife)
+	if e.N < 1 {
+		return prior
+	}
+	return e.K / e.N
+}
+
+// sketch is a small log-bucketed histogram of positive durations (a DDSketch with a fixed
+// range): relative accuracy about 2.5% from 100 µs to about 2.8 hours. Counts decay so that it
+// forgets slowly.
+type sketch struct {
+	Bins  [sketchBins]float32
+	Total float32
+}
+
+const (
+	sketchGamma = 1.05
+	sketchMin   = 1e-4 // seconds
+	sketchBins  = 360
+)
+
+var logGamma = math.Log(sketchGamma)
+
+func sketchIndex(seconds float64) int {
+	if seconds <= sketchMin {
+		return 0
+	}
+	i := int(math.Log(seconds/sketchMin) / logGamma)
+	return min(i, sketchBins-1)
+}
+
+func (s *sketch) add(d time.Duration) {
+	s.Bins[sketchIndex(d.Seconds())]++
+	s.Total++
+}
+
+// scale multiplies every count by f: how the sketch forgets.
+func (s *sketch) scale(f float32) {
+	for i := range s.Bins {
+		s.Bins[i] *= f
+	}
+	s.Total *= f
+}
+
+// quantile returns the q-quantile (the upper edge of its bin), or 0 when empty.
+func (s *sketch) quantile(q float64) time.Duration {
+	if s.Total <= 0 {
+		return 0
+	}
+	target := float32(q) * s.Total
+	var acc float32
+	for i, c := range s.Bins {
+		acc += c
+		if acc >= target && c > 0 {
+			return time.Duration(sketchMin * math.Pow(sketchGamma, float64(i+1)) * float64(time.Second))
+		}
+	}
+	return time.Duration(sketchMin * math.Pow(sketchGamma, sketchBins) * float64(time.Second))
+}
+
+// peakRate tracks λ_ref's input: the peak one-minute call rate of each of the last seven days.
+type peakRate struct {
+	Minute      int64 // unix minute of the current count
+	MinuteCount float64
+	Day         int64 // unix day of Peaks[0]
+	Peaks       [7]float64
+}
+
+func (p *peakRate) add(now time.Time) {
+	m := now.Unix() / 60
+	if m != p.Minute {
+		p.roll(now)
+		p.Minute, p.MinuteCount = m, 0
+	}
+	p.MinuteCount++
+}
+
+// roll closes the current minute into the day's peak and shifts the days.
+func (p *peakRate) roll(now time.Time) {
+	if p.Minute != 0 {
+		r := p.MinuteCount / 60
+		day := p.Minute / 1440
+		if day > p.Day {
+			shift := min(day-p.Day, 7)
+			copy(p.Peaks[shift:], p.Peaks[:7-shift])
+			clear(p.Peaks[:shift])
+			p.Day = day
+		}
+		if day == p.Day {
+			p.Peaks[0] = max(p.Peaks[0], r)
+		}
+	}
+	_ = now
+}
+
+// peak returns the highest one-minute rate of the last seven days, including the minute under
+// way (counted as if it had ended).
+func (p *peakRate) peak() float64 {
+	r := p.MinuteCount / 60
+	for _, v := range p.Peaks {
+		r = max(r, v)
+	}
+	return r
+}

@@ -1,0 +1,71 @@
+package detectors
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// simulateARL0 runs the real (continuous) CUSUM on Bernoulli(p0) observations until it alarms,
+// runs times, and returns the mean run length.
+func simulateARL0(p0, p1, h float64, runs int, rng *rand.Rand) float64 {
+	a, b := math.Log(p1/p0), math.Log((1-p1)/(1-p0))
+	total := 0
+	for r := 0; r < runs; r++ {
+		s, n := 0.0, 0
+		for s < h {
+			n++
+			if rng.Float64() < p0 {
+				s += a
+			} else {
+				s = max(0, s+b)
+			}
+		}
+		total += n
+	}
+	return float64(total) / float64(runs)
+}
+
+// TestExactCalibrationMatchesSimulation checks the Markov-chain ARL0 against Monte Carlo on the
+// continuous CUSUM, at a target small enough to simulate: the chain must not overstate ARL0
+// (that would make the thresholds too low and false alarms too frequent).
+func TestExactCalibrationMatchesSimulation(t *testing.T) {
+	t.Parallel()
+	rng := rand.New(rand.NewPCG(1, 2))
+	for _, tc := range []struct{ p0, p1 float64 }{
+		{0.01, 0.20}, {0.05, 0.20}, {0.05, 0.80}, {0.0625, 0.20}, {0.002, 0.20},
+	} {
+		const target = 20_000.0
+		h := calibrate(tc.p0, tc.p1, target)
+		require.Less(t, h, closedFormThreshold(target), "exact threshold is below the closed form")
+		got := simulateARL0(tc.p0, tc.p1, h, 300, rng)
+		// The mean of 300 geometric-like run lengths has a relative standard error of ~6%.
+		require.Greater(t, got, 0.8*target, "p0=%v p1=%v h=%.2f simulated ARL0 %.0f", tc.p0, tc.p1, h, got)
+		require.Less(t, got, 2.0*target, "p0=%v p1=%v h=%.2f simulated ARL0 %.0f (too conservative; run lengths are a step function of h when events are rare and large)", tc.p0, tc.p1, h, got)
+	}
+}
+
+func TestCalibrationAtProductionTargets(t *testing.T) {
+	t.Parallel()
+	// 2·λ_ref·T_FA calls at λ_ref = 1, 10, 100/s and T_FA = 30 days.
+	for _, lambda := range []float64{1, 10, 100} {
+		target := 2 * lambda * 30 * 86400
+		for _, p0 := range []float64{0.002, 0.0125, 0.0625, 0.3} {
+			p1 := min(0.95, max(0.2, 4*p0))
+			h := calibrate(p0, p1, target)
+			require.Greater(t, h, 5.0)
+			require.LessOrEqual(t, h, closedFormThreshold(target)+1e-9, "λ=%v p0=%v", lambda, p0)
+		}
+	}
+}
+
+func TestGridUp(t *testing.T) {
+	t.Parallel()
+	for _, v := range []float64{0.002, 0.0123, 0.05, 0.3, 1, 7.3, 100} {
+		g := gridUp(v, 1.05)
+		require.GreaterOrEqual(t, g, v*(1-1e-9))
+		require.Less(t, g, v*1.0500001)
+	}
+}

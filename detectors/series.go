@@ -1,0 +1,489 @@
+package detectors
+
+import (
+	"math"
+	"time"
+)
+
+// member indexes a series' detector bank.
+type member int
+
+const (
+	mError member = iota // error rate, tuned for degradation
+	mDown                // error rate, tuned for a hard outage
+	mTrunc               // truncation
+	mRate                // 429s
+	mTTFT                // time to first token
+	mLatency             // latency per output token (non-streaming calls)
+	numMembers
+)
+
+var memberDetector = [numMembers]Detector{DetectorErrorRate, DetectorErrorDown, DetectorTruncation, DetectorRateLimit, DetectorTTFT, DetectorLatency}
+
+// Half-lives of the figures and of the latency baselines, and how often members are redesigned.
+const (
+	figuresHalfLife  = 5 * time.Minute
+	callRateHalfLife = time.Hour
+	latencyHalfLife  = 7 * 24 * time.Hour
+	redesignEvery    = time.Minute
+	silenceMax       = 24 * time.Hour
+	downCountDecay   = time.Hour
+)
+
+// latch is an alarm that holds a series degraded or down until it clears: after its hold-down,
+// and once a reverse CUSUM (Wald's SPRT of the baseline against the alarm's rate) has seen
+// enough good calls.
+type latch struct {
+	member    member
+	level     State
+	holdUntil time.Time
+	r         float64 // reverse CUSUM statistic
+	step      float64 // what one good observation adds to r
+	n, k      int32   // observations and events since the change point, for escalation
+	evidence  Evidence
+}
+
+// figures are decayed counts over the last minutes, for Status.
+type figures struct {
+	calls      decayed // N: calls
+	errors     decayed // N: error observations, K: provider errors
+	truncation decayed
+	rateLimit  decayed
+}
+
+// series is the state of one (provider, model), or of a provider (Model ""), which pools the
+// calls of all its models.
+type series struct {
+	key      SeriesKey
+	provider *series // the pooled provider series; nil for a provider
+	models   []*series
+
+	state    State
+	since    time.Time
+	evidence Evidence
+
+	firstSeen, lastCall time.Time
+	calls               uint64
+	warm                bool
+	designedAt          time.Time
+	decayedAt           time.Time
+
+	members [numMembers]cusum
+	latches []latch
+
+	errBase, truncBase, rateBase rateBaseline
+	ttftBase, latBase            sketch
+	ttftRecent, latRecent        sketch
+	ttftLimit, latLimit          float64 // seconds (per token for latency); 0 until designed
+
+	peak     peakRate
+	callRate decayed // N: calls, half-life callRateHalfLife, for silence
+	fig      figures
+
+	downCount   int
+	downDecayAt time.Time
+}
+
+// observation is what one call tells the detectors, after retries were capped.
+type observation struct {
+	providerErrors int        // error events counting towards the error rate
+	rateLimited    int        // 429 events
+	errClass       ErrorClass // the class of the error events
+	success        bool       // the call produced output (ok, truncated or incomplete)
+	truncated      bool
+	ttft           time.Duration // 0 when not measured
+	perToken       float64       // seconds per output token of a non-streaming call, 0 when not measured
+	duration       time.Duration // of a call that succeeded, for the latency figure
+	msg            string
+}
+
+// learning reports whether baselines may learn from this series' calls now: only while no alarm
+// is latched (DETECTION: baselines update only while healthy).
+func (s *series) learning() bool { return len(s.latches) == 0 }
+
+// observe feeds one call's observation to the series' bank at time now.
+func (s *series) observe(e *Engine, now time.Time, o *observation) {
+	cfg := &e.cfg
+	if s.calls == 0 {
+		s.firstSeen, s.since = now, now
+	}
+	s.calls++
+	s.lastCall = now
+	s.peak.add(now)
+	s.callRate.add(now, callRateHalfLife, false)
+	s.fig.calls.add(now, figuresHalfLife, false)
+	if s.designedAt.IsZero() || !s.warm {
+		s.maybeWarm(cfg, now)
+		s.design(e, now)
+	}
+	learn := s.learning()
+	half := cfg.BaselineHalfLife
+
+	for i := 0; i < o.providerErrors; i++ {
+		s.fig.errors.add(now, figuresHalfLife, true)
+		if learn {
+			s.errBase.add(now, half, true)
+		}
+		s.feed(e, now, mError, true, o.errClass, o.msg)
+		s.feed(e, now, mDown, true, o.errClass, o.msg)
+	}
+	if o.success {
+		s.fig.errors.add(now, figuresHalfLife, false)
+		if learn {
+			s.errBase.add(now, half, false)
+		}
+		s.feed(e, now, mError, false, ClassNone, "")
+		s.feed(e, now, mDown, false, ClassNone, "")
+
+		s.fig.truncation.add(now, figuresHalfLife, o.truncated)
+		if learn {
+			s.truncBase.add(now, half, o.truncated)
+		}
+		s.feed(e, now, mTrunc, o.truncated, ClassNone, o.msg)
+	}
+	for i := 0; i < o.rateLimited; i++ {
+		s.fig.rateLimit.add(now, figuresHalfLife, true)
+		if learn {
+			s.rateBase.add(now, half, true)
+		}
+		s.feed(e, now, mRate, true, ClassRateLimited, o.msg)
+	}
+	if o.success || o.providerErrors > 0 {
+		s.fig.rateLimit.add(now, figuresHalfLife, false)
+		if learn {
+			s.rateBase.add(now, half, false)
+		}
+		s.feed(e, now, mRate, false, ClassNone, "")
+	}
+	if o.ttft > 0 {
+		s.ttftRecent.add(o.ttft)
+		if learn {
+			s.ttftBase.add(o.ttft)
+		}
+		if s.ttftLimit > 0 {
+			s.feed(e, now, mTTFT, o.ttft.Seconds() > s.ttftLimit, ClassNone, "")
+		}
+	}
+	if o.duration > 0 {
+		s.latRecent.add(o.duration)
+	}
+	if o.perToken > 0 {
+		d := time.Duration(o.perToken * float64(time.Second))
+		if learn {
+			s.latBase.add(d)
+		}
+		if s.latLimit > 0 {
+			s.feed(e, now, mLatency, o.perToken > s.latLimit, ClassNone, "")
+		}
+	}
+}
+
+// feed gives one observation to a member and to the latches of that member.
+func (s *series) feed(e *Engine, now time.Time, m member, event bool, class ErrorClass, msg string) {
+	for i := range s.latches {
+		if l := &s.latches[i]; l.member == m {
+			s.recoveryStep(&e.cfg, now, l, event)
+		}
+	}
+	c := &s.members[m]
+	if !s.warm && m != mDown {
+		return
+	}
+	if c.observe(now, event, class, msg) {
+		s.alarm(e, now, m)
+	}
+}
+
+// recoveryStep advances a latch's reverse CUSUM, and escalates a degraded error or truncation
+// alarm whose rate since the change point reached the down estimate.
+func (s *series) recoveryStep(cfg *Config, now time.Time, l *latch, event bool) {
+	l.n++
+	if event {
+		l.k++
+		l.r = 0
+		l.holdUntil = maxTime(l.holdUntil, now.Add(s.hold(cfg, l.level)))
+	} else {
+		l.r += l.step
+	}
+	if l.level == StateDegraded && (l.member == mError || l.member == mTrunc) &&
+		l.n >= int32(cfg.DownEstimateCalls) && float64(l.k)/float64(l.n) >= cfg.DownEstimate {
+		s.enterDown(cfg, now, l)
+		l.evidence.Observed = float64(l.k) / float64(l.n)
+		l.evidence.SampleSize, l.evidence.Events = int(l.n), int(l.k)
+		l.evidence.Window = now.Sub(l.evidence.ChangePoint)
+	}
+}
+
+// alarm latches member m's alarm.
+func (s *series) alarm(e *Engine, now time.Time, m member) {
+	cfg := &e.cfg
+	c := &s.members[m]
+	ev := c.evidence(memberDetector[m], now)
+	ev.CallRate = s.rate(now)
+	p := c.estimate()
+	level := StateDegraded
+	switch m {
+	case mDown:
+		level = StateDown
+	case mError, mTrunc:
+		if int(c.n) >= cfg.DownEstimateCalls && p >= cfg.DownEstimate {
+			level = StateDown
+		}
+	}
+	p1 := min(0.99, max(p, (c.p0+c.p1)/2))
+	l := latch{
+		member:   m,
+		level:    StateDegraded,
+		step:     math.Log((1 - c.p0) / (1 - p1)),
+		n:        c.n,
+		k:        c.k,
+		evidence: ev,
+	}
+	l.holdUntil = now.Add(s.hold(cfg, StateDegraded))
+	if level == StateDown {
+		s.enterDown(cfg, now, &l)
+	}
+	c.reset()
+	for i := range s.latches {
+		if old := &s.latches[i]; old.member == m {
+			if l.level.Worse(old.level) || old.level == l.level {
+				*old = l
+			}
+			return
+		}
+	}
+	s.latches = append(s.latches, l)
+}
+
+// enterDown raises a latch to down, with the Envoy-like hold-down of the n-th entry into down.
+func (s *series) enterDown(cfg *Config, now time.Time, l *latch) {
+	l.level = StateDown
+	s.downCount++
+	s.downDecayAt = now
+	l.holdUntil = maxTime(l.holdUntil, now.Add(s.hold(cfg, StateDown)))
+	l.r = 0
+}
+
+// hold is the hold-down of an alarm at level.
+func (s *series) hold(cfg *Config, level State) time.Duration {
+	if level != StateDown {
+		return cfg.HoldDegraded
+	}
+	n := max(s.downCount, 1)
+	d := cfg.HoldDownBase << min(n-1, 20)
+	return min(d, cfg.HoldDownMax)
+}
+
+// clearLatches steps latches whose hold-down is over and whose reverse CUSUM crossed the
+// recovery threshold down one level: down → degraded (a new test), degraded → cleared. It
+// returns the evidence of the last latch that stepped down, if any.
+func (s *series) clearLatches(cfg *Config, now time.Time) (Evidence, bool) {
+	var ev Evidence
+	cleared := false
+	kept := s.latches[:0]
+	for _, l := range s.latches {
+		if now.Before(l.holdUntil) || l.r < cfg.RecoveryThreshold {
+			kept = append(kept, l)
+			continue
+		}
+		cleared = true
+		ev = l.evidence
+		ev.Detector = DetectorRecovery
+		ev.Window = now.Sub(l.evidence.ChangePoint)
+		if l.level == StateDown {
+			l.level = StateDegraded
+			l.holdUntil = now.Add(cfg.HoldDegraded)
+			l.r = 0
+			kept = append(kept, l)
+		}
+	}
+	s.latches = kept
+	return ev, cleared
+}
+
+// silenceTimeout is τ = max(κ·ln(λ̂·T_FA)/λ̂, SilenceMin), capped at a day.
+func (s *series) silenceTimeout(cfg *Config) time.Duration {
+	lambda := s.rateAt(s.lastCall)
+	if lambda <= 0 {
+		return silenceMax
+	}
+	x := lambda * cfg.FalseAlarmInterval.Seconds()
+	if x <= math.E {
+		return silenceMax
+	}
+	tau := time.Duration(cfg.SilenceKappa * math.Log(x) / lambda * float64(time.Second))
+	return min(max(tau, cfg.SilenceMin), silenceMax)
+}
+
+// rate is the series' recent call rate (per second), an EWMA with a one-hour half-life.
+func (s *series) rate(now time.Time) float64 { return s.rateAt(now) }
+
+func (s *series) rateAt(now time.Time) float64 {
+	d := s.callRate
+	d.decay(now, callRateHalfLife)
+	// A decayed count with half-life T estimates rate × T/ln 2.
+	return d.N * math.Ln2 / callRateHalfLife.Seconds()
+}
+
+// maybeWarm ends the cold start once the series has enough calls and history.
+func (s *series) maybeWarm(cfg *Config, now time.Time) {
+	if !s.warm && s.calls >= uint64(cfg.WarmupCalls) && now.Sub(s.firstSeen) >= cfg.WarmupAge {
+		s.warm = true
+		s.designedAt = time.Time{}
+	}
+}
+
+// design (re)computes every member's baseline, alternative and threshold from the baselines.
+func (s *series) design(e *Engine, now time.Time) {
+	cfg := &e.cfg
+	s.designedAt = now
+	lambdaRef := gridUp(max(s.peak.peak(), cfg.MinReferenceRate), 1.25)
+	target := 2 * lambdaRef * cfg.FalseAlarmInterval.Seconds()
+	half := cfg.BaselineHalfLife
+
+	errPrior, truncPrior, ratePrior := cfg.ColdStartBaseline, 0.01, 0.01
+	if p := s.provider; p != nil && p.calls >= uint64(cfg.WarmupCalls) {
+		errPrior = p.errBase.rate(now, half, errPrior)
+		truncPrior = p.truncBase.rate(now, half, truncPrior)
+		ratePrior = p.rateBase.rate(now, half, ratePrior)
+	}
+	var p0 float64
+	if s.warm {
+		p0 = s.errBase.design(now, half, errPrior, cfg.BaselineMargin, cfg.BaselineMin, cfg.BaselineMax)
+	} else {
+		p0 = min(cfg.BaselineMax, max(cfg.BaselineMin, errPrior))
+	}
+	p0 = gridUp(p0, baselineGrid)
+	s.setMember(e, mDown, p0, cfg.DownRate, target)
+	if !s.warm {
+		return
+	}
+	s.setMember(e, mError, p0, min(0.95, max(cfg.DegradedMinRate, cfg.DegradedFactor*p0)), target)
+	pt := gridUp(s.truncBase.design(now, half, truncPrior, cfg.BaselineMargin, cfg.TruncationBaselineMin, cfg.BaselineMax), baselineGrid)
+	s.setMember(e, mTrunc, pt, min(0.95, max(cfg.TruncationMinRate, cfg.TruncationFactor*pt)), target)
+	pr := gridUp(s.rateBase.design(now, half, ratePrior, cfg.BaselineMargin, cfg.BaselineMin, cfg.BaselineMax), baselineGrid)
+	s.setMember(e, mRate, pr, min(0.95, max(cfg.RateLimitMinRate, cfg.RateLimitFactor*pr)), target)
+	pl := cfg.LatencyBaseline * cfg.BaselineMargin
+	if s.ttftBase.Total >= float32(cfg.LatencyMinSamples) {
+		s.ttftLimit = cfg.LatencyFactor * s.ttftBase.quantile(0.95).Seconds()
+		s.setMember(e, mTTFT, pl, cfg.LatencyAlternative, target)
+	}
+	if s.latBase.Total >= float32(cfg.LatencyMinSamples) {
+		s.latLimit = cfg.LatencyFactor * s.latBase.quantile(0.95).Seconds()
+		s.setMember(e, mLatency, pl, cfg.LatencyAlternative, target)
+	}
+}
+
+// baselineGrid is the ratio of the log grid design baselines are rounded up to.
+const baselineGrid = 1.05
+
+func (s *series) setMember(e *Engine, m member, p0, p1, target float64) {
+	c := &s.members[m]
+	if c.p0 == p0 && c.p1 == p1 && c.h > 0 && c.target == target {
+		return
+	}
+	c.setParams(p0, p1, e.th.get(p0, p1, target))
+	c.target = target
+}
+
+// maintain runs the time-driven upkeep of a tick: redesign, decay of sketches, decay of the
+// down count.
+func (s *series) maintain(e *Engine, now time.Time) {
+	cfg := &e.cfg
+	s.maybeWarm(cfg, now)
+	if now.Sub(s.designedAt) >= redesignEvery {
+		s.design(e, now)
+	}
+	if s.decayedAt.IsZero() {
+		s.decayedAt = now
+	}
+	if dt := now.Sub(s.decayedAt); dt >= 10*time.Second {
+		s.ttftRecent.scale(float32(math.Exp2(-dt.Seconds() / figuresHalfLife.Seconds())))
+		s.latRecent.scale(float32(math.Exp2(-dt.Seconds() / figuresHalfLife.Seconds())))
+		f := float32(math.Exp2(-dt.Seconds() / latencyHalfLife.Seconds()))
+		s.ttftBase.scale(f)
+		s.latBase.scale(f)
+		s.decayedAt = now
+	}
+	if s.downCount > 0 && s.state == StateHealthy && now.Sub(s.downDecayAt) >= downCountDecay {
+		s.downCount--
+		s.downDecayAt = now
+	}
+}
+
+// evaluate computes the series' own state (for a provider, from its pooled bank only) and the
+// evidence of a change.
+func (s *series) evaluate(cfg *Config, now time.Time) (State, Evidence) {
+	recovered, cleared := s.clearLatches(cfg, now)
+	silent := s.calls > 0 && now.Sub(s.lastCall) > s.silenceTimeout(cfg)
+	if silent && len(s.latches) > 0 {
+		// A degraded or down series whose traffic stopped (the router drained it) becomes
+		// unknown only after its hold-down and a silence: never healthy without evidence.
+		held := false
+		for _, l := range s.latches {
+			if now.Before(l.holdUntil) {
+				held = true
+			}
+		}
+		if !held {
+			s.latches = s.latches[:0]
+		}
+	}
+	state, ev := StateHealthy, Evidence{}
+	for _, l := range s.latches {
+		if l.level.Worse(state) || (l.level == state && state != StateHealthy && ev.Detector == "") {
+			state, ev = l.level, l.evidence
+		}
+	}
+	if state != StateHealthy {
+		return state, ev
+	}
+	switch {
+	case s.calls == 0 || !s.warm:
+		return StateUnknown, Evidence{Detector: DetectorWarmup, SampleSize: int(s.calls), CallRate: s.rate(now)}
+	case silent:
+		return StateUnknown, Evidence{Detector: DetectorSilence, Window: now.Sub(s.lastCall), CallRate: s.rateAt(s.lastCall)}
+	case cleared:
+		return StateHealthy, recovered
+	case s.state == StateUnknown:
+		return StateHealthy, Evidence{Detector: DetectorWarmup, SampleSize: int(s.calls), CallRate: s.rate(now)}
+	}
+	return StateHealthy, s.evidence
+}
+
+// status describes the series for Status.
+func (s *series) status(now time.Time) Status {
+	f := s.fig
+	f.calls.decay(now, figuresHalfLife)
+	f.errors.decay(now, figuresHalfLife)
+	f.truncation.decay(now, figuresHalfLife)
+	f.rateLimit.decay(now, figuresHalfLife)
+	ratio := func(d decayed) float64 {
+		if d.N < 1e-9 {
+			return 0
+		}
+		return d.K / d.N
+	}
+	return Status{
+		Series:   s.key,
+		State:    s.state,
+		Since:    s.since,
+		Evidence: s.evidence,
+		Figures: Figures{
+			CallRate:       f.calls.N * math.Ln2 / figuresHalfLife.Seconds(),
+			ErrorRate:      ratio(f.errors),
+			TruncationRate: ratio(f.truncation),
+			RateLimitRate:  ratio(f.rateLimit),
+			LatencyP95:     s.latRecent.quantile(0.95),
+			TTFTP95:        s.ttftRecent.quantile(0.95),
+			Calls:          s.calls,
+		},
+	}
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
