@@ -9,12 +9,12 @@ import (
 type member int
 
 const (
-	mError member = iota // error rate, tuned for degradation
-	mDown                // error rate, tuned for a hard outage
-	mTrunc               // truncation
-	mRate                // 429s
-	mTTFT                // time to first token
-	mLatency             // latency per output token (non-streaming calls)
+	mError   member = iota // error rate, tuned for degradation
+	mDown                  // error rate, tuned for a hard outage
+	mTrunc                 // truncation
+	mRate                  // 429s
+	mTTFT                  // time to first token
+	mLatency               // latency per output token (non-streaming calls)
 	numMembers
 )
 
