@@ -11,12 +11,15 @@ type decayed struct {
 	At   time.Time
 }
 
+// decay applies the decay since the last one. It waits until a second has passed (the half-
+// lives are minutes to hours, so the error is under 0.25%) to keep math.Exp2 off the per-call
+// path.
 func (d *decayed) decay(now time.Time, halfLife time.Duration) {
 	if d.At.IsZero() {
 		d.At = now
 		return
 	}
-	if dt := now.Sub(d.At); dt > 0 {
+	if dt := now.Sub(d.At); dt >= time.Second {
 		f := math.Exp2(-float64(dt) / float64(halfLife))
 		d.N *= f
 		d.K *= f
@@ -24,12 +27,19 @@ func (d *decayed) decay(now time.Time, halfLife time.Duration) {
 	}
 }
 
-func (d *decayed) add(now time.Time, halfLife time.Duration, event bool) {
-	d.decay(now, halfLife)
+// bump counts one observation; the owner ages the counter (series.age).
+func (d *decayed) bump(event bool) {
 	d.N++
 	if event {
 		d.K++
 	}
+}
+
+// scale applies a decay factor computed by the owner, as of now.
+func (d *decayed) scale(f float64, now time.Time) {
+	d.N *= f
+	d.K *= f
+	d.At = now
 }
 
 // hoursPerWeek is the number of hour-of-week buckets.
@@ -61,8 +71,7 @@ func weekHour(t time.Time) (int32, int) {
 	return int32(h / hoursPerWeek), int(h % hoursPerWeek)
 }
 
-func (r *rateBaseline) add(now time.Time, halfLife time.Duration, event bool) {
-	week, hour := weekHour(now)
+func (r *rateBaseline) add(week int32, hour int, event bool) {
 	if week != r.Week {
 		f := float32(math.Pow(weekDecay, float64(week-r.Week)))
 		if r.Week == 0 || week < r.Week {
@@ -79,7 +88,7 @@ func (r *rateBaseline) add(now time.Time, halfLife time.Duration, event bool) {
 	if event {
 		b.K++
 	}
-	r.EWMA.add(now, halfLife, event)
+	r.EWMA.bump(event)
 	r.Count++
 }
 
@@ -135,8 +144,10 @@ func sketchIndex(seconds float64) int {
 	return min(i, sketchBins-1)
 }
 
-func (s *sketch) add(d time.Duration) {
-	s.Bins[sketchIndex(d.Seconds())]++
+func (s *sketch) add(d time.Duration) { s.addIndex(sketchIndex(d.Seconds())) }
+
+func (s *sketch) addIndex(i int) {
+	s.Bins[i]++
 	s.Total++
 }
 

@@ -57,11 +57,11 @@ func (e *Engine) lookup(key SeriesKey) *series {
 	}
 	p, ok := e.providers[key.Provider]
 	if !ok {
-		p = &series{key: SeriesKey{Provider: key.Provider}}
+		p = &series{key: SeriesKey{Provider: key.Provider}, baseHalfLife: e.cfg.BaselineHalfLife}
 		e.providers[key.Provider] = p
 		e.insert(p)
 	}
-	s := &series{key: key, provider: p}
+	s := &series{key: key, provider: p, baseHalfLife: e.cfg.BaselineHalfLife}
 	p.models = append(p.models, s)
 	e.series[key] = s
 	e.insert(s)
@@ -90,8 +90,15 @@ func (e *Engine) Observe(now time.Time, c *Call, out []Transition) []Transition 
 	o := e.observation(now, c)
 	s.observe(e, now, &o)
 	s.provider.observe(e, now, &o)
-	out = e.settle(now, s, out)
-	return e.settleProvider(now, s.provider, out)
+	// A call cannot change a quiet series' state unless it raised an alarm, which adds a latch
+	// and so makes it not quiet: skip evaluating quiet series on the per-call path.
+	if !s.quiet() {
+		out = e.settle(now, s, out)
+	}
+	if p := s.provider; p.unhealthy != 0 || !p.quiet() {
+		out = e.settleProvider(now, p, out)
+	}
+	return out
 }
 
 // observation turns a call into detector inputs: its failed attempts and final outcome, with the
@@ -122,11 +129,14 @@ func (e *Engine) observation(now time.Time, c *Call) observation {
 	if c.Outcome != OutcomeError {
 		if c.Streaming && c.TTFT > 0 {
 			o.ttft = c.TTFT
+			o.ttftIndex = sketchIndex(c.TTFT.Seconds())
 		}
-		if c.Outcome == OutcomeOK {
+		if c.Outcome == OutcomeOK && c.Duration > 0 {
 			o.duration = c.Duration
-			if !c.Streaming && c.OutputTokens > 0 && c.Duration > 0 {
+			o.durationIndex = sketchIndex(c.Duration.Seconds())
+			if !c.Streaming && c.OutputTokens > 0 {
 				o.perToken = c.Duration.Seconds() / float64(c.OutputTokens)
+				o.perTokenIndex = sketchIndex(o.perToken)
 			}
 		}
 	}
@@ -188,6 +198,9 @@ func (s *series) transition(now time.Time, st State, ev Evidence, out []Transiti
 		return out
 	}
 	out = append(out, Transition{Series: s.key, From: s.state, To: st, At: now, Evidence: ev})
+	if p := s.provider; p != nil {
+		p.unhealthy += unhealthy(st) - unhealthy(s.state)
+	}
 	s.state, s.since, s.evidence = st, now, ev
 	return out
 }
@@ -197,24 +210,32 @@ func (s *series) transition(now time.Time, st State, ev Evidence, out []Transiti
 // model is degraded or down).
 func (e *Engine) settleProvider(now time.Time, p *series, out []Transition) []Transition {
 	st, ev := p.evaluate(&e.cfg, now)
-	var total, down float64
 	var worst *series
 	for _, m := range p.models {
-		w := m.rate(now)
-		total += w
-		if m.state == StateDown {
-			down += w
+		if p.unhealthy == 0 {
+			break
 		}
 		if (m.state == StateDown || m.state == StateDegraded) && (worst == nil || m.state.Worse(worst.state)) {
 			worst = m
 		}
 	}
 	roll := StateHealthy
-	switch {
-	case worst != nil && total > 0 && down > total/2:
-		roll = StateDown
-	case worst != nil:
+	if worst != nil {
 		roll = StateDegraded
+		if worst.state == StateDown {
+			// Weigh the models by traffic only when one is down: rates cost an Exp2 each.
+			var total, down float64
+			for _, m := range p.models {
+				w := m.rate(now)
+				total += w
+				if m.state == StateDown {
+					down += w
+				}
+			}
+			if total > 0 && down > total/2 {
+				roll = StateDown
+			}
+		}
 	}
 	if roll.Worse(st) {
 		st, ev = roll, worst.evidence
@@ -248,4 +269,16 @@ func (e *Engine) Status(now time.Time, out []Status) []Status {
 		out = append(out, s.status(now))
 	}
 	return out
+}
+
+// quiet reports a healthy, warmed-up series with no alarm.
+func (s *series) quiet() bool {
+	return s.state == StateHealthy && s.warm && len(s.latches) == 0
+}
+
+func unhealthy(s State) int {
+	if s == StateDown || s == StateDegraded {
+		return 1
+	}
+	return 0
 }

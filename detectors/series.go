@@ -57,6 +57,8 @@ type series struct {
 	key      SeriesKey
 	provider *series // the pooled provider series; nil for a provider
 	models   []*series
+	// unhealthy counts the provider's models that are degraded or down.
+	unhealthy int
 
 	state    State
 	since    time.Time
@@ -76,6 +78,11 @@ type series struct {
 	ttftRecent, latRecent        sketch
 	ttftLimit, latLimit          float64 // seconds (per token for latency); 0 until designed
 
+	// agedAt is when the decayed counters were last aged; baseHalfLife is the baselines' EWMA
+	// half-life (from the configuration).
+	agedAt       time.Time
+	baseHalfLife time.Duration
+
 	peak     peakRate
 	callRate decayed // N: calls, half-life callRateHalfLife, for silence
 	fig      figures
@@ -94,6 +101,9 @@ type observation struct {
 	ttft           time.Duration // 0 when not measured
 	perToken       float64       // seconds per output token of a non-streaming call, 0 when not measured
 	duration       time.Duration // of a call that succeeded, for the latency figure
+	// Sketch indexes of ttft, duration and perToken, computed once for the model and the
+	// provider series.
+	ttftIndex, durationIndex, perTokenIndex int
 	msg            string
 }
 
@@ -107,75 +117,98 @@ func (s *series) observe(e *Engine, now time.Time, o *observation) {
 	if s.calls == 0 {
 		s.firstSeen, s.since = now, now
 	}
+	s.age(now)
 	s.calls++
 	s.lastCall = now
 	s.peak.add(now)
-	s.callRate.add(now, callRateHalfLife, false)
-	s.fig.calls.add(now, figuresHalfLife, false)
+	s.callRate.bump(false)
+	s.fig.calls.bump(false)
 	if s.designedAt.IsZero() || !s.warm {
 		s.maybeWarm(cfg, now)
 		s.design(e, now)
 	}
 	learn := s.learning()
-	half := cfg.BaselineHalfLife
+	week, hour := weekHour(now)
 
 	for i := 0; i < o.providerErrors; i++ {
-		s.fig.errors.add(now, figuresHalfLife, true)
+		s.fig.errors.bump(true)
 		if learn {
-			s.errBase.add(now, half, true)
+			s.errBase.add(week, hour, true)
 		}
 		s.feed(e, now, mError, true, o.errClass, o.msg)
 		s.feed(e, now, mDown, true, o.errClass, o.msg)
 	}
 	if o.success {
-		s.fig.errors.add(now, figuresHalfLife, false)
+		s.fig.errors.bump(false)
 		if learn {
-			s.errBase.add(now, half, false)
+			s.errBase.add(week, hour, false)
 		}
 		s.feed(e, now, mError, false, ClassNone, "")
 		s.feed(e, now, mDown, false, ClassNone, "")
 
-		s.fig.truncation.add(now, figuresHalfLife, o.truncated)
+		s.fig.truncation.bump(o.truncated)
 		if learn {
-			s.truncBase.add(now, half, o.truncated)
+			s.truncBase.add(week, hour, o.truncated)
 		}
 		s.feed(e, now, mTrunc, o.truncated, ClassNone, o.msg)
 	}
 	for i := 0; i < o.rateLimited; i++ {
-		s.fig.rateLimit.add(now, figuresHalfLife, true)
+		s.fig.rateLimit.bump(true)
 		if learn {
-			s.rateBase.add(now, half, true)
+			s.rateBase.add(week, hour, true)
 		}
 		s.feed(e, now, mRate, true, ClassRateLimited, o.msg)
 	}
 	if o.success || o.providerErrors > 0 {
-		s.fig.rateLimit.add(now, figuresHalfLife, false)
+		s.fig.rateLimit.bump(false)
 		if learn {
-			s.rateBase.add(now, half, false)
+			s.rateBase.add(week, hour, false)
 		}
 		s.feed(e, now, mRate, false, ClassNone, "")
 	}
 	if o.ttft > 0 {
-		s.ttftRecent.add(o.ttft)
+		s.ttftRecent.addIndex(o.ttftIndex)
 		if learn {
-			s.ttftBase.add(o.ttft)
+			s.ttftBase.addIndex(o.ttftIndex)
 		}
 		if s.ttftLimit > 0 {
 			s.feed(e, now, mTTFT, o.ttft.Seconds() > s.ttftLimit, ClassNone, "")
 		}
 	}
 	if o.duration > 0 {
-		s.latRecent.add(o.duration)
+		s.latRecent.addIndex(o.durationIndex)
 	}
 	if o.perToken > 0 {
-		d := time.Duration(o.perToken * float64(time.Second))
 		if learn {
-			s.latBase.add(d)
+			s.latBase.addIndex(o.perTokenIndex)
 		}
 		if s.latLimit > 0 {
 			s.feed(e, now, mLatency, o.perToken > s.latLimit, ClassNone, "")
 		}
 	}
+}
+
+// age decays every counter of the series at once, at most once a second: three Exp2 calls
+// instead of one per counter and call.
+func (s *series) age(now time.Time) {
+	dt := now.Sub(s.agedAt)
+	if !s.agedAt.IsZero() && dt < time.Second {
+		return
+	}
+	ff, fr, fb := 1.0, 1.0, 1.0
+	if !s.agedAt.IsZero() {
+		ff = math.Exp2(-dt.Seconds() / figuresHalfLife.Seconds())
+		fr = math.Exp2(-dt.Seconds() / callRateHalfLife.Seconds())
+		fb = math.Exp2(-dt.Seconds() / s.baseHalfLife.Seconds())
+	}
+	for _, d := range []*decayed{&s.fig.calls, &s.fig.errors, &s.fig.truncation, &s.fig.rateLimit} {
+		d.scale(ff, now)
+	}
+	s.callRate.scale(fr, now)
+	for _, d := range []*decayed{&s.errBase.EWMA, &s.truncBase.EWMA, &s.rateBase.EWMA} {
+		d.scale(fb, now)
+	}
+	s.agedAt = now
 }
 
 // feed gives one observation to a member and to the latches of that member.
@@ -279,6 +312,9 @@ func (s *series) hold(cfg *Config, level State) time.Duration {
 // returns the evidence of the last latch that stepped down, if any.
 func (s *series) clearLatches(cfg *Config, now time.Time) (Evidence, bool) {
 	var ev Evidence
+	if len(s.latches) == 0 {
+		return ev, false
+	}
 	cleared := false
 	kept := s.latches[:0]
 	for _, l := range s.latches {
@@ -415,7 +451,8 @@ func (s *series) maintain(e *Engine, now time.Time) {
 // evidence of a change.
 func (s *series) evaluate(cfg *Config, now time.Time) (State, Evidence) {
 	recovered, cleared := s.clearLatches(cfg, now)
-	silent := s.calls > 0 && now.Sub(s.lastCall) > s.silenceTimeout(cfg)
+	quiet := now.Sub(s.lastCall)
+	silent := s.calls > 0 && quiet > cfg.SilenceMin && quiet > s.silenceTimeout(cfg)
 	if silent && len(s.latches) > 0 {
 		// A degraded or down series whose traffic stopped (the router drained it) becomes
 		// unknown only after its hold-down and a silence: never healthy without evidence.
