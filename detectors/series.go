@@ -104,7 +104,7 @@ type observation struct {
 	// Sketch indexes of ttft, duration and perToken, computed once for the model and the
 	// provider series.
 	ttftIndex, durationIndex, perTokenIndex int
-	msg            string
+	msg                                     string
 }
 
 // learning reports whether baselines may learn from this series' calls now: only while no alarm
