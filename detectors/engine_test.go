@@ -133,3 +133,162 @@ func TestNoFalseAlarmsOnNoise(t *testing.T) {
 	require.Zero(t, alarms)
 	_ = math.Pi
 }
+
+func truncations(rng *rand.Rand, p float64) func(c *Call) {
+	return func(c *Call) {
+		c.Streaming, c.TTFT = true, 300*time.Millisecond
+		if rng.Float64() < p {
+			c.Outcome, c.FinishReason = OutcomeTruncated, FinishNone
+		}
+	}
+}
+
+func rateLimits(rng *rand.Rand, p float64) func(c *Call) {
+	return func(c *Call) {
+		if rng.Float64() < p {
+			c.Outcome, c.ErrorClass, c.HTTPStatus = OutcomeError, ClassRateLimited, 429
+		}
+	}
+}
+
+func statesOf(trans []Transition, model string) []State {
+	var out []State
+	for _, tr := range trans {
+		if tr.Series.Model == model {
+			out = append(out, tr.To)
+		}
+	}
+	return out
+}
+
+func TestTruncationStormDegrades(t *testing.T) {
+	t.Parallel()
+	s := newStream(t, DefaultConfig(), 2, 11)
+	s.run(2*time.Hour, truncations(s.rng, 0.002))
+	start := s.now
+	s.run(10*time.Minute, truncations(s.rng, 1.0/3))
+	at, st, ok := s.firstAlarm(start)
+	require.True(t, ok, "a third of streams cut off is detected")
+	require.Equal(t, StateDegraded, st)
+	require.Less(t, at.Sub(start), time.Minute)
+	last := s.trans[len(s.trans)-1]
+	require.Equal(t, DetectorTruncation, lastAlarm(s.trans).Evidence.Detector)
+	_ = last
+}
+
+func lastAlarm(trans []Transition) Transition {
+	for i := len(trans) - 1; i >= 0; i-- {
+		if trans[i].To == StateDegraded || trans[i].To == StateDown {
+			return trans[i]
+		}
+	}
+	return Transition{}
+}
+
+func TestRateLimitStormNeverDown(t *testing.T) {
+	t.Parallel()
+	s := newStream(t, DefaultConfig(), 5, 12)
+	s.run(2*time.Hour, rateLimits(s.rng, 0.01))
+	start := s.now
+	s.run(20*time.Minute, rateLimits(s.rng, 0.9))
+	_, st, ok := s.firstAlarm(start)
+	require.True(t, ok)
+	require.Equal(t, StateDegraded, st)
+	for _, tr := range s.trans {
+		require.NotEqual(t, StateDown, tr.To, "429s are account-scoped: never down (%+v)", tr)
+	}
+	require.Equal(t, DetectorRateLimit, lastAlarm(s.trans).Evidence.Detector)
+}
+
+func TestSilenceGivesUnknown(t *testing.T) {
+	t.Parallel()
+	s := newStream(t, DefaultConfig(), 1, 13)
+	s.run(2*time.Hour, errorsAt(s.rng, 0.01))
+	s.lambda = 0
+	s.run(5*time.Minute, errorsAt(s.rng, 0))
+	require.Equal(t, []State{StateHealthy, StateUnknown}, statesOf(s.trans, "claude"))
+	require.Equal(t, DetectorSilence, s.trans[len(s.trans)-1].Evidence.Detector)
+	s.lambda = 1
+	s.next = s.now.Add(time.Second)
+	s.run(time.Minute, errorsAt(s.rng, 0.01))
+	require.Equal(t, []State{StateHealthy, StateUnknown, StateHealthy}, statesOf(s.trans, "claude"), "traffic resumes: healthy again")
+}
+
+func TestRecoveryStepsDownWithoutFlapping(t *testing.T) {
+	t.Parallel()
+	s := newStream(t, DefaultConfig(), 5, 14)
+	s.run(2*time.Hour, errorsAt(s.rng, 0.01))
+	s.run(5*time.Minute, errorsAt(s.rng, 1.0))
+	end := s.now
+	s.run(30*time.Minute, errorsAt(s.rng, 0.01))
+	got := statesOf(s.trans, "claude")
+	require.Equal(t, []State{StateHealthy, StateDown, StateDegraded, StateHealthy}, got)
+	var degradedAt, healthyAt time.Time
+	for _, tr := range s.trans {
+		if tr.Series.Model == "claude" && tr.To == StateDegraded {
+			degradedAt = tr.At
+			require.Equal(t, DetectorRecovery, tr.Evidence.Detector)
+		}
+		if tr.Series.Model == "claude" && tr.To == StateHealthy {
+			healthyAt = tr.At
+		}
+	}
+	// The last re-alarm of the outage is at most a few calls before its end; the down
+	// hold-down (30 s for a first entry) runs from it, the degraded one (60 s) from the step.
+	require.Greater(t, degradedAt.Sub(end), 25*time.Second, "down holds after the errors stop")
+	require.Less(t, degradedAt.Sub(end), 2*time.Minute)
+	require.GreaterOrEqual(t, healthyAt.Sub(degradedAt), time.Minute, "degraded holds a minute before healthy")
+	prov := statesOf(s.trans, "")
+	require.Equal(t, []State{StateHealthy, StateDown, StateDegraded, StateHealthy}, prov, "the provider follows")
+}
+
+func TestEvidenceOfAnAlarm(t *testing.T) {
+	t.Parallel()
+	s := newStream(t, DefaultConfig(), 5, 15)
+	s.run(2*time.Hour, errorsAt(s.rng, 0.01))
+	start := s.now
+	s.run(time.Minute, func(c *Call) {
+		c.Outcome, c.ErrorClass, c.HTTPStatus, c.ErrorMessage = OutcomeError, ClassOverloaded, 529, "Error code: 529 - overloaded_error"
+	})
+	tr := lastAlarm(s.trans)
+	require.Equal(t, StateDown, tr.To)
+	ev := tr.Evidence
+	require.Contains(t, []Detector{DetectorErrorDown, DetectorErrorRate}, ev.Detector)
+	require.Greater(t, ev.Observed, 0.5)
+	require.Greater(t, ev.Baseline, 0.0)
+	require.Less(t, ev.Baseline, 0.05)
+	require.Greater(t, ev.Threshold, 5.0)
+	require.False(t, ev.ChangePoint.Before(start.Add(-time.Minute)), "change point near the outage start")
+	require.GreaterOrEqual(t, ev.SampleSize, 3)
+	require.Equal(t, ClassOverloaded, ev.Classes[0].Class)
+	require.Equal(t, "Error code: 529 - overloaded_error", ev.SampleError)
+	require.Greater(t, ev.CallRate, 1.0)
+}
+
+func TestRetriesOfOneRequestWeighThree(t *testing.T) {
+	t.Parallel()
+	e, err := NewEngine(DefaultConfig())
+	require.NoError(t, err)
+	c := Call{Provider: "p", Model: "m", Outcome: OutcomeError, ErrorClass: ClassOverloaded, Attempts: 10, FailedAttempts: 10, RequestID: 42}
+	o := e.observation(t0, &c)
+	require.Equal(t, 3, o.providerErrors)
+	o = e.observation(t0.Add(time.Second), &c)
+	require.Equal(t, 0, o.providerErrors, "the same logical request has used its budget")
+	c.RequestID = 43
+	c.Outcome, c.FailedAttempts, c.AttemptClass = OutcomeOK, 2, ClassOverloaded
+	o = e.observation(t0, &c)
+	require.Equal(t, 2, o.providerErrors)
+	require.True(t, o.success)
+}
+
+func TestDeterministic(t *testing.T) {
+	t.Parallel()
+	run := func() []Transition {
+		s := newStream(t, DefaultConfig(), 3, 21)
+		s.run(2*time.Hour, errorsAt(s.rng, 0.02))
+		s.run(3*time.Minute, errorsAt(s.rng, 0.6))
+		s.run(20*time.Minute, errorsAt(s.rng, 0.02))
+		return s.trans
+	}
+	require.Equal(t, run(), run())
+}

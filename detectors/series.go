@@ -228,18 +228,19 @@ func (s *series) feed(e *Engine, now time.Time, m member, event bool, class Erro
 }
 
 // recoveryStep advances a latch's reverse CUSUM, and escalates a degraded error or truncation
-// alarm whose rate since the change point reached the down estimate.
+// alarm whose rate since the change point is, with 80% confidence, at least the down estimate.
+// An event resets the reverse CUSUM; the hold-down is re-armed only when the forward CUSUM
+// alarms again (alarm), so that baseline errors at a high call rate cannot hold a recovered
+// series down forever.
 func (s *series) recoveryStep(cfg *Config, now time.Time, l *latch, event bool) {
 	l.n++
 	if event {
 		l.k++
 		l.r = 0
-		l.holdUntil = maxTime(l.holdUntil, now.Add(s.hold(cfg, l.level)))
 	} else {
 		l.r += l.step
 	}
-	if l.level == StateDegraded && (l.member == mError || l.member == mTrunc) &&
-		l.n >= int32(cfg.DownEstimateCalls) && float64(l.k)/float64(l.n) >= cfg.DownEstimate {
+	if l.level == StateDegraded && (l.member == mError || l.member == mTrunc) && s.downByEstimate(cfg, int(l.n), int(l.k)) {
 		s.enterDown(cfg, now, l)
 		l.evidence.Observed = float64(l.k) / float64(l.n)
 		l.evidence.SampleSize, l.evidence.Events = int(l.n), int(l.k)
@@ -247,20 +248,42 @@ func (s *series) recoveryStep(cfg *Config, now time.Time, l *latch, event bool) 
 	}
 }
 
-// alarm latches member m's alarm.
+// downByEstimate reports whether k events in n observations put the rate at or above the down
+// estimate: at least DownEstimateCalls observations, and the Wilson 80% lower confidence bound
+// of k/n at or above DownEstimate. A CUSUM alarms right after a burst, so the raw k/n at alarm
+// time overstates the rate; the bound keeps a partial outage (a third of streams cut) degraded.
+func (s *series) downByEstimate(cfg *Config, n, k int) bool {
+	if n < cfg.DownEstimateCalls {
+		return false
+	}
+	const z = 0.8416 // one-sided 80%
+	p := float64(k) / float64(n)
+	nf := float64(n)
+	lower := (p + z*z/(2*nf) - z*math.Sqrt(p*(1-p)/nf+z*z/(4*nf*nf))) / (1 + z*z/nf)
+	return lower >= cfg.DownEstimate
+}
+
+// alarm latches member m's alarm, or refreshes the latch of an earlier alarm of m: its
+// evidence, its hold-down, and an escalation to down.
 func (s *series) alarm(e *Engine, now time.Time, m member) {
 	cfg := &e.cfg
 	c := &s.members[m]
 	ev := c.evidence(memberDetector[m], now)
 	ev.CallRate = s.rate(now)
 	p := c.estimate()
-	level := StateDegraded
-	switch m {
-	case mDown:
-		level = StateDown
-	case mError, mTrunc:
-		if int(c.n) >= cfg.DownEstimateCalls && p >= cfg.DownEstimate {
-			level = StateDown
+	down := m == mDown || ((m == mError || m == mTrunc) && s.downByEstimate(cfg, int(c.n), int(c.k)))
+	c.reset()
+	for i := range s.latches {
+		if l := &s.latches[i]; l.member == m {
+			l.r = 0
+			if down && l.level != StateDown {
+				s.enterDown(cfg, now, l)
+			}
+			l.holdUntil = maxTime(l.holdUntil, now.Add(s.hold(cfg, l.level)))
+			if l.level == StateDown || !down {
+				l.evidence = ev
+			}
+			return
 		}
 	}
 	p1 := min(0.99, max(p, (c.p0+c.p1)/2))
@@ -273,28 +296,31 @@ func (s *series) alarm(e *Engine, now time.Time, m member) {
 		evidence: ev,
 	}
 	l.holdUntil = now.Add(s.hold(cfg, StateDegraded))
-	if level == StateDown {
+	if down {
 		s.enterDown(cfg, now, &l)
-	}
-	c.reset()
-	for i := range s.latches {
-		if old := &s.latches[i]; old.member == m {
-			if l.level.Worse(old.level) || old.level == l.level {
-				*old = l
-			}
-			return
-		}
 	}
 	s.latches = append(s.latches, l)
 }
 
-// enterDown raises a latch to down, with the Envoy-like hold-down of the n-th entry into down.
+// enterDown raises a latch to down, with the Envoy-like hold-down of the n-th entry of the
+// series into down.
 func (s *series) enterDown(cfg *Config, now time.Time, l *latch) {
 	l.level = StateDown
-	s.downCount++
-	s.downDecayAt = now
+	if !s.anyDown() {
+		s.downCount++
+		s.downDecayAt = now
+	}
 	l.holdUntil = maxTime(l.holdUntil, now.Add(s.hold(cfg, StateDown)))
 	l.r = 0
+}
+
+func (s *series) anyDown() bool {
+	for _, l := range s.latches {
+		if l.level == StateDown {
+			return true
+		}
+	}
+	return false
 }
 
 // hold is the hold-down of an alarm at level.
@@ -327,9 +353,11 @@ func (s *series) clearLatches(cfg *Config, now time.Time) (Evidence, bool) {
 		ev.Detector = DetectorRecovery
 		ev.Window = now.Sub(l.evidence.ChangePoint)
 		if l.level == StateDown {
+			// Step down to degraded, with a fresh test and a fresh estimate: the outage's
+			// counts must not escalate the latch straight back to down.
 			l.level = StateDegraded
 			l.holdUntil = now.Add(cfg.HoldDegraded)
-			l.r = 0
+			l.r, l.n, l.k = 0, 0, 0
 			kept = append(kept, l)
 		}
 	}
@@ -473,6 +501,9 @@ func (s *series) evaluate(cfg *Config, now time.Time) (State, Evidence) {
 		}
 	}
 	if state != StateHealthy {
+		if cleared && s.state.Worse(state) {
+			return state, recovered // stepped down: say which alarm cleared
+		}
 		return state, ev
 	}
 	switch {
