@@ -11,15 +11,17 @@ import (
 	"strings"
 	"time"
 
+	"github.com/outagewatch/outagewatch/detectors"
 	"github.com/outagewatch/outagewatch/ingest"
 )
 
 // Config is the whole daemon configuration. loadConfig fills it from, in rising precedence,
 // DefaultConfig, the YAML file, the OUTAGEWATCH_* environment and the flags.
 type Config struct {
-	Log    LogConfig     `yaml:"log"`
-	API    APIConfig     `yaml:"api"`
-	Ingest ingest.Config `yaml:"ingest"`
+	Log       LogConfig        `yaml:"log"`
+	API       APIConfig        `yaml:"api"`
+	Ingest    ingest.Config    `yaml:"ingest"`
+	Detectors detectors.Config `yaml:"detectors"`
 }
 
 // LogConfig configures the daemon's slog handler.
@@ -51,15 +53,16 @@ const maxShutdownTimeout = 5 * time.Minute
 // shutdown, and ingest.DefaultConfig.
 func DefaultConfig() Config {
 	return Config{
-		Log:    LogConfig{Level: "info", Format: "text"},
-		API:    APIConfig{Addr: ":9317", ShutdownTimeout: 15 * time.Second},
-		Ingest: ingest.DefaultConfig(),
+		Log:       LogConfig{Level: "info", Format: "text"},
+		API:       APIConfig{Addr: ":9317", ShutdownTimeout: 15 * time.Second},
+		Ingest:    ingest.DefaultConfig(),
+		Detectors: detectors.DefaultConfig(),
 	}
 }
 
 // Validate reports every invalid field, each named by its full path (api.shutdown_timeout).
 func (c Config) Validate() error {
-	return errors.Join(c.Log.validate(), c.API.validate(), c.Ingest.Validate())
+	return errors.Join(c.Log.validate(), c.API.validate(), c.Ingest.Validate(), c.Detectors.Validate())
 }
 
 func (c LogConfig) validate() error {

@@ -16,7 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
-	"github.com/outagewatch/outagewatch/detectors"
+	"github.com/outagewatch/outagewatch/health"
 	"github.com/outagewatch/outagewatch/ingest"
 )
 
@@ -74,12 +74,17 @@ type app struct {
 
 	pipeline *ingest.Pipeline
 	ingest   *ingest.Server
+	engine   *engineRunner
+	board    *health.Board
 	api      *http.Server
 	apiLn    net.Listener
 
 	// pipelineCancel stops the pipeline; pipelineDone is closed when it has drained.
 	pipelineCancel context.CancelFunc
 	pipelineDone   chan struct{}
+	// engineCancel stops the engine's ticker; engineDone is closed when it has stopped.
+	engineCancel context.CancelFunc
+	engineDone   chan struct{}
 	// stopping is set when shutdown begins, so that /readyz turns 503 at once.
 	stopping atomic.Bool
 	checks   map[string]readyChecker
@@ -89,10 +94,13 @@ func newApp(cfg Config, logger *slog.Logger) (*app, error) {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	a := &app{cfg: cfg, logger: logger, reg: reg}
-	// Until the detection engine consumes them, calls are only counted (outagewatch_calls_total,
-	// by the pipeline).
-	consumer := ingest.ConsumerFunc(func([]detectors.Call) {})
-	p, err := ingest.NewPipeline(cfg.Ingest, consumer, reg, logger, ingest.PipelineOptions{})
+	a.board = health.NewBoard()
+	runner, err := newEngineRunner(cfg.Detectors, a.board, reg, logger)
+	if err != nil {
+		return nil, fmt.Errorf("detection engine: %w", err)
+	}
+	a.engine = runner
+	p, err := ingest.NewPipeline(cfg.Ingest, runner, reg, logger, ingest.PipelineOptions{})
 	if err != nil {
 		return nil, fmt.Errorf("ingest pipeline: %w", err)
 	}
@@ -143,9 +151,15 @@ func (a *app) readyz(w http.ResponseWriter, r *http.Request) {
 	_, _ = io.WriteString(w, "ready\n")
 }
 
-// start starts the pipeline, then the API, then the OTLP listeners: data is accepted only once
-// everything behind it runs.
+// start starts the engine, the pipeline, then the API, then the OTLP listeners: data is
+// accepted only once everything behind it runs.
 func (a *app) start() error {
+	ectx, ecancel := context.WithCancel(context.Background())
+	a.engineCancel, a.engineDone = ecancel, make(chan struct{})
+	go func() {
+		defer close(a.engineDone)
+		_ = a.engine.Run(ectx)
+	}()
 	pctx, cancel := context.WithCancel(context.Background())
 	a.pipelineCancel, a.pipelineDone = cancel, make(chan struct{})
 	go func() {
@@ -174,7 +188,8 @@ func (a *app) apiAddr() string {
 }
 
 // stop shuts down in a fixed order, within api.shutdown_timeout in all: the OTLP listeners
-// first (no new data), then the pipeline drains what it holds, then the API. Each step is logged
+// first (no new data), then the pipeline drains what it holds into the engine, then the engine
+// stops ticking, then the API. Each step is logged
 // by name. It is safe to call after a failed start.
 func (a *app) stop() error {
 	a.stopping.Store(true)
@@ -198,6 +213,18 @@ func (a *app) stop() error {
 		a.pipelineCancel()
 		select {
 		case <-a.pipelineDone:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	})
+	step("detection engine", func() error {
+		if a.engineCancel == nil {
+			return nil
+		}
+		a.engineCancel()
+		select {
+		case <-a.engineDone:
 			return nil
 		case <-ctx.Done():
 			return ctx.Err()

@@ -1,0 +1,122 @@
+package health
+
+import (
+	"context"
+	"slices"
+	"sync"
+
+	"github.com/outagewatch/outagewatch/detectors"
+)
+
+// Board holds the current status of every series and a version that increases with every state
+// change. It is safe for concurrent use: one writer (the engine's runner) and any number of
+// readers.
+type Board struct {
+	mu       sync.RWMutex
+	version  uint64
+	statuses []detectors.Status // sorted by series key, providers before their models
+	index    map[detectors.SeriesKey]int
+	// changed is closed, and replaced, whenever the version moves: waiters select on it.
+	changed chan struct{}
+	// recent keeps the last transitions, for watchers that resume from a version.
+	recent []Change
+}
+
+// Change is one transition with the board version it produced.
+type Change struct {
+	Version    uint64
+	Transition detectors.Transition
+}
+
+// maxRecent bounds the transitions kept for resuming watchers.
+const maxRecent = 1024
+
+// NewBoard returns an empty board at version 0.
+func NewBoard() *Board {
+	return &Board{index: map[detectors.SeriesKey]int{}, changed: make(chan struct{})}
+}
+
+// Update replaces the statuses (figures move all the time) and, for each transition, moves the
+// version and wakes waiters. statuses must be sorted by key, as Engine.Status returns them; the
+// board keeps its own copy.
+func (b *Board) Update(statuses []detectors.Status, transitions []detectors.Transition) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.statuses = append(b.statuses[:0], statuses...)
+	clear(b.index)
+	for i, s := range b.statuses {
+		b.index[s.Series] = i
+	}
+	if len(transitions) == 0 {
+		return
+	}
+	for _, tr := range transitions {
+		b.version++
+		b.recent = append(b.recent, Change{Version: b.version, Transition: tr})
+	}
+	if over := len(b.recent) - maxRecent; over > 0 {
+		b.recent = slices.Delete(b.recent, 0, over)
+	}
+	close(b.changed)
+	b.changed = make(chan struct{})
+}
+
+// Snapshot returns the version and a copy of every status.
+func (b *Board) Snapshot() (uint64, []detectors.Status) {
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	return b.version, slices.Clone(b.statuses)
+}
+
+// Get returns the status of one series (a provider when key.Model is "").
+func (b *Board) Get(key detectors.SeriesKey) (detectors.Status, bool) {
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	i, ok := b.index[key]
+	if !ok {
+		return detectors.Status{}, false
+	}
+	return b.statuses[i], true
+}
+
+// Version returns the current version.
+func (b *Board) Version() uint64 {
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	return b.version
+}
+
+// Wait blocks until the version is above after, or ctx ends; it returns the current version.
+func (b *Board) Wait(ctx context.Context, after uint64) uint64 {
+	for {
+		b.mu.RLock()
+		v, ch := b.version, b.changed
+		b.mu.RUnlock()
+		if v > after {
+			return v
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return v
+		}
+	}
+}
+
+// Since returns the changes after version after, oldest first, and whether they are complete
+// (false when older changes have been dropped from memory).
+func (b *Board) Since(after uint64) ([]Change, bool) {
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	i, _ := slices.BinarySearchFunc(b.recent, after+1, func(c Change, v uint64) int {
+		switch {
+		case c.Version < v:
+			return -1
+		case c.Version > v:
+			return 1
+		}
+		return 0
+	})
+	complete := after >= b.version || (len(b.recent) > 0 && b.recent[0].Version <= after+1)
+	return slices.Clone(b.recent[i:]), complete
+}
