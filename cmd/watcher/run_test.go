@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/outagewatch/outagewatch/detectors"
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
@@ -168,4 +169,38 @@ func TestConfigCheckValidatesAndExits(t *testing.T) {
 
 	err = run(context.Background(), []string{"-config.check", "-log.format", "xml"}, func(string) string { return "" }, &out, nil)
 	require.ErrorContains(t, err, "log.format")
+}
+
+// TestOutageReachesTheBoard sends the spans of failing calls through OTLP: the engine, still in
+// its cold start, runs its hard-outage member, and the board shows the model and provider down.
+func TestOutageReachesTheBoard(t *testing.T) {
+	t.Parallel()
+	a, logs := startWatcher(t)
+	exp, err := otlptracehttp.New(context.Background(), otlptracehttp.WithEndpoint(a.ingest.HTTPAddr()), otlptracehttp.WithInsecure())
+	require.NoError(t, err)
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(exp), sdktrace.WithResource(resource.NewSchemaless(semconv.ServiceName("checkout"))))
+	tracer := tp.Tracer("test")
+	for i := 0; i < 12; i++ {
+		_, span := tracer.Start(context.Background(), "chat claude-dead", trace.WithSpanKind(trace.SpanKindClient), trace.WithAttributes(
+			attribute.String("gen_ai.operation.name", "chat"),
+			attribute.String("gen_ai.provider.name", "anthropic"),
+			attribute.String("gen_ai.request.model", "claude-dead"),
+			attribute.String("error.type", "OverloadedError"),
+		))
+		span.SetStatus(codes.Error, "Error code: 529 - overloaded_error")
+		span.End()
+	}
+	require.NoError(t, tp.Shutdown(context.Background()))
+	key := detectors.SeriesKey{Provider: "anthropic", Model: "claude-dead"}
+	require.Eventually(t, func() bool {
+		st, ok := a.board.Get(key)
+		return ok && st.State == detectors.StateDown
+	}, 10*time.Second, 20*time.Millisecond)
+	st, _ := a.board.Get(key)
+	require.Equal(t, detectors.DetectorErrorDown, st.Evidence.Detector)
+	require.Equal(t, "Error code: 529 - overloaded_error", st.Evidence.SampleError)
+	prov, ok := a.board.Get(detectors.SeriesKey{Provider: "anthropic"})
+	require.True(t, ok)
+	require.Equal(t, detectors.StateDown, prov.State)
+	require.Eventually(t, func() bool { return strings.Contains(logs.String(), "series state changed") }, 5*time.Second, 20*time.Millisecond)
 }
