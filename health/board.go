@@ -12,10 +12,12 @@ import (
 // change. It is safe for concurrent use: one writer (the engine's runner) and any number of
 // readers.
 type Board struct {
-	mu       sync.RWMutex
-	version  uint64
-	statuses []detectors.Status // sorted by series key, providers before their models
-	index    map[detectors.SeriesKey]int
+	mu      sync.RWMutex
+	version uint64
+	// generation moves with every Update (figures change every second); caches key on it.
+	generation uint64
+	statuses   []detectors.Status // sorted by series key, providers before their models
+	index      map[detectors.SeriesKey]int
 	// changed is closed, and replaced, whenever the version moves: waiters select on it.
 	changed chan struct{}
 	// recent keeps the last transitions, for watchers that resume from a version.
@@ -42,6 +44,7 @@ func NewBoard() *Board {
 func (b *Board) Update(statuses []detectors.Status, transitions []detectors.Transition) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	b.generation++
 	b.statuses = append(b.statuses[:0], statuses...)
 	clear(b.index)
 	for i, s := range b.statuses {
@@ -104,7 +107,8 @@ func (b *Board) Wait(ctx context.Context, after uint64) uint64 {
 }
 
 // Since returns the changes after version after, oldest first, and whether they are complete
-// (false when older changes have been dropped from memory).
+// (false when older changes have been dropped from memory, or after is not a version of this
+// board).
 func (b *Board) Since(after uint64) ([]Change, bool) {
 	b.mu.RLock()
 	defer b.mu.RUnlock()
@@ -117,6 +121,48 @@ func (b *Board) Since(after uint64) ([]Change, bool) {
 		}
 		return 0
 	})
-	complete := after >= b.version || (len(b.recent) > 0 && b.recent[0].Version <= after+1)
+	// A version from the future comes from an earlier life of the daemon: not resumable.
+	complete := after == b.version || (after < b.version && len(b.recent) > 0 && b.recent[0].Version <= after+1)
 	return slices.Clone(b.recent[i:]), complete
+}
+
+// Generation returns a counter that moves with every Update.
+func (b *Board) Generation() uint64 {
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	return b.generation
+}
+
+// Provider returns the status of a provider and of each of its models, and the version.
+func (b *Board) Provider(provider string) (detectors.Status, []detectors.Status, uint64, bool) {
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	i, ok := b.index[detectors.SeriesKey{Provider: provider}]
+	if !ok {
+		return detectors.Status{}, nil, b.version, false
+	}
+	j := i + 1
+	for j < len(b.statuses) && b.statuses[j].Series.Provider == provider {
+		j++
+	}
+	return b.statuses[i], slices.Clone(b.statuses[i+1 : j]), b.version, true
+}
+
+// Model returns the status of a model and of its provider, and the version.
+func (b *Board) Model(provider, model string) (detectors.Status, detectors.Status, uint64, bool) {
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	i, ok := b.index[detectors.SeriesKey{Provider: provider, Model: model}]
+	if !ok {
+		return detectors.Status{}, detectors.Status{}, b.version, false
+	}
+	p := b.statuses[b.index[detectors.SeriesKey{Provider: provider}]]
+	return b.statuses[i], p, b.version, true
+}
+
+// Changed returns a channel closed at the next version change.
+func (b *Board) Changed() <-chan struct{} {
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	return b.changed
 }

@@ -22,6 +22,16 @@ type Config struct {
 	API       APIConfig        `yaml:"api"`
 	Ingest    ingest.Config    `yaml:"ingest"`
 	Detectors detectors.Config `yaml:"detectors"`
+	Health    HealthConfig     `yaml:"health"`
+}
+
+// HealthConfig configures the health signal's transports.
+type HealthConfig struct {
+	// GRPCAddr serves grpc.health.v1.Health on an address of its own; "" serves it on the OTLP
+	// gRPC listener only.
+	GRPCAddr string `yaml:"grpc_addr"`
+	// SSEHeartbeat is the interval of heartbeats on /v1/health/stream.
+	SSEHeartbeat time.Duration `yaml:"sse_heartbeat"`
 }
 
 // LogConfig configures the daemon's slog handler.
@@ -57,12 +67,13 @@ func DefaultConfig() Config {
 		API:       APIConfig{Addr: ":9317", ShutdownTimeout: 15 * time.Second},
 		Ingest:    ingest.DefaultConfig(),
 		Detectors: detectors.DefaultConfig(),
+		Health:    HealthConfig{SSEHeartbeat: 15 * time.Second},
 	}
 }
 
 // Validate reports every invalid field, each named by its full path (api.shutdown_timeout).
 func (c Config) Validate() error {
-	return errors.Join(c.Log.validate(), c.API.validate(), c.Ingest.Validate(), c.Detectors.Validate())
+	return errors.Join(c.Log.validate(), c.API.validate(), c.Ingest.Validate(), c.Detectors.Validate(), c.Health.validate())
 }
 
 func (c LogConfig) validate() error {
@@ -176,4 +187,17 @@ func secretFromEnv(getenv func(string) string, name string) (string, error) {
 		return "", fmt.Errorf("%s_FILE: %s is empty", name, file)
 	}
 	return secret, nil
+}
+
+func (c HealthConfig) validate() error {
+	var errs []error
+	if c.GRPCAddr != "" {
+		if _, _, err := net.SplitHostPort(c.GRPCAddr); err != nil {
+			errs = append(errs, fmt.Errorf("health.grpc_addr: %w", err))
+		}
+	}
+	if c.SSEHeartbeat <= 0 {
+		errs = append(errs, errors.New("health.sse_heartbeat: must be > 0"))
+	}
+	return errors.Join(errs...)
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"google.golang.org/grpc"
 
 	"github.com/outagewatch/outagewatch/health"
 	"github.com/outagewatch/outagewatch/ingest"
@@ -76,8 +77,13 @@ type app struct {
 	ingest   *ingest.Server
 	engine   *engineRunner
 	board    *health.Board
-	api      *http.Server
-	apiLn    net.Listener
+	// healthGRPC serves grpc.health.v1 on the OTLP gRPC server, and on healthOwn (with
+	// healthLn) when health.grpc_addr is set.
+	healthGRPC *health.GRPCServer
+	healthOwn  *grpc.Server
+	healthLn   net.Listener
+	api        *http.Server
+	apiLn      net.Listener
 
 	// pipelineCancel stops the pipeline; pipelineDone is closed when it has drained.
 	pipelineCancel context.CancelFunc
@@ -109,6 +115,13 @@ func newApp(cfg Config, logger *slog.Logger) (*app, error) {
 		return nil, fmt.Errorf("ingest server: %w", err)
 	}
 	a.pipeline, a.ingest = p, srv
+	a.healthGRPC = health.NewGRPCServer(a.board)
+	a.healthGRPC.Register(srv.GRPC())
+	if cfg.Health.GRPCAddr != "" {
+		a.healthOwn = grpc.NewServer()
+		a.healthGRPC.Register(a.healthOwn)
+	}
+	reg.MustRegister(health.NewCollector(a.board))
 	a.checks = map[string]readyChecker{"ingest": srv}
 	a.api = &http.Server{
 		Handler:           a.routes(),
@@ -124,6 +137,7 @@ func (a *app) routes() http.Handler {
 		_, _ = io.WriteString(w, "ok\n")
 	})
 	mux.HandleFunc("GET /readyz", a.readyz)
+	health.NewAPI(a.board, health.HTTPOptions{Heartbeat: a.cfg.Health.SSEHeartbeat}).Register(mux)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(a.reg, promhttp.HandlerOpts{Registry: a.reg, EnableOpenMetrics: true}))
 	return mux
 }
@@ -177,6 +191,15 @@ func (a *app) start() error {
 			a.logger.Error("api server stopped", "err", err)
 		}
 	}()
+	if a.healthOwn != nil {
+		hln, err := net.Listen("tcp", a.cfg.Health.GRPCAddr)
+		if err != nil {
+			return fmt.Errorf("listen health grpc %s: %w", a.cfg.Health.GRPCAddr, err)
+		}
+		a.healthLn = hln
+		a.logger.Info("health grpc listening", "addr", hln.Addr().String())
+		go func() { _ = a.healthOwn.Serve(hln) }()
+	}
 	return a.ingest.Start()
 }
 
@@ -206,6 +229,12 @@ func (a *app) stop() error {
 		a.logger.Info("shutdown step done", "step", name, "took", time.Since(start).Round(time.Millisecond))
 	}
 	step("ingest listeners", func() error { return a.ingest.Shutdown(ctx) })
+	if a.healthOwn != nil {
+		step("health grpc", func() error {
+			a.healthOwn.Stop()
+			return nil
+		})
+	}
 	step("ingest pipeline", func() error {
 		if a.pipelineCancel == nil {
 			return nil

@@ -1,0 +1,83 @@
+package health
+
+import (
+	"context"
+	"strings"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/status"
+
+	"github.com/outagewatch/outagewatch/detectors"
+)
+
+// GRPCServer implements the gRPC Health Checking Protocol over the board: service "" is the
+// daemon (always SERVING while it runs), "provider" a provider, "provider/model" a model.
+type GRPCServer struct {
+	healthpb.UnimplementedHealthServer
+	board *Board
+}
+
+var _ healthpb.HealthServer = (*GRPCServer)(nil)
+
+// NewGRPCServer returns the health service over board.
+func NewGRPCServer(board *Board) *GRPCServer { return &GRPCServer{board: board} }
+
+// Register adds the health service to s.
+func (g *GRPCServer) Register(s *grpc.Server) { healthpb.RegisterHealthServer(s, g) }
+
+// lookup answers for a service name; ok is false for a series never seen.
+func (g *GRPCServer) lookup(service string) (healthpb.HealthCheckResponse_ServingStatus, bool) {
+	if service == "" {
+		return healthpb.HealthCheckResponse_SERVING, true
+	}
+	provider, model, _ := strings.Cut(service, "/")
+	var st detectors.State
+	if model == "" {
+		s, ok := g.board.Get(detectors.SeriesKey{Provider: provider})
+		if !ok {
+			return healthpb.HealthCheckResponse_SERVICE_UNKNOWN, false
+		}
+		st = s.State
+	} else {
+		ms, ps, _, ok := g.board.Model(provider, model)
+		if !ok {
+			return healthpb.HealthCheckResponse_SERVICE_UNKNOWN, false
+		}
+		st = Effective(ms.State, ps.State)
+	}
+	if (Policy{}).Usable(st) {
+		return healthpb.HealthCheckResponse_SERVING, true
+	}
+	return healthpb.HealthCheckResponse_NOT_SERVING, true
+}
+
+// Check answers the current status; NOT_FOUND for a series never seen.
+func (g *GRPCServer) Check(_ context.Context, req *healthpb.HealthCheckRequest) (*healthpb.HealthCheckResponse, error) {
+	st, ok := g.lookup(req.GetService())
+	if !ok {
+		return nil, status.Errorf(codes.NotFound, "unknown service %q", req.GetService())
+	}
+	return &healthpb.HealthCheckResponse{Status: st}, nil
+}
+
+// Watch sends the current status, then every change of it, until the client goes away.
+func (g *GRPCServer) Watch(req *healthpb.HealthCheckRequest, stream healthpb.Health_WatchServer) error {
+	last := healthpb.HealthCheckResponse_ServingStatus(-1)
+	for {
+		changed := g.board.Changed()
+		st, _ := g.lookup(req.GetService())
+		if st != last {
+			if err := stream.Send(&healthpb.HealthCheckResponse{Status: st}); err != nil {
+				return err
+			}
+			last = st
+		}
+		select {
+		case <-stream.Context().Done():
+			return nil
+		case <-changed:
+		}
+	}
+}

@@ -1,0 +1,93 @@
+package health
+
+import (
+	"fmt"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/outagewatch/outagewatch/detectors"
+)
+
+// stream serves GET /v1/health/stream: Server-Sent Events of every state change, after a
+// snapshot; Last-Event-ID resumes.
+func (a *API) stream(w http.ResponseWriter, r *http.Request) {
+	flusher, ok := w.(http.Flusher)
+	if !ok {
+		http.Error(w, "streaming unsupported", http.StatusInternalServerError)
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/event-stream")
+	h.Set("Cache-Control", "no-cache")
+	h.Set("X-Accel-Buffering", "no")
+	w.WriteHeader(http.StatusOK)
+	p := policyOf(r)
+
+	cur, resumed := uint64(0), false
+	if id := r.Header.Get("Last-Event-ID"); id != "" {
+		if v, err := strconv.ParseUint(id, 10, 64); err == nil {
+			if changes, complete := a.board.Since(v); complete {
+				cur, resumed = v, true
+				for _, c := range changes {
+					a.writeChange(w, c, p)
+					cur = c.Version
+				}
+			}
+		}
+	}
+	if !resumed {
+		v, statuses := a.board.Snapshot()
+		fmt.Fprintf(w, "id: %d\nevent: snapshot\ndata: %s\n", v, encode(buildReport(v, statuses, p, a.now())))
+		cur = v
+	}
+	flusher.Flush()
+
+	heartbeat := time.NewTicker(a.heartbeat)
+	defer heartbeat.Stop()
+	for {
+		changed := a.board.Changed()
+		if a.board.Version() > cur {
+			changes, complete := a.board.Since(cur)
+			if !complete {
+				v, statuses := a.board.Snapshot()
+				fmt.Fprintf(w, "id: %d\nevent: snapshot\ndata: %s\n", v, encode(buildReport(v, statuses, p, a.now())))
+				cur = v
+			}
+			for _, c := range changes {
+				if c.Version > cur {
+					a.writeChange(w, c, p)
+					cur = c.Version
+				}
+			}
+			flusher.Flush()
+			continue
+		}
+		select {
+		case <-r.Context().Done():
+			return
+		case <-changed:
+		case <-heartbeat.C:
+			if _, err := fmt.Fprint(w, ": heartbeat\n\n"); err != nil {
+				return
+			}
+			flusher.Flush()
+		}
+	}
+}
+
+func (a *API) writeChange(w http.ResponseWriter, c Change, p Policy) {
+	tr := c.Transition
+	to := tr.To
+	if tr.Series.Model != "" {
+		if ps, ok := a.board.Get(detectors.SeriesKey{Provider: tr.Series.Provider}); ok {
+			to = Effective(to, ps.State)
+		}
+	}
+	v := ChangeView{
+		Version: c.Version, Provider: tr.Series.Provider, Model: tr.Series.Model,
+		From: tr.From.String(), To: tr.To.String(), At: tr.At.UTC(), Usable: p.Usable(to),
+		Reason: reasonOf(tr.Evidence),
+	}
+	fmt.Fprintf(w, "id: %d\nevent: change\ndata: %s\n", c.Version, encode(v))
+}
