@@ -4,6 +4,7 @@ import (
 	"context"
 	"slices"
 	"sync"
+	"sync/atomic"
 
 	"github.com/outagewatch/outagewatch/detectors"
 )
@@ -14,8 +15,9 @@ import (
 type Board struct {
 	mu      sync.RWMutex
 	version uint64
-	// generation moves with every Update (figures change every second); caches key on it.
-	generation uint64
+	// generation moves with every Update (figures change every second); caches key on it. It is
+	// read without the lock on the hot path of the HTTP API.
+	generation atomic.Uint64
 	statuses   []detectors.Status // sorted by series key, providers before their models
 	index      map[detectors.SeriesKey]int
 	// changed is closed, and replaced, whenever the version moves: waiters select on it.
@@ -44,7 +46,7 @@ func NewBoard() *Board {
 func (b *Board) Update(statuses []detectors.Status, transitions []detectors.Transition) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	b.generation++
+	b.generation.Add(1)
 	b.statuses = append(b.statuses[:0], statuses...)
 	clear(b.index)
 	for i, s := range b.statuses {
@@ -127,11 +129,7 @@ func (b *Board) Since(after uint64) ([]Change, bool) {
 }
 
 // Generation returns a counter that moves with every Update.
-func (b *Board) Generation() uint64 {
-	b.mu.RLock()
-	defer b.mu.RUnlock()
-	return b.generation
-}
+func (b *Board) Generation() uint64 { return b.generation.Load() }
 
 // Provider returns the status of a provider and of each of its models, and the version.
 func (b *Board) Provider(provider string) (detectors.Status, []detectors.Status, uint64, bool) {

@@ -34,7 +34,14 @@ type API struct {
 	// requests per second, most answers are the same bytes.
 	mu     sync.Mutex
 	gen    uint64
-	bodies map[cacheKey][]byte
+	bodies map[cacheKey]answer
+}
+
+// answer is a cached response: its body, status code and ETag.
+type answer struct {
+	body []byte
+	code int
+	etag []string
 }
 
 type cacheKey struct {
@@ -45,7 +52,7 @@ type cacheKey struct {
 
 // NewAPI returns the HTTP API over board.
 func NewAPI(board *Board, opts HTTPOptions) *API {
-	a := &API{board: board, heartbeat: opts.Heartbeat, now: opts.Now, bodies: map[cacheKey][]byte{}}
+	a := &API{board: board, heartbeat: opts.Heartbeat, now: opts.Now, bodies: map[cacheKey]answer{}}
 	if a.heartbeat <= 0 {
 		a.heartbeat = 15 * time.Second
 	}
@@ -64,6 +71,9 @@ func (a *API) Register(mux *http.ServeMux) {
 }
 
 func policyOf(r *http.Request) Policy {
+	if r.URL.RawQuery == "" {
+		return Policy{}
+	}
 	q := r.URL.Query()
 	return Policy{FailDegraded: truthy(q.Get("fail_degraded")), FailUnknown: truthy(q.Get("fail_unknown"))}
 }
@@ -75,11 +85,16 @@ func truthy(s string) bool {
 
 func etag(version uint64) string { return `W/"` + strconv.FormatUint(version, 10) + `"` }
 
-// notModified answers 304 when the client's ETag names the current version.
-func notModified(w http.ResponseWriter, r *http.Request, version uint64) bool {
-	tag := etag(version)
-	w.Header().Set("ETag", tag)
-	if inm := r.Header.Get("If-None-Match"); inm != "" && (inm == tag || inm == tag[2:]) {
+// Header values set on every answer, allocated once.
+var (
+	jsonContentType = []string{"application/json"}
+	noCache         = []string{"no-cache"}
+)
+
+// notModified answers 304 when the client's ETag names the version of tag.
+func notModified(w http.ResponseWriter, r *http.Request, tag []string) bool {
+	w.Header()["Etag"] = tag
+	if inm := r.Header.Get("If-None-Match"); inm != "" && (inm == tag[0] || inm == tag[0][2:]) {
 		w.WriteHeader(http.StatusNotModified)
 		return true
 	}
@@ -106,76 +121,72 @@ func (a *API) list(w http.ResponseWriter, r *http.Request) {
 		a.board.Wait(ctx, after)
 		cancel()
 	}
-	version := a.board.Version()
-	if notModified(w, r, version) {
-		return
-	}
 	p := policyOf(r)
-	body := a.cached(cacheKey{policy: p, list: true}, func() ([]byte, bool) {
+	ans := a.cached(cacheKey{policy: p, list: true}, func() (answer, bool) {
 		v, statuses := a.board.Snapshot()
-		return encode(buildReport(v, statuses, p, a.now())), true
+		return answer{body: encode(buildReport(v, statuses, p, a.now())), code: http.StatusOK, etag: []string{etag(v)}}, true
 	})
-	writeJSON(w, http.StatusOK, body)
+	a.write(w, r, ans)
 }
 
 func (a *API) provider(w http.ResponseWriter, r *http.Request) {
 	name := r.PathValue("provider")
 	p := policyOf(r)
-	var usable bool
-	body := a.cached(cacheKey{provider: name, policy: p}, func() ([]byte, bool) {
+	ans := a.cached(cacheKey{provider: name, policy: p}, func() (answer, bool) {
 		ps, models, v, ok := a.board.Provider(name)
 		if !ok {
-			return nil, false
+			return answer{}, false
 		}
 		statuses := append([]detectors.Status{ps}, models...)
 		rep := buildReport(v, statuses, p, a.now())
-		return encode(struct {
+		body := encode(struct {
 			Version uint64 `json:"version"`
 			ProviderView
-		}{v, rep.Providers[0]}), true
+		}{v, rep.Providers[0]})
+		return answer{body: body, code: statusCode(p.Usable(ps.State)), etag: []string{etag(v)}}, true
 	})
-	if body == nil {
+	if ans.body == nil {
 		a.missing(w, p, "provider "+strconv.Quote(name)+" has not been seen")
 		return
 	}
-	st, ok := a.board.Get(detectors.SeriesKey{Provider: name})
-	usable = ok && p.Usable(st.State)
-	a.answer(w, r, usable, body)
+	a.write(w, r, ans)
 }
 
 func (a *API) model(w http.ResponseWriter, r *http.Request) {
 	prov, model := r.PathValue("provider"), r.PathValue("model")
 	p := policyOf(r)
-	var usable bool
-	body := a.cached(cacheKey{provider: prov, model: model, policy: p}, func() ([]byte, bool) {
+	ans := a.cached(cacheKey{provider: prov, model: model, policy: p}, func() (answer, bool) {
 		ms, ps, v, ok := a.board.Model(prov, model)
 		if !ok {
-			return nil, false
+			return answer{}, false
 		}
-		return encode(struct {
+		mv := modelView(ms, ps.State, p)
+		body := encode(struct {
 			Version  uint64 `json:"version"`
 			Provider string `json:"provider"`
 			ModelView
-		}{v, prov, modelView(ms, ps.State, p)}), true
+		}{v, prov, mv})
+		return answer{body: body, code: statusCode(mv.Usable), etag: []string{etag(v)}}, true
 	})
-	if body == nil {
+	if ans.body == nil {
 		a.missing(w, p, "model "+strconv.Quote(model)+" of provider "+strconv.Quote(prov)+" has not been seen")
 		return
 	}
-	ms, ps, _, ok := a.board.Model(prov, model)
-	usable = ok && p.Usable(Effective(ms.State, ps.State))
-	a.answer(w, r, usable, body)
+	a.write(w, r, ans)
 }
 
-func (a *API) answer(w http.ResponseWriter, r *http.Request, usable bool, body []byte) {
-	if notModified(w, r, a.board.Version()) {
+func statusCode(usable bool) int {
+	if usable {
+		return http.StatusOK
+	}
+	return http.StatusServiceUnavailable
+}
+
+func (a *API) write(w http.ResponseWriter, r *http.Request, ans answer) {
+	if notModified(w, r, ans.etag) {
 		return
 	}
-	code := http.StatusOK
-	if !usable {
-		code = http.StatusServiceUnavailable
-	}
-	writeJSON(w, code, body)
+	writeJSON(w, ans.code, ans.body)
 }
 
 // missing answers for a series never seen: 404, or 503 when unknown is unusable.
@@ -187,29 +198,30 @@ func (a *API) missing(w http.ResponseWriter, p Policy, msg string) {
 	writeJSON(w, code, encode(map[string]any{"state": "unknown", "usable": !p.FailUnknown, "error": msg}))
 }
 
-// cached returns the body for k at the board's current generation, building it with build.
-func (a *API) cached(k cacheKey, build func() ([]byte, bool)) []byte {
+// cached returns the answer for k at the board's current generation, building it with build.
+// Answers for series never seen are not cached, so hostile paths cannot grow the cache.
+func (a *API) cached(k cacheKey, build func() (answer, bool)) answer {
 	gen := a.board.Generation()
 	a.mu.Lock()
 	if a.gen != gen {
 		a.gen = gen
 		clear(a.bodies)
 	}
-	if b, ok := a.bodies[k]; ok {
+	if ans, ok := a.bodies[k]; ok {
 		a.mu.Unlock()
-		return b
+		return ans
 	}
 	a.mu.Unlock()
-	b, ok := build()
+	ans, ok := build()
 	if !ok {
-		return nil
+		return answer{}
 	}
 	a.mu.Lock()
 	if a.gen == gen {
-		a.bodies[k] = b
+		a.bodies[k] = ans
 	}
 	a.mu.Unlock()
-	return b
+	return ans
 }
 
 func encode(v any) []byte {
@@ -223,8 +235,9 @@ func encode(v any) []byte {
 }
 
 func writeJSON(w http.ResponseWriter, code int, body []byte) {
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-cache")
+	h := w.Header()
+	h["Content-Type"] = jsonContentType
+	h["Cache-Control"] = noCache
 	w.WriteHeader(code)
 	_, _ = w.Write(body)
 }

@@ -10,15 +10,21 @@ const (
 
 // report is the part of the body of GET /v1/health that the client reads.
 type report struct {
-	Version   uint64 `json:"version"`
-	Providers []struct {
-		Provider string `json:"provider"`
-		State    string `json:"state"`
-		Models   []struct {
-			Model string `json:"model"`
-			State string `json:"state"`
-		} `json:"models"`
-	} `json:"providers"`
+	Version   uint64           `json:"version"`
+	Providers []providerReport `json:"providers"`
+}
+
+// providerReport is a provider's entry in a report.
+type providerReport struct {
+	Provider string        `json:"provider"`
+	State    string        `json:"state"`
+	Models   []modelReport `json:"models"`
+}
+
+// modelReport is a model's entry in a provider's.
+type modelReport struct {
+	Model string `json:"model"`
+	State string `json:"state"`
 }
 
 // seriesKey names a provider (model "") or one of its models.
