@@ -2,6 +2,7 @@ package detectors
 
 import (
 	"math"
+	"sync"
 	"time"
 )
 
@@ -134,13 +135,29 @@ const (
 	sketchBins  = 360
 )
 
-var logGamma = math.Log(sketchGamma)
+var log2Gamma = math.Log2(sketchGamma)
+
+// log2Mantissa[i] is log2(1 + (i+0.5)/256): fastLog2 reads the exponent from the float's bits and
+// the mantissa's logarithm from this table, to within 0.003 (a 0.2% relative error, against bins
+// 5% wide), at a fraction of math.Log's cost on the per-call path.
+var log2Mantissa = func() (t [256]float64) {
+	for i := range t {
+		t[i] = math.Log2(1 + (float64(i)+0.5)/256)
+	}
+	return t
+}()
+
+func fastLog2(x float64) float64 {
+	bits := math.Float64bits(x)
+	exp := int((bits>>52)&0x7ff) - 1023
+	return float64(exp) + log2Mantissa[(bits>>44)&0xff]
+}
 
 func sketchIndex(seconds float64) int {
-	if seconds <= sketchMin {
+	if !(seconds > sketchMin) { // also NaN
 		return 0
 	}
-	i := int(math.Log(seconds/sketchMin) / logGamma)
+	i := int(fastLog2(seconds/sketchMin) / log2Gamma)
 	return min(i, sketchBins-1)
 }
 
@@ -218,4 +235,28 @@ func (p *peakRate) peak() float64 {
 		r = max(r, v)
 	}
 	return r
+}
+
+// decayTables caches 2^(−k/T) for k = 0…1023 seconds, per half-life T.
+var (
+	decayMu     sync.Mutex
+	decayTables = map[time.Duration]*[1024]float64{}
+)
+
+// decayFactor returns 2^(−secs/halfLife), from a table for the common short gaps.
+func decayFactor(secs int64, halfLife time.Duration) float64 {
+	if secs >= 1024 {
+		return math.Exp2(-float64(secs) / halfLife.Seconds())
+	}
+	decayMu.Lock()
+	t, ok := decayTables[halfLife]
+	if !ok {
+		t = new([1024]float64)
+		for k := range t {
+			t[k] = math.Exp2(-float64(k) / halfLife.Seconds())
+		}
+		decayTables[halfLife] = t
+	}
+	decayMu.Unlock()
+	return t[secs]
 }

@@ -69,3 +69,12 @@ func TestGridUp(t *testing.T) {
 		require.Less(t, g, v*1.0500001)
 	}
 }
+
+func TestFastLog2(t *testing.T) {
+	t.Parallel()
+	for _, x := range []float64{1e-4, 0.0123, 0.5, 1, 1.7, 3, 1000, 123456.7} {
+		require.InDelta(t, math.Log2(x), fastLog2(x), 0.004, "x=%v", x)
+	}
+	require.Equal(t, 0, sketchIndex(math.NaN()))
+	require.Equal(t, sketchBins-1, sketchIndex(1e12))
+}

@@ -37,6 +37,10 @@ func (c *cusum) observe(now time.Time, event bool, class ErrorClass, msg string)
 		return false
 	}
 	if c.s == 0 {
+		if !event {
+			return false // S stays at zero: no excursion under way
+		}
+		// An event lifts S off zero: the change-point estimate τ̂ is now.
 		c.since, c.n, c.k, c.sample = now, 0, 0, ""
 		clear(c.classes[:])
 	}

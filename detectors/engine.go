@@ -105,6 +105,7 @@ func (e *Engine) Observe(now time.Time, c *Call, out []Transition) []Transition 
 // errors of one logical request capped at MaxRetryErrors.
 func (e *Engine) observation(now time.Time, c *Call) observation {
 	o := observation{msg: c.ErrorMessage}
+	o.week, o.hour = weekHour(now)
 	events, class := c.FailedAttempts, c.AttemptClass
 	if c.Outcome == OutcomeError {
 		events, class = max(events, 1), c.ErrorClass

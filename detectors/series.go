@@ -101,9 +101,11 @@ type observation struct {
 	ttft           time.Duration // 0 when not measured
 	perToken       float64       // seconds per output token of a non-streaming call, 0 when not measured
 	duration       time.Duration // of a call that succeeded, for the latency figure
-	// Sketch indexes of ttft, duration and perToken, computed once for the model and the
-	// provider series.
+	// Sketch indexes of ttft, duration and perToken, and the hour of week, computed once for the
+	// model and the provider series.
 	ttftIndex, durationIndex, perTokenIndex int
+	week                                    int32
+	hour                                    int
 	msg                                     string
 }
 
@@ -128,7 +130,7 @@ func (s *series) observe(e *Engine, now time.Time, o *observation) {
 		s.design(e, now)
 	}
 	learn := s.learning()
-	week, hour := weekHour(now)
+	week, hour := o.week, o.hour
 
 	for i := 0; i < o.providerErrors; i++ {
 		s.fig.errors.bump(true)
@@ -188,27 +190,38 @@ func (s *series) observe(e *Engine, now time.Time, o *observation) {
 	}
 }
 
-// age decays every counter of the series at once, at most once a second: three Exp2 calls
-// instead of one per counter and call.
+// age decays every counter of the series at once, in whole seconds, at most once a second:
+// factors come from tables (decayFactor), so the per-call path has no Exp2.
 func (s *series) age(now time.Time) {
-	dt := now.Sub(s.agedAt)
-	if !s.agedAt.IsZero() && dt < time.Second {
+	if s.agedAt.IsZero() {
+		s.agedAt = now
+		for _, d := range s.decayers() {
+			d.At = now
+		}
 		return
 	}
-	ff, fr, fb := 1.0, 1.0, 1.0
-	if !s.agedAt.IsZero() {
-		ff = math.Exp2(-dt.Seconds() / figuresHalfLife.Seconds())
-		fr = math.Exp2(-dt.Seconds() / callRateHalfLife.Seconds())
-		fb = math.Exp2(-dt.Seconds() / s.baseHalfLife.Seconds())
+	secs := int64(now.Sub(s.agedAt) / time.Second)
+	if secs < 1 {
+		return
 	}
+	// Advance by whole seconds, keeping the remainder, so that rounding never accumulates.
+	at := s.agedAt.Add(time.Duration(secs) * time.Second)
+	ff := decayFactor(secs, figuresHalfLife)
+	fr := decayFactor(secs, callRateHalfLife)
+	fb := decayFactor(secs, s.baseHalfLife)
 	for _, d := range []*decayed{&s.fig.calls, &s.fig.errors, &s.fig.truncation, &s.fig.rateLimit} {
-		d.scale(ff, now)
+		d.scale(ff, at)
 	}
-	s.callRate.scale(fr, now)
+	s.callRate.scale(fr, at)
 	for _, d := range []*decayed{&s.errBase.EWMA, &s.truncBase.EWMA, &s.rateBase.EWMA} {
-		d.scale(fb, now)
+		d.scale(fb, at)
 	}
-	s.agedAt = now
+	s.agedAt = at
+}
+
+func (s *series) decayers() []*decayed {
+	return []*decayed{&s.fig.calls, &s.fig.errors, &s.fig.truncation, &s.fig.rateLimit, &s.callRate,
+		&s.errBase.EWMA, &s.truncBase.EWMA, &s.rateBase.EWMA}
 }
 
 // feed gives one observation to a member and to the latches of that member.
