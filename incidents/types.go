@@ -1,0 +1,147 @@
+package incidents
+
+import (
+	"time"
+)
+
+// Severity is how bad an incident is: critical while any of its series is down, warning while
+// they are only degraded.
+type Severity string
+
+// Severities.
+const (
+	SeverityWarning  Severity = "warning"
+	SeverityCritical Severity = "critical"
+)
+
+// State is an incident's lifecycle state. Open and acknowledged incidents are "active": at most
+// one per (provider, group key), which the database enforces.
+type State string
+
+// States.
+const (
+	StateOpen         State = "open"
+	StateAcknowledged State = "acknowledged"
+	StateResolved     State = "resolved"
+)
+
+// Active reports whether the incident is open or acknowledged.
+func (s State) Active() bool { return s == StateOpen || s == StateAcknowledged }
+
+// Peak holds the worst figures seen during an incident.
+type Peak struct {
+	ErrorRate      float64 `json:"error_rate"`
+	TruncationRate float64 `json:"truncation_rate"`
+	RateLimitRate  float64 `json:"rate_limit_rate"`
+	CallRate       float64 `json:"call_rate"`
+}
+
+// Merge keeps the worse of each figure.
+func (p Peak) Merge(q Peak) Peak {
+	return Peak{
+		ErrorRate:      max(p.ErrorRate, q.ErrorRate),
+		TruncationRate: max(p.TruncationRate, q.TruncationRate),
+		RateLimitRate:  max(p.RateLimitRate, q.RateLimitRate),
+		CallRate:       max(p.CallRate, q.CallRate),
+	}
+}
+
+// Incident is one outage of a provider: the models that failed together, from the first
+// degraded or down transition until all of them are healthy again.
+type Incident struct {
+	ID       int64
+	Provider string
+	// GroupKey groups a provider's models into incidents; "" (all models of the provider fail
+	// together) unless configured otherwise.
+	GroupKey string
+	// Models are the series of the incident, sorted ("" is the provider's own pooled series).
+	Models []string
+	// Detectors are the detectors that fired, sorted.
+	Detectors []string
+	Severity  Severity
+	State     State
+	OpenedAt  time.Time
+	UpdatedAt time.Time
+	// AcknowledgedAt and ResolvedAt are zero until then.
+	AcknowledgedAt time.Time
+	AcknowledgedBy string
+	ResolvedAt     time.Time
+	// ResolvedBy is "outagewatch" for an automatic resolution, else who resolved it.
+	ResolvedBy string
+	Peak       Peak
+	// SlackChannel and SlackTS identify the incident's Slack thread root, once posted.
+	SlackChannel string
+	SlackTS      string
+}
+
+// EventKind says what a timeline event records.
+type EventKind string
+
+// Event kinds.
+const (
+	EventOpened       EventKind = "opened"       // the incident opened with this transition
+	EventTransition   EventKind = "transition"   // a series of the incident changed state
+	EventEscalated    EventKind = "escalated"    // severity rose to critical
+	EventDeescalated  EventKind = "deescalated"  // severity fell to warning
+	EventAcknowledged EventKind = "acknowledged" // a person acknowledged it
+	EventResolved     EventKind = "resolved"     // all series healthy again, or a person resolved it
+)
+
+// Evidence is the detector's evidence of a transition, as stored with its event.
+type Evidence struct {
+	Detector    string         `json:"detector,omitempty"`
+	Observed    float64        `json:"observed"`
+	Baseline    float64        `json:"baseline"`
+	Threshold   float64        `json:"threshold,omitempty"`
+	ChangePoint time.Time      `json:"change_point,omitzero"`
+	Window      float64        `json:"window_seconds"`
+	SampleSize  int            `json:"sample_size"`
+	Events      int            `json:"events"`
+	CallRate    float64        `json:"call_rate"`
+	Classes     map[string]int `json:"classes,omitempty"`
+	SampleError string         `json:"sample_error,omitempty"`
+}
+
+// Event is one entry of an incident's timeline.
+type Event struct {
+	ID         int64
+	IncidentID int64
+	At         time.Time
+	Kind       EventKind
+	// Provider and Model name the series of a transition (Model "" for the provider's own).
+	Provider string
+	Model    string
+	From, To string // states, for transitions
+	Severity Severity
+	Evidence Evidence
+	// Actor is who acted: "outagewatch" or the caller of the API.
+	Actor string
+}
+
+// Notification kinds, one outbox row each; the alert worker renders them from the incident and
+// the event when it sends.
+const (
+	NotifyOpen    = "open"    // post the thread root
+	NotifyEvent   = "event"   // reply in the thread with the event
+	NotifyUpdate  = "update"  // update the thread root in place
+	NotifyResolve = "resolve" // reply with the resolution and update the root
+)
+
+// OutboxRow is one notification to deliver.
+type OutboxRow struct {
+	ID            int64
+	IncidentID    int64
+	EventID       int64
+	Kind          string
+	DedupKey      string
+	CreatedAt     time.Time
+	Attempts      int
+	NextAttemptAt time.Time
+	DeliveredAt   time.Time
+	LastError     string
+	// Permanent marks a row that failed for good (a bad token, an unknown channel).
+	Permanent bool
+}
+
+// Actor names outagewatch itself as the author of events.
+const Actor = "outagewatch"
