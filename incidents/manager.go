@@ -1,0 +1,458 @@
+package incidents
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/outagewatch/outagewatch/detectors"
+)
+
+// Config configures the incident lifecycle.
+type Config struct {
+	// GroupWait is how long a provider's first failing transition waits for the provider's other
+	// models before the incident opens, so that models failing together share one incident.
+	GroupWait time.Duration `yaml:"group_wait"`
+	// QueueSize bounds the changes waiting for the store while it is unreachable.
+	QueueSize int `yaml:"queue_size"`
+	// RetryMin and RetryMax bound the backoff between attempts to write to the store.
+	RetryMin time.Duration `yaml:"retry_min"`
+	RetryMax time.Duration `yaml:"retry_max"`
+}
+
+// DefaultConfig returns a 10 s group wait, a queue of 10,000 changes, and retries from 500 ms
+// to 30 s.
+func DefaultConfig() Config {
+	return Config{GroupWait: 10 * time.Second, QueueSize: 10_000, RetryMin: 500 * time.Millisecond, RetryMax: 30 * time.Second}
+}
+
+// Validate names the first invalid field under "incidents".
+func (c Config) Validate() error {
+	var errs []error
+	if c.GroupWait < 0 || c.GroupWait > 10*time.Minute {
+		errs = append(errs, errors.New("incidents.group_wait: must be between 0 and 10m"))
+	}
+	if c.QueueSize < 1 {
+		errs = append(errs, errors.New("incidents.queue_size: must be at least 1"))
+	}
+	if c.RetryMin <= 0 || c.RetryMax < c.RetryMin {
+		errs = append(errs, errors.New("incidents.retry_min: must be > 0 and at most retry_max"))
+	}
+	return errors.Join(errs...)
+}
+
+// ErrQueueFull is logged and counted when a change cannot be queued for the store.
+var ErrQueueFull = errors.New("incident change queue is full")
+
+// Manager runs the lifecycle. Transitions arrive through Handle (never blocking); Run opens
+// incidents after their group wait and writes every change to the store in order, retrying
+// with backoff while the store is unreachable.
+type Manager struct {
+	cfg    Config
+	store  Store
+	logger *slog.Logger
+	now    func() time.Time
+	m      *metrics
+
+	// mu guards the lifecycle state below; Handle, the ticker and the API take it.
+	mu      sync.Mutex
+	active  map[string]*tracked // by provider: the incident under way
+	pending map[string]*group   // by provider: failing transitions in their group wait
+
+	// qmu guards the write queue; wake tells the writer there is work.
+	qmu      sync.Mutex
+	queue    []Change
+	wake     chan struct{}
+	lastErr  error
+	failedAt time.Time
+}
+
+// tracked is what the manager knows of an active incident.
+type tracked struct {
+	id       int64 // 0 until the store has written it
+	series   map[string]detectors.State
+	severity Severity
+	opened   time.Time
+}
+
+// group is a provider's failing transitions waiting for the group wait to end.
+type group struct {
+	deadline    time.Time
+	transitions []detectors.Transition
+}
+
+// NewManager returns a manager writing to store. It starts nothing: call Resume, then Run.
+func NewManager(cfg Config, store Store, reg prometheus.Registerer, logger *slog.Logger) (*Manager, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	mgr := &Manager{
+		cfg: cfg, store: store, logger: logger.With("component", "incidents"), now: time.Now,
+		active: map[string]*tracked{}, pending: map[string]*group{}, wake: make(chan struct{}, 1),
+	}
+	mgr.m = newMetrics(reg, mgr)
+	return mgr, nil
+}
+
+// Resume loads the active incidents from the store, so that a restarted daemon continues them
+// instead of opening duplicates. Their series count as failing until they are seen otherwise.
+func (mgr *Manager) Resume(ctx context.Context) error {
+	incs, err := mgr.store.Active(ctx)
+	if err != nil {
+		return fmt.Errorf("load active incidents: %w", err)
+	}
+	mgr.mu.Lock()
+	defer mgr.mu.Unlock()
+	for _, inc := range incs {
+		t := &tracked{id: inc.ID, series: map[string]detectors.State{}, severity: inc.Severity, opened: inc.OpenedAt}
+		for _, m := range inc.Models {
+			t.series[m] = detectors.StateDown
+			if inc.Severity == SeverityWarning {
+				t.series[m] = detectors.StateDegraded
+			}
+		}
+		mgr.active[inc.Provider] = t
+	}
+	if len(incs) > 0 {
+		mgr.logger.Info("resumed active incidents", "count", len(incs))
+	}
+	return nil
+}
+
+func failing(s detectors.State) bool { return s == detectors.StateDown || s == detectors.StateDegraded }
+
+// Handle takes the engine's transitions. It never blocks on the store.
+func (mgr *Manager) Handle(trs []detectors.Transition) {
+	if len(trs) == 0 {
+		return
+	}
+	mgr.mu.Lock()
+	defer mgr.mu.Unlock()
+	for _, tr := range trs {
+		p := tr.Series.Provider
+		if t, ok := mgr.active[p]; ok {
+			mgr.onActive(p, t, tr)
+			continue
+		}
+		if g, ok := mgr.pending[p]; ok {
+			g.transitions = append(g.transitions, tr)
+			continue
+		}
+		if failing(tr.To) {
+			mgr.pending[p] = &group{deadline: tr.At.Add(mgr.cfg.GroupWait), transitions: []detectors.Transition{tr}}
+		}
+	}
+}
+
+// onActive records a transition of a provider with an incident under way: its event, a change
+// of severity, and the resolution when none of the incident's series fails any more.
+func (mgr *Manager) onActive(provider string, t *tracked, tr detectors.Transition) {
+	t.series[tr.Series.Model] = tr.To
+	sev, anyFailing := severityOf(t.series)
+	c := mgr.change(t, provider, tr.At)
+	c.Models = []string{tr.Series.Model}
+	if d := tr.Evidence.Detector; d != "" && failing(tr.To) {
+		c.Detectors = []string{string(d)}
+	}
+	c.Peak = peakOf(tr.Evidence)
+	c.Events = append(c.Events, EventSpec{Event: transitionEvent(tr, EventTransition, sev), Notify: []string{NotifyEvent, NotifyUpdate}})
+	if anyFailing && sev != t.severity {
+		kind := EventEscalated
+		if sev == SeverityWarning {
+			kind = EventDeescalated
+		}
+		c.Severity = sev
+		c.Events = append(c.Events, EventSpec{Event: Event{At: tr.At, Kind: kind, Provider: provider, Severity: sev, Actor: Actor}, Notify: []string{NotifyEvent, NotifyUpdate}})
+		t.severity = sev
+	}
+	if !anyFailing {
+		c.State = StateResolved
+		c.Actor = Actor
+		c.Events = append(c.Events, EventSpec{Event: Event{At: tr.At, Kind: EventResolved, Provider: provider, Severity: t.severity, Actor: Actor}, Notify: []string{NotifyResolve}})
+		delete(mgr.active, provider)
+	}
+	mgr.enqueue(c)
+}
+
+// change starts a change of incident t. IncidentID stays 0 until the store has written the
+// incident: 0 means "the active incident of this provider", which is the same one in queue order.
+func (mgr *Manager) change(t *tracked, provider string, at time.Time) Change {
+	return Change{IncidentID: t.id, Provider: provider, At: at}
+}
+
+// tick opens the incidents whose group wait is over.
+func (mgr *Manager) tick(now time.Time) {
+	mgr.mu.Lock()
+	defer mgr.mu.Unlock()
+	providers := make([]string, 0, len(mgr.pending))
+	for p, g := range mgr.pending {
+		if !now.Before(g.deadline) {
+			providers = append(providers, p)
+		}
+	}
+	slices.Sort(providers)
+	for _, p := range providers {
+		mgr.open(p, mgr.pending[p])
+		delete(mgr.pending, p)
+	}
+}
+
+// open opens a provider's incident with the transitions of its group wait: the first is the
+// "opened" event (the thread root), the others are on the timeline. If everything recovered
+// within the group wait, the incident opens and resolves at once: every failing transition is
+// part of an incident.
+func (mgr *Manager) open(provider string, g *group) {
+	t := &tracked{series: map[string]detectors.State{}, opened: g.transitions[0].At}
+	c := Change{Provider: provider, At: g.transitions[0].At, State: StateOpen}
+	for _, tr := range g.transitions {
+		t.series[tr.Series.Model] = tr.To
+		c.Models = append(c.Models, tr.Series.Model)
+		if failing(tr.To) && tr.Evidence.Detector != "" {
+			c.Detectors = append(c.Detectors, string(tr.Evidence.Detector))
+		}
+		c.Peak = c.Peak.Merge(peakOf(tr.Evidence))
+	}
+	sev, anyFailing := severityOf(t.series)
+	if !anyFailing {
+		sev = SeverityWarning
+		for _, tr := range g.transitions {
+			if tr.To == detectors.StateDown {
+				sev = SeverityCritical
+			}
+		}
+	}
+	t.severity, c.Severity = sev, sev
+	for i, tr := range g.transitions {
+		ev := EventSpec{Event: transitionEvent(tr, EventTransition, sev)}
+		if i == 0 {
+			ev.Kind = EventOpened
+			ev.Notify = []string{NotifyOpen}
+		}
+		c.Events = append(c.Events, ev)
+	}
+	last := g.transitions[len(g.transitions)-1].At
+	if !anyFailing {
+		c.Events = append(c.Events, EventSpec{Event: Event{At: last, Kind: EventResolved, Provider: provider, Severity: sev, Actor: Actor}, Notify: []string{NotifyResolve}})
+		mgr.enqueue(c)
+		resolve := Change{Provider: provider, At: last, State: StateResolved, Actor: Actor}
+		mgr.enqueue(resolve)
+		return
+	}
+	mgr.active[provider] = t
+	mgr.logger.Info("incident opening", "provider", provider, "models", c.Models, "severity", string(sev))
+	mgr.enqueue(c)
+}
+
+func severityOf(series map[string]detectors.State) (Severity, bool) {
+	sev, any := SeverityWarning, false
+	for _, s := range series {
+		if failing(s) {
+			any = true
+		}
+		if s == detectors.StateDown {
+			sev = SeverityCritical
+		}
+	}
+	return sev, any
+}
+
+func transitionEvent(tr detectors.Transition, kind EventKind, sev Severity) Event {
+	return Event{
+		At: tr.At, Kind: kind, Provider: tr.Series.Provider, Model: tr.Series.Model,
+		From: tr.From.String(), To: tr.To.String(), Severity: sev, Evidence: EvidenceOf(tr.Evidence), Actor: Actor,
+	}
+}
+
+// EvidenceOf converts the engine's evidence to its stored form.
+func EvidenceOf(ev detectors.Evidence) Evidence {
+	out := Evidence{
+		Detector: string(ev.Detector), Observed: ev.Observed, Baseline: ev.Baseline, Threshold: ev.Threshold,
+		ChangePoint: ev.ChangePoint, Window: ev.Window.Seconds(), SampleSize: ev.SampleSize, Events: ev.Events,
+		CallRate: ev.CallRate, SampleError: ev.SampleError,
+	}
+	if len(ev.Classes) > 0 {
+		out.Classes = map[string]int{}
+		for _, c := range ev.Classes {
+			out.Classes[c.Class.String()] = c.Count
+		}
+	}
+	return out
+}
+
+func peakOf(ev detectors.Evidence) Peak {
+	p := Peak{CallRate: ev.CallRate}
+	switch ev.Detector {
+	case detectors.DetectorErrorRate, detectors.DetectorErrorDown:
+		p.ErrorRate = ev.Observed
+	case detectors.DetectorTruncation:
+		p.TruncationRate = ev.Observed
+	case detectors.DetectorRateLimit:
+		p.RateLimitRate = ev.Observed
+	}
+	return p
+}
+
+// enqueue appends a change to the write queue; when the queue is full the change is dropped,
+// logged and counted (the only way incident work is lost: a store down for very long).
+func (mgr *Manager) enqueue(c Change) {
+	mgr.qmu.Lock()
+	if len(mgr.queue) >= mgr.cfg.QueueSize {
+		mgr.qmu.Unlock()
+		mgr.m.dropped.Inc()
+		mgr.logger.Error("incident change dropped", "provider", c.Provider, "err", ErrQueueFull)
+		return
+	}
+	mgr.queue = append(mgr.queue, c)
+	mgr.qmu.Unlock()
+	select {
+	case mgr.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Run opens incidents after their group wait and writes queued changes in order, until ctx
+// ends; then it makes a last attempt to write what is queued (bounded by drain).
+func (mgr *Manager) Run(ctx context.Context) error {
+	ticker := time.NewTicker(200 * time.Millisecond)
+	defer ticker.Stop()
+	backoff := time.Duration(0)
+	var retry <-chan time.Time
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-ticker.C:
+			mgr.tick(mgr.now())
+		case <-mgr.wake:
+		case <-retry:
+			retry = nil
+		}
+		if retry != nil {
+			continue // waiting out a backoff
+		}
+		if err := mgr.flush(ctx); err != nil {
+			backoff = nextBackoff(backoff, mgr.cfg.RetryMin, mgr.cfg.RetryMax)
+			retry = time.After(backoff)
+			continue
+		}
+		backoff = 0
+	}
+}
+
+// Drain makes one bounded attempt to write the queued changes, for shutdown.
+func (mgr *Manager) Drain(ctx context.Context) error {
+	mgr.tick(mgr.now().Add(mgr.cfg.GroupWait)) // open what is waiting: its evidence is in
+	return mgr.flush(ctx)
+}
+
+// flush writes queued changes in order until the queue is empty or the store fails.
+func (mgr *Manager) flush(ctx context.Context) error {
+	for {
+		mgr.qmu.Lock()
+		if len(mgr.queue) == 0 {
+			mgr.qmu.Unlock()
+			return nil
+		}
+		c := mgr.queue[0]
+		mgr.qmu.Unlock()
+		actx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		inc, err := mgr.store.Apply(actx, c)
+		cancel()
+		if err != nil && !errors.Is(err, ErrNotFound) {
+			mgr.m.storeErrors.Inc()
+			mgr.qmu.Lock()
+			first := mgr.lastErr == nil
+			mgr.lastErr, mgr.failedAt = err, mgr.now()
+			depth := len(mgr.queue)
+			mgr.qmu.Unlock()
+			if first {
+				mgr.logger.Warn("store unreachable, incident changes queued", "err", err, "queued", depth)
+			}
+			return err
+		}
+		mgr.qmu.Lock()
+		mgr.queue = mgr.queue[1:]
+		if mgr.lastErr != nil {
+			mgr.logger.Info("store reachable again, writing queued incident changes", "queued", len(mgr.queue))
+		}
+		mgr.lastErr = nil
+		mgr.qmu.Unlock()
+		mgr.learnID(c, inc)
+		if c.State == StateOpen && inc.ID != 0 {
+			mgr.logger.Info("incident opened", "incident_id", inc.ID, "provider", inc.Provider, "models", inc.Models, "severity", string(inc.Severity))
+		}
+		if c.State == StateResolved && inc.ID != 0 {
+			mgr.logger.Info("incident resolved", "incident_id", inc.ID, "provider", inc.Provider, "duration", inc.ResolvedAt.Sub(inc.OpenedAt).Round(time.Second))
+		}
+	}
+}
+
+// learnID gives the tracked incident its ID once the store has written it.
+func (mgr *Manager) learnID(c Change, inc Incident) {
+	if inc.ID == 0 {
+		return
+	}
+	mgr.mu.Lock()
+	defer mgr.mu.Unlock()
+	if t, ok := mgr.active[c.Provider]; ok && t.id == 0 && inc.State.Active() {
+		t.id = inc.ID
+	}
+}
+
+func nextBackoff(cur, lo, hi time.Duration) time.Duration {
+	next := max(lo, cur*2)
+	next = min(next, hi)
+	// Full jitter on the upper half: replicas retrying together spread out.
+	return next/2 + time.Duration(rand.Int64N(int64(next/2)+1))
+}
+
+// Check reports the store's health for /readyz: not ready while changes wait because the store
+// failed.
+func (mgr *Manager) Check(context.Context) error {
+	mgr.qmu.Lock()
+	defer mgr.qmu.Unlock()
+	if mgr.lastErr != nil {
+		return fmt.Errorf("store unreachable since %s, %d incident changes queued: %w", mgr.failedAt.UTC().Format(time.RFC3339), len(mgr.queue), mgr.lastErr)
+	}
+	return nil
+}
+
+// QueueDepth returns the number of changes waiting for the store.
+func (mgr *Manager) QueueDepth() int {
+	mgr.qmu.Lock()
+	defer mgr.qmu.Unlock()
+	return len(mgr.queue)
+}
+
+// Acknowledge records that actor acknowledged incident id.
+func (mgr *Manager) Acknowledge(ctx context.Context, id int64, actor string) (Incident, error) {
+	at := mgr.now()
+	return mgr.store.Apply(ctx, Change{IncidentID: id, At: at, State: StateAcknowledged, Actor: actor, Events: []EventSpec{{
+		Event: Event{At: at, Kind: EventAcknowledged, Actor: actor}, Notify: []string{NotifyEvent, NotifyUpdate},
+	}}})
+}
+
+// Resolve resolves incident id on actor's word. If its provider fails again, a new incident
+// opens.
+func (mgr *Manager) Resolve(ctx context.Context, id int64, actor string) (Incident, error) {
+	at := mgr.now()
+	inc, err := mgr.store.Apply(ctx, Change{IncidentID: id, At: at, State: StateResolved, Actor: actor, Events: []EventSpec{{
+		Event: Event{At: at, Kind: EventResolved, Actor: actor}, Notify: []string{NotifyResolve},
+	}}})
+	if err != nil {
+		return inc, err
+	}
+	mgr.mu.Lock()
+	if t, ok := mgr.active[inc.Provider]; ok && t.id == inc.ID {
+		delete(mgr.active, inc.Provider)
+	}
+	mgr.mu.Unlock()
+	return inc, nil
+}

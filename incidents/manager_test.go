@@ -1,0 +1,232 @@
+package incidents
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/stretchr/testify/require"
+
+	"github.com/outagewatch/outagewatch/detectors"
+)
+
+// memStore is a minimal in-memory Store with the documented open-or-attach semantics; fail,
+// when set, makes Apply fail (an unreachable database).
+type memStore struct {
+	mu        sync.Mutex
+	incidents []Incident
+	events    []Event
+	notifies  []string
+	fail      bool
+}
+
+func (s *memStore) Apply(_ context.Context, c Change) (Incident, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.fail {
+		return Incident{}, errors.New("connection refused")
+	}
+	i := -1
+	if c.IncidentID != 0 {
+		for j := range s.incidents {
+			if s.incidents[j].ID == c.IncidentID {
+				i = j
+			}
+		}
+		if i < 0 {
+			return Incident{}, ErrNotFound
+		}
+	} else {
+		for j := range s.incidents {
+			if s.incidents[j].Provider == c.Provider && s.incidents[j].State.Active() {
+				i = j
+			}
+		}
+		if i < 0 {
+			if c.State == StateResolved {
+				return Incident{}, nil
+			}
+			s.incidents = append(s.incidents, Incident{ID: int64(len(s.incidents) + 1), Provider: c.Provider, State: StateOpen, OpenedAt: c.At})
+			i = len(s.incidents) - 1
+		}
+	}
+	inc := &s.incidents[i]
+	for _, m := range c.Models {
+		if !slices.Contains(inc.Models, m) {
+			inc.Models = append(inc.Models, m)
+		}
+	}
+	slices.Sort(inc.Models)
+	if c.Severity != "" {
+		inc.Severity = c.Severity
+	}
+	if c.State != "" && inc.State != StateResolved {
+		inc.State = c.State
+		if c.State == StateResolved {
+			inc.ResolvedAt, inc.ResolvedBy = c.At, c.Actor
+		}
+	}
+	for _, e := range c.Events {
+		e.IncidentID = inc.ID
+		s.events = append(s.events, e.Event)
+		for _, n := range e.Notify {
+			s.notifies = append(s.notifies, string(e.Kind)+":"+n)
+		}
+	}
+	return *inc, nil
+}
+
+func (s *memStore) Active(context.Context) ([]Incident, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []Incident
+	for _, inc := range s.incidents {
+		if inc.State.Active() {
+			out = append(out, inc)
+		}
+	}
+	return out, nil
+}
+
+func (s *memStore) snapshot() ([]Incident, []Event, []string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.incidents), slices.Clone(s.events), slices.Clone(s.notifies)
+}
+
+var t0 = time.Date(2026, 6, 20, 14, 0, 0, 0, time.UTC)
+
+func tr(model string, from, to detectors.State, at time.Duration) detectors.Transition {
+	return detectors.Transition{
+		Series: detectors.SeriesKey{Provider: "anthropic", Model: model}, From: from, To: to, At: t0.Add(at),
+		Evidence: detectors.Evidence{Detector: detectors.DetectorErrorDown, Observed: 0.9, CallRate: 4},
+	}
+}
+
+func newManager(t *testing.T, store Store) *Manager {
+	t.Helper()
+	cfg := DefaultConfig()
+	cfg.RetryMin, cfg.RetryMax = 5*time.Millisecond, 20*time.Millisecond
+	mgr, err := NewManager(cfg, store, prometheus.NewRegistry(), slog.New(slog.NewTextHandler(io.Discard, nil)))
+	require.NoError(t, err)
+	return mgr
+}
+
+const (
+	H = detectors.StateHealthy
+	U = detectors.StateUnknown
+	G = detectors.StateDegraded
+	D = detectors.StateDown
+)
+
+func TestLifecycleGroupsEscalatesResolves(t *testing.T) {
+	t.Parallel()
+	store := &memStore{}
+	mgr := newManager(t, store)
+	mgr.Handle([]detectors.Transition{tr("sonnet", H, G, 0), tr("", H, G, time.Second)})
+	mgr.Handle([]detectors.Transition{tr("haiku", H, D, 3*time.Second)})
+	mgr.tick(t0.Add(5 * time.Second))
+	require.Empty(t, mgr.queue, "still in the group wait")
+	mgr.tick(t0.Add(10 * time.Second))
+	require.NoError(t, mgr.flush(context.Background()))
+	incs, events, notifies := store.snapshot()
+	require.Len(t, incs, 1, "the models failing together share one incident")
+	require.Equal(t, []string{"", "haiku", "sonnet"}, incs[0].Models)
+	require.Equal(t, SeverityCritical, incs[0].Severity)
+	require.Len(t, events, 3)
+	require.Equal(t, EventOpened, events[0].Kind)
+	require.Equal(t, []string{"opened:open"}, notifies, "one root message for the opening")
+
+	mgr.Handle([]detectors.Transition{tr("haiku", D, G, time.Minute)})
+	require.NoError(t, mgr.flush(context.Background()))
+	incs, events, _ = store.snapshot()
+	require.Equal(t, SeverityWarning, incs[0].Severity, "no series down any more: de-escalated")
+	require.Equal(t, EventDeescalated, events[len(events)-1].Kind)
+
+	mgr.Handle([]detectors.Transition{tr("haiku", G, H, 2*time.Minute), tr("sonnet", G, H, 2*time.Minute), tr("", G, H, 2*time.Minute)})
+	require.NoError(t, mgr.flush(context.Background()))
+	incs, events, notifies = store.snapshot()
+	require.Equal(t, StateResolved, incs[0].State)
+	require.Equal(t, EventResolved, events[len(events)-1].Kind)
+	require.Equal(t, "resolved:resolve", notifies[len(notifies)-1])
+
+	// A new failure after the resolution opens a new incident.
+	mgr.Handle([]detectors.Transition{tr("sonnet", H, D, time.Hour)})
+	mgr.tick(t0.Add(time.Hour + 11*time.Second))
+	require.NoError(t, mgr.flush(context.Background()))
+	incs, _, _ = store.snapshot()
+	require.Len(t, incs, 2)
+}
+
+func TestStoreOutageQueuesInOrder(t *testing.T) {
+	t.Parallel()
+	store := &memStore{fail: true}
+	mgr := newManager(t, store)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = mgr.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+
+	mgr.Handle([]detectors.Transition{tr("sonnet", H, D, 0)})
+	mgr.tick(t0.Add(11 * time.Second))
+	mgr.Handle([]detectors.Transition{tr("sonnet", D, G, time.Minute)})
+	mgr.Handle([]detectors.Transition{tr("sonnet", G, H, 2*time.Minute)})
+	require.Eventually(t, func() bool { return mgr.Check(context.Background()) != nil }, 5*time.Second, 5*time.Millisecond)
+	require.Equal(t, 3, mgr.QueueDepth())
+
+	store.mu.Lock()
+	store.fail = false
+	store.mu.Unlock()
+	require.Eventually(t, func() bool { return mgr.QueueDepth() == 0 }, 5*time.Second, 5*time.Millisecond)
+	require.NoError(t, mgr.Check(context.Background()))
+	incs, events, _ := store.snapshot()
+	require.Len(t, incs, 1)
+	require.Equal(t, StateResolved, incs[0].State)
+	var kinds []EventKind
+	for _, e := range events {
+		kinds = append(kinds, e.Kind)
+	}
+	require.Equal(t, []EventKind{EventOpened, EventTransition, EventDeescalated, EventTransition, EventResolved}, kinds, "every event, in order, once")
+}
+
+func TestResumeContinuesTheActiveIncident(t *testing.T) {
+	t.Parallel()
+	store := &memStore{}
+	first := newManager(t, store)
+	first.Handle([]detectors.Transition{tr("sonnet", H, D, 0)})
+	first.tick(t0.Add(11 * time.Second))
+	require.NoError(t, first.flush(context.Background()))
+
+	restarted := newManager(t, store)
+	require.NoError(t, restarted.Resume(context.Background()))
+	restarted.Handle([]detectors.Transition{tr("sonnet", U, D, time.Minute)})
+	require.NoError(t, restarted.flush(context.Background()))
+	restarted.Handle([]detectors.Transition{tr("sonnet", D, H, 2*time.Minute)})
+	require.NoError(t, restarted.flush(context.Background()))
+	incs, _, _ := store.snapshot()
+	require.Len(t, incs, 1, "the restart continued the incident")
+	require.Equal(t, StateResolved, incs[0].State)
+}
+
+func TestManualResolveAndAck(t *testing.T) {
+	t.Parallel()
+	store := &memStore{}
+	mgr := newManager(t, store)
+	mgr.Handle([]detectors.Transition{tr("sonnet", H, D, 0)})
+	mgr.tick(t0.Add(11 * time.Second))
+	require.NoError(t, mgr.flush(context.Background()))
+	_, err := mgr.Acknowledge(context.Background(), 1, "alice")
+	require.NoError(t, err)
+	inc, err := mgr.Resolve(context.Background(), 1, "alice")
+	require.NoError(t, err)
+	require.Equal(t, StateResolved, inc.State)
+	require.Equal(t, "alice", inc.ResolvedBy)
+	_, err = mgr.Resolve(context.Background(), 99, "alice")
+	require.ErrorIs(t, err, ErrNotFound)
+}
