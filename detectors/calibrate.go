@@ -2,6 +2,7 @@ package detectors
 
 import (
 	"math"
+	"sync"
 )
 
 // A Bernoulli CUSUM S = max(0, S + (x ? a : b)), with a = ln(p1/p0) > 0 and b = ln((1−p1)/(1−p0))
@@ -102,29 +103,41 @@ func gridUp(v, r float64) float64 {
 	return math.Pow(r, math.Ceil(math.Log(v)/math.Log(r)-1e-9))
 }
 
-// thresholdKey identifies a calibration in the engine's cache.
+// thresholdKey identifies a calibration in the cache.
 type thresholdKey struct {
 	p0, p1, target float64
+	exact          bool
 }
 
-// thresholds caches calibrations; the engine owns one, so it needs no lock.
+// thresholdCache holds calibrations for the whole process: they are pure functions of their
+// key, and a fresh engine (a test, a bench run, a restart) would otherwise redo them.
+var thresholdCache struct {
+	sync.Mutex
+	m map[thresholdKey]float64
+}
+
+// thresholds hands out calibrated thresholds, exact or closed-form.
 type thresholds struct {
 	exact bool
-	cache map[thresholdKey]float64
 }
 
 func (t *thresholds) get(p0, p1, target float64) float64 {
-	k := thresholdKey{p0, p1, target}
-	if h, ok := t.cache[k]; ok {
+	k := thresholdKey{p0, p1, target, t.exact}
+	thresholdCache.Lock()
+	h, ok := thresholdCache.m[k]
+	thresholdCache.Unlock()
+	if ok {
 		return h
 	}
-	h := closedFormThreshold(target)
+	h = closedFormThreshold(target)
 	if t.exact {
 		h = calibrate(p0, p1, target)
 	}
-	if t.cache == nil {
-		t.cache = make(map[thresholdKey]float64)
+	thresholdCache.Lock()
+	if thresholdCache.m == nil {
+		thresholdCache.m = make(map[thresholdKey]float64)
 	}
-	t.cache[k] = h
+	thresholdCache.m[k] = h
+	thresholdCache.Unlock()
 	return h
 }

@@ -265,20 +265,24 @@ func TestEvidenceOfAnAlarm(t *testing.T) {
 	require.Greater(t, ev.CallRate, 1.0)
 }
 
-func TestRetriesOfOneRequestWeighThree(t *testing.T) {
+func TestRetriesOfOneRequestAreCapped(t *testing.T) {
 	t.Parallel()
-	e, err := NewEngine(DefaultConfig())
-	require.NoError(t, err)
-	c := Call{Provider: "p", Model: "m", Outcome: OutcomeError, ErrorClass: ClassOverloaded, Attempts: 10, FailedAttempts: 10, RequestID: 42}
-	o := e.observation(t0, &c)
-	require.Equal(t, 3, o.providerErrors)
-	o = e.observation(t0.Add(time.Second), &c)
-	require.Equal(t, 0, o.providerErrors, "the same logical request has used its budget")
-	c.RequestID = 43
-	c.Outcome, c.FailedAttempts, c.AttemptClass = OutcomeOK, 2, ClassOverloaded
-	o = e.observation(t0, &c)
-	require.Equal(t, 2, o.providerErrors)
-	require.True(t, o.success)
+	for _, limit := range []int{1, 3} {
+		cfg := DefaultConfig()
+		cfg.MaxRetryErrors = limit
+		e, err := NewEngine(cfg)
+		require.NoError(t, err)
+		c := Call{Provider: "p", Model: "m", Outcome: OutcomeError, ErrorClass: ClassOverloaded, Attempts: 10, FailedAttempts: 10, RequestID: 42}
+		o := e.observation(t0, &c)
+		require.Equal(t, limit, o.providerErrors)
+		o = e.observation(t0.Add(time.Second), &c)
+		require.Equal(t, 0, o.providerErrors, "the same logical request has used its budget")
+		c.RequestID = 43
+		c.Outcome, c.FailedAttempts, c.AttemptClass = OutcomeOK, 2, ClassOverloaded
+		o = e.observation(t0, &c)
+		require.Equal(t, min(2, limit), o.providerErrors)
+		require.True(t, o.success)
+	}
 }
 
 func TestDeterministic(t *testing.T) {

@@ -452,7 +452,7 @@ func (s *series) design(e *Engine, now time.Time) {
 }
 
 // baselineGrid is the ratio of the log grid design baselines are rounded up to.
-const baselineGrid = 1.05
+const baselineGrid = 1.02
 
 func (s *series) setMember(e *Engine, m member, p0, p1, target float64) {
 	c := &s.members[m]
