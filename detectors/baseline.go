@@ -95,8 +95,8 @@ func (r *rateBaseline) add(week int32, hour int, event bool) {
 
 // design returns p̃0: the 95% upper confidence bound of the rate (a Beta posterior over the hour-
 // of-week bucket and the EWMA, with a prior of strength 20 calls at prior), times margin,
-// clamped to [lo, hi].
-func (r *rateBaseline) design(now time.Time, halfLife time.Duration, prior, margin, lo, hi float64) float64 {
+// clamped to [lo, hi]; and the posterior mean.
+func (r *rateBaseline) design(now time.Time, halfLife time.Duration, prior, margin, lo, hi float64) (float64, float64) {
 	_, hour := weekHour(now)
 	b := r.How[hour]
 	e := r.EWMA
@@ -108,7 +108,7 @@ func (r *rateBaseline) design(now time.Time, halfLife time.Duration, prior, marg
 	beta := n - k + strength*(1-prior)
 	mean := alpha / (alpha + beta)
 	sd := math.Sqrt(alpha * beta / ((alpha + beta) * (alpha + beta) * (alpha + beta + 1)))
-	return min(hi, max(lo, margin*(mean+1.645*sd)))
+	return min(hi, max(lo, margin*(mean+1.645*sd))), mean
 }
 
 // rate is the EWMA estimate of the rate, or prior when there is no data.

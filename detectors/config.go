@@ -37,6 +37,9 @@ type Config struct {
 	DegradedMinRate float64 `yaml:"degraded_min_rate"`
 	DegradedFactor  float64 `yaml:"degraded_factor"`
 	DownRate        float64 `yaml:"down_rate"`
+	// MidRate is the alternative of a third error member between the two, for partial
+	// outages: the design's two members are each about 1.4× slower than the optimum at p1 = 0.5.
+	MidRate float64 `yaml:"mid_rate"`
 	// DownEstimate and DownEstimateCalls: an alarm whose estimated rate since the change point
 	// reaches DownEstimate over at least DownEstimateCalls calls means down, not degraded.
 	DownEstimate      float64 `yaml:"down_estimate"`
@@ -92,6 +95,7 @@ func DefaultConfig() Config {
 		DegradedMinRate:       0.20,
 		DegradedFactor:        4,
 		DownRate:              0.80,
+		MidRate:               0.50,
 		DownEstimate:          0.5,
 		DownEstimateCalls:     5,
 		TruncationMinRate:     0.10,
@@ -149,7 +153,7 @@ func (c Config) Validate() error {
 	}{
 		{"baseline_min", c.BaselineMin}, {"baseline_max", c.BaselineMax},
 		{"truncation_baseline_min", c.TruncationBaselineMin}, {"cold_start_baseline", c.ColdStartBaseline},
-		{"degraded_min_rate", c.DegradedMinRate}, {"down_rate", c.DownRate}, {"down_estimate", c.DownEstimate},
+		{"degraded_min_rate", c.DegradedMinRate}, {"down_rate", c.DownRate}, {"mid_rate", c.MidRate}, {"down_estimate", c.DownEstimate},
 		{"truncation_min_rate", c.TruncationMinRate}, {"rate_limit_min_rate", c.RateLimitMinRate},
 		{"latency_baseline", c.LatencyBaseline}, {"latency_alternative", c.LatencyAlternative},
 	} {

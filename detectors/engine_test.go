@@ -253,7 +253,7 @@ func TestEvidenceOfAnAlarm(t *testing.T) {
 	tr := lastAlarm(s.trans)
 	require.Equal(t, StateDown, tr.To)
 	ev := tr.Evidence
-	require.Contains(t, []Detector{DetectorErrorDown, DetectorErrorRate}, ev.Detector)
+	require.Contains(t, []Detector{DetectorErrorDown, DetectorErrorMid, DetectorErrorRate}, ev.Detector)
 	require.Greater(t, ev.Observed, 0.5)
 	require.Greater(t, ev.Baseline, 0.0)
 	require.Less(t, ev.Baseline, 0.05)

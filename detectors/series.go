@@ -10,6 +10,7 @@ type member int
 
 const (
 	mError   member = iota // error rate, tuned for degradation
+	mMid                   // error rate, tuned for a partial outage (p1 = 0.5)
 	mDown                  // error rate, tuned for a hard outage
 	mTrunc                 // truncation
 	mRate                  // 429s
@@ -18,7 +19,7 @@ const (
 	numMembers
 )
 
-var memberDetector = [numMembers]Detector{DetectorErrorRate, DetectorErrorDown, DetectorTruncation, DetectorRateLimit, DetectorTTFT, DetectorLatency}
+var memberDetector = [numMembers]Detector{DetectorErrorRate, DetectorErrorMid, DetectorErrorDown, DetectorTruncation, DetectorRateLimit, DetectorTTFT, DetectorLatency}
 
 // Half-lives of the figures and of the latency baselines, and how often members are redesigned.
 const (
@@ -138,6 +139,7 @@ func (s *series) observe(e *Engine, now time.Time, o *observation) {
 			s.errBase.add(week, hour, true)
 		}
 		s.feed(e, now, mError, true, o.errClass, o.msg)
+		s.feed(e, now, mMid, true, o.errClass, o.msg)
 		s.feed(e, now, mDown, true, o.errClass, o.msg)
 	}
 	if o.success {
@@ -146,6 +148,7 @@ func (s *series) observe(e *Engine, now time.Time, o *observation) {
 			s.errBase.add(week, hour, false)
 		}
 		s.feed(e, now, mError, false, ClassNone, "")
+		s.feed(e, now, mMid, false, ClassNone, "")
 		s.feed(e, now, mDown, false, ClassNone, "")
 
 		s.fig.truncation.bump(o.truncated)
@@ -253,7 +256,7 @@ func (s *series) recoveryStep(cfg *Config, now time.Time, l *latch, event bool) 
 	} else {
 		l.r += l.step
 	}
-	if l.level == StateDegraded && (l.member == mError || l.member == mTrunc) && s.downByEstimate(cfg, int(l.n), int(l.k)) {
+	if l.level == StateDegraded && (l.member == mError || l.member == mMid || l.member == mTrunc) && s.downByEstimate(cfg, int(l.n), int(l.k)) {
 		s.enterDown(cfg, now, l)
 		l.evidence.Observed = float64(l.k) / float64(l.n)
 		l.evidence.SampleSize, l.evidence.Events = int(l.n), int(l.k)
@@ -284,7 +287,7 @@ func (s *series) alarm(e *Engine, now time.Time, m member) {
 	ev := c.evidence(memberDetector[m], now)
 	ev.CallRate = s.rate(now)
 	p := c.estimate()
-	down := m == mDown || ((m == mError || m == mTrunc) && s.downByEstimate(cfg, int(c.n), int(c.k)))
+	down := m == mDown || ((m == mError || m == mMid || m == mTrunc) && s.downByEstimate(cfg, int(c.n), int(c.k)))
 	c.reset()
 	for i := range s.latches {
 		if l := &s.latches[i]; l.member == m {
@@ -308,9 +311,10 @@ func (s *series) alarm(e *Engine, now time.Time, m member) {
 		k:        c.k,
 		evidence: ev,
 	}
-	l.holdUntil = now.Add(s.hold(cfg, StateDegraded))
 	if down {
-		s.enterDown(cfg, now, &l)
+		s.enterDown(cfg, now, &l) // its hold-down is the down one, not the longer degraded one
+	} else {
+		l.holdUntil = now.Add(s.hold(cfg, StateDegraded))
 	}
 	s.latches = append(s.latches, l)
 }
@@ -415,7 +419,10 @@ func (s *series) design(e *Engine, now time.Time) {
 	cfg := &e.cfg
 	s.designedAt = now
 	lambdaRef := gridUp(max(s.peak.peak(), cfg.MinReferenceRate), 1.25)
+	// Each member of a family is calibrated for (members)·λ_ref·T_FA calls, so that the union of
+	// the family's members keeps one false alarm per T_FA at any rate up to λ_ref.
 	target := 2 * lambdaRef * cfg.FalseAlarmInterval.Seconds()
+	errTarget := errorMembers * lambdaRef * cfg.FalseAlarmInterval.Seconds()
 	half := cfg.BaselineHalfLife
 
 	errPrior, truncPrior, ratePrior := cfg.ColdStartBaseline, 0.01, 0.01
@@ -424,22 +431,27 @@ func (s *series) design(e *Engine, now time.Time) {
 		truncPrior = p.truncBase.rate(now, half, truncPrior)
 		ratePrior = p.rateBase.rate(now, half, ratePrior)
 	}
-	var p0 float64
+	// The margin protects the null hypothesis (false alarms); the alternatives scale with the
+	// estimate itself (mean), which keeps them where the design puts them.
+	var p0, mean float64
 	if s.warm {
-		p0 = s.errBase.design(now, half, errPrior, cfg.BaselineMargin, cfg.BaselineMin, cfg.BaselineMax)
+		p0, mean = s.errBase.design(now, half, errPrior, cfg.BaselineMargin, cfg.BaselineMin, cfg.BaselineMax)
 	} else {
 		p0 = min(cfg.BaselineMax, max(cfg.BaselineMin, errPrior))
 	}
 	p0 = gridUp(p0, baselineGrid)
-	s.setMember(e, mDown, p0, cfg.DownRate, target)
+	s.setMember(e, mDown, p0, cfg.DownRate, errTarget)
 	if !s.warm {
 		return
 	}
-	s.setMember(e, mError, p0, min(0.95, max(cfg.DegradedMinRate, cfg.DegradedFactor*p0)), target)
-	pt := gridUp(s.truncBase.design(now, half, truncPrior, cfg.BaselineMargin, cfg.TruncationBaselineMin, cfg.BaselineMax), baselineGrid)
-	s.setMember(e, mTrunc, pt, min(0.95, max(cfg.TruncationMinRate, cfg.TruncationFactor*pt)), target)
-	pr := gridUp(s.rateBase.design(now, half, ratePrior, cfg.BaselineMargin, cfg.BaselineMin, cfg.BaselineMax), baselineGrid)
-	s.setMember(e, mRate, pr, min(0.95, max(cfg.RateLimitMinRate, cfg.RateLimitFactor*pr)), target)
+	s.setMember(e, mError, p0, alternative(p0, cfg.DegradedMinRate, cfg.DegradedFactor*mean), errTarget)
+	s.setMember(e, mMid, p0, alternative(p0, cfg.MidRate, 0), errTarget)
+	pt, tmean := s.truncBase.design(now, half, truncPrior, cfg.BaselineMargin, cfg.TruncationBaselineMin, cfg.BaselineMax)
+	pt = gridUp(pt, baselineGrid)
+	s.setMember(e, mTrunc, pt, alternative(pt, cfg.TruncationMinRate, cfg.TruncationFactor*tmean), target)
+	pr, rmean := s.rateBase.design(now, half, ratePrior, cfg.BaselineMargin, cfg.BaselineMin, cfg.BaselineMax)
+	pr = gridUp(pr, baselineGrid)
+	s.setMember(e, mRate, pr, alternative(pr, cfg.RateLimitMinRate, cfg.RateLimitFactor*rmean), target)
 	pl := cfg.LatencyBaseline * cfg.BaselineMargin
 	if s.ttftBase.Total >= float32(cfg.LatencyMinSamples) {
 		s.ttftLimit = cfg.LatencyFactor * s.ttftBase.quantile(0.95).Seconds()
@@ -449,6 +461,15 @@ func (s *series) design(e *Engine, now time.Time) {
 		s.latLimit = cfg.LatencyFactor * s.latBase.quantile(0.95).Seconds()
 		s.setMember(e, mLatency, pl, cfg.LatencyAlternative, target)
 	}
+}
+
+// errorMembers is the size of the error-rate family.
+const errorMembers = 3
+
+// alternative is a member's p1: max(floor, scaled), above p0 and below 0.95, on a 5% log grid so
+// that calibrations are cached.
+func alternative(p0, floor, scaled float64) float64 {
+	return min(0.95, gridUp(max(floor, scaled, p0*1.5), 1.05))
 }
 
 // baselineGrid is the ratio of the log grid design baselines are rounded up to.

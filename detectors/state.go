@@ -64,6 +64,7 @@ type Detector string
 // Detectors of the bank, and the other reasons a state changes.
 const (
 	DetectorErrorRate  Detector = "error_rate"      // the error CUSUM tuned for degradation
+	DetectorErrorMid   Detector = "error_rate_mid"  // the error CUSUM tuned for a partial outage
 	DetectorErrorDown  Detector = "error_rate_down" // the error CUSUM tuned for a hard outage
 	DetectorTruncation Detector = "truncation"      // streams cut off or ended abnormally
 	DetectorRateLimit  Detector = "rate_limit"      // 429s and throttling

@@ -112,8 +112,8 @@ type Client struct {
 	// snap is the last answer; it is replaced, never modified, so the hot path is one atomic
 	// load and a map lookup.
 	snap atomic.Pointer[snapshot]
-	// lastOK is the time of the last successful answer (Unix nanoseconds, 0 before any), and
-	// fresh is true while no request has failed since.
+	// lastOK is when the last successful answer came, in monotonic nanoseconds since created
+	// (-1 before any), and fresh is true while no request has failed since.
 	lastOK atomic.Int64
 	fresh  atomic.Bool
 
@@ -146,6 +146,7 @@ func New(baseURL string, opts Options) (*Client, error) {
 		ready:     make(chan struct{}),
 	}
 	c.snap.Store(newSnapshot(&report{}, c.policy))
+	c.lastOK.Store(-1)
 	return c, nil
 }
 
@@ -173,11 +174,12 @@ func (c *Client) Version() uint64 { return c.snap.Load().version }
 // (no request failed since the last answer, and that answer is no older than a long-poll can
 // take), else the time since the last successful answer; before the first, the time since New.
 func (c *Client) Staleness() time.Duration {
+	now := time.Since(c.created)
 	last := c.lastOK.Load()
-	if last == 0 {
-		return time.Since(c.created)
+	if last < 0 {
+		return now
 	}
-	age := time.Since(time.Unix(0, last))
+	age := now - time.Duration(last)
 	if c.fresh.Load() && age <= c.opts.Wait+grace {
 		return 0
 	}
@@ -241,7 +243,7 @@ func (c *Client) Run(ctx context.Context) error {
 // version: that is a restarted daemon, whose answer is the current one.
 func (c *Client) accept(rep *report) {
 	c.snap.Store(newSnapshot(rep, c.policy))
-	c.lastOK.Store(time.Now().UnixNano())
+	c.lastOK.Store(int64(time.Since(c.created)))
 	c.fresh.Store(true)
 	c.readyOnce.Do(func() { close(c.ready) })
 }

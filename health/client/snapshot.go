@@ -27,9 +27,6 @@ type modelReport struct {
 	State string `json:"state"`
 }
 
-// seriesKey names a provider (model "") or one of its models.
-type seriesKey struct{ provider, model string }
-
 // verdict is the answer for one series under the client's options.
 type verdict struct {
 	state  string // the effective state
@@ -37,19 +34,31 @@ type verdict struct {
 	known  bool // the series itself was in the answer
 }
 
-// entry is what a snapshot holds for a series. For a provider, orphan is the verdict on any of
-// its models that the answer does not list: unknown, or the provider's state when that is
-// degraded or down.
-type entry struct {
+// providerEntry is what a snapshot holds for a provider: its verdict, and orphan, the verdict
+// on any of its models that the answer does not list (unknown, or the provider's state when
+// that is degraded or down).
+type providerEntry struct {
 	verdict
 	orphan verdict
 }
 
+// modelEntry is a model's verdict under one provider; next chains the same model name under
+// other providers (rare: the same id served by two providers).
+type modelEntry struct {
+	provider string
+	verdict
+	next *modelEntry
+}
+
 // snapshot is one answer of outagewatch, ready for lookups. It is never modified after
 // newSnapshot returns, so readers share it without locks.
+//
+// Models are indexed by model name alone, then checked for their provider: a lookup hashes one
+// string, about half the cost of a map keyed by (provider, model) (BenchmarkUsable).
 type snapshot struct {
-	version uint64
-	series  map[seriesKey]entry
+	version   uint64
+	providers map[string]providerEntry
+	models    map[string]modelEntry
 	// unseen is the verdict on a provider the answer does not list.
 	unseen verdict
 }
@@ -86,20 +95,28 @@ func effective(model, provider string) string {
 // newSnapshot turns an answer into a snapshot under p. The server's model states are already
 // effective; applying the rule again changes nothing then, and covers a server that did not.
 func newSnapshot(r *report, p policy) *snapshot {
-	n := len(r.Providers)
+	n := 0
 	for _, pv := range r.Providers {
 		n += len(pv.Models)
 	}
-	s := &snapshot{version: r.Version, series: make(map[seriesKey]entry, n), unseen: p.verdict(Unknown, false)}
+	s := &snapshot{
+		version:   r.Version,
+		providers: make(map[string]providerEntry, len(r.Providers)),
+		models:    make(map[string]modelEntry, n),
+		unseen:    p.verdict(Unknown, false),
+	}
 	for _, pv := range r.Providers {
 		prov := stateOrUnknown(pv.State)
-		s.series[seriesKey{provider: pv.Provider}] = entry{
+		s.providers[pv.Provider] = providerEntry{
 			verdict: p.verdict(prov, true),
 			orphan:  p.verdict(effective(Unknown, prov), false),
 		}
 		for _, mv := range pv.Models {
-			st := effective(stateOrUnknown(mv.State), prov)
-			s.series[seriesKey{pv.Provider, mv.Model}] = entry{verdict: p.verdict(st, true)}
+			e := modelEntry{provider: pv.Provider, verdict: p.verdict(effective(stateOrUnknown(mv.State), prov), true)}
+			if first, ok := s.models[mv.Model]; ok {
+				e.next = &first
+			}
+			s.models[mv.Model] = e
 		}
 	}
 	return s
@@ -114,14 +131,21 @@ func stateOrUnknown(s string) string {
 
 // lookup returns the verdict on a series: model "" asks about the provider.
 func (s *snapshot) lookup(provider, model string) verdict {
-	if e, ok := s.series[seriesKey{provider, model}]; ok {
-		return e.verdict
+	if model != "" {
+		if e, ok := s.models[model]; ok {
+			for m := &e; m != nil; m = m.next {
+				if m.provider == provider {
+					return m.verdict
+				}
+			}
+		}
 	}
-	if model == "" {
+	p, ok := s.providers[provider]
+	switch {
+	case !ok:
 		return s.unseen
+	case model == "":
+		return p.verdict
 	}
-	if e, ok := s.series[seriesKey{provider: provider}]; ok {
-		return e.orphan
-	}
-	return s.unseen
+	return p.orphan
 }

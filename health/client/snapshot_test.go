@@ -97,3 +97,19 @@ func TestSnapshotUnknownStateString(t *testing.T) {
 	require.False(t, newSnapshot(&rep, policy{failUnknown: true}).lookup("openai", "").usable)
 	require.Equal(t, Unknown, s.lookup("anthropic", "").state, "a missing state is unknown")
 }
+
+func TestSnapshotSameModelUnderTwoProviders(t *testing.T) {
+	t.Parallel()
+	rep := report{Providers: []providerReport{
+		{Provider: "anthropic", State: Down, Models: []modelReport{{Model: "claude-sonnet-4-5", State: Down}}},
+		{Provider: "openrouter", State: Healthy, Models: []modelReport{{Model: "claude-sonnet-4-5", State: Healthy}}},
+		{Provider: "vertex", State: Degraded, Models: []modelReport{{Model: "claude-sonnet-4-5", State: Degraded}}},
+	}}
+	s := newSnapshot(&rep, policy{})
+	require.Equal(t, Down, s.lookup("anthropic", "claude-sonnet-4-5").state)
+	require.Equal(t, Healthy, s.lookup("openrouter", "claude-sonnet-4-5").state)
+	require.Equal(t, Degraded, s.lookup("vertex", "claude-sonnet-4-5").state)
+	v := s.lookup("azure", "claude-sonnet-4-5")
+	require.Equal(t, Unknown, v.state, "the model under a provider the answer does not list")
+	require.False(t, v.known)
+}
