@@ -210,7 +210,9 @@ func (mgr *Manager) tick(now time.Time) {
 // part of an incident.
 func (mgr *Manager) open(provider string, g *group) {
 	t := &tracked{series: map[string]detectors.State{}, opened: g.transitions[0].At}
-	c := Change{Provider: provider, At: g.transitions[0].At, State: StateOpen}
+	// State stays "": IncidentID 0 opens the incident or attaches to the one another writer
+	// opened first, whose state (acknowledged, say) must not be reset.
+	c := Change{Provider: provider, At: g.transitions[0].At}
 	for _, tr := range g.transitions {
 		t.series[tr.Series.Model] = tr.To
 		c.Models = append(c.Models, tr.Series.Model)
@@ -385,7 +387,7 @@ func (mgr *Manager) flush(ctx context.Context) error {
 		mgr.lastErr = nil
 		mgr.qmu.Unlock()
 		mgr.learnID(c, inc)
-		if c.State == StateOpen && inc.ID != 0 {
+		if len(c.Events) > 0 && c.Events[0].Kind == EventOpened && inc.ID != 0 {
 			mgr.logger.Info("incident opened", "incident_id", inc.ID, "provider", inc.Provider, "models", inc.Models, "severity", string(inc.Severity))
 		}
 		if c.State == StateResolved && inc.ID != 0 {

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/outagewatch/outagewatch/detectors"
+	"github.com/outagewatch/outagewatch/incidents"
 	"github.com/outagewatch/outagewatch/ingest"
 )
 
@@ -23,6 +24,40 @@ type Config struct {
 	Ingest    ingest.Config    `yaml:"ingest"`
 	Detectors detectors.Config `yaml:"detectors"`
 	Health    HealthConfig     `yaml:"health"`
+	Store     StoreConfig      `yaml:"store"`
+	Incidents incidents.Config `yaml:"incidents"`
+	Links     LinksConfig      `yaml:"links"`
+}
+
+// Secret is a string that never prints: a DSN with its password, a token. It can only be set
+// from the environment (or a *_FILE), never from a flag or the YAML file.
+type Secret string
+
+// String redacts the secret.
+func (s Secret) String() string {
+	if s == "" {
+		return ""
+	}
+	return "[redacted]"
+}
+
+// StoreConfig chooses where incidents and baselines are kept.
+type StoreConfig struct {
+	// PostgresDSN switches from the embedded SQLite file to Postgres
+	// (OUTAGEWATCH_POSTGRES_DSN or OUTAGEWATCH_POSTGRES_DSN_FILE only).
+	PostgresDSN Secret `yaml:"-"`
+	// DataDir holds the embedded SQLite database (outagewatch.db) when no DSN is set.
+	DataDir string `yaml:"data_dir"`
+	// BaselineInterval is how often the detectors' baselines are saved.
+	BaselineInterval time.Duration `yaml:"baseline_interval"`
+}
+
+// LinksConfig holds the base URLs that alerts link to.
+type LinksConfig struct {
+	// GrafanaURL is the Grafana base URL (OUTAGEWATCH_GRAFANA_URL).
+	GrafanaURL string `yaml:"grafana_url"`
+	// APIURL is how people reach this daemon's API (for links to /v1/health and incidents).
+	APIURL string `yaml:"api_url"`
 }
 
 // HealthConfig configures the health signal's transports.
@@ -48,6 +83,9 @@ type APIConfig struct {
 	Addr string `yaml:"addr"`
 	// ShutdownTimeout bounds the graceful shutdown of the API server.
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
+	// Token is the bearer token of mutating calls (OUTAGEWATCH_API_TOKEN or its _FILE only);
+	// without one they are refused.
+	Token Secret `yaml:"-"`
 }
 
 // Log levels and formats accepted by LogConfig.
@@ -68,12 +106,15 @@ func DefaultConfig() Config {
 		Ingest:    ingest.DefaultConfig(),
 		Detectors: detectors.DefaultConfig(),
 		Health:    HealthConfig{SSEHeartbeat: 15 * time.Second},
+		Store:     StoreConfig{DataDir: "data", BaselineInterval: 5 * time.Minute},
+		Incidents: incidents.DefaultConfig(),
 	}
 }
 
 // Validate reports every invalid field, each named by its full path (api.shutdown_timeout).
 func (c Config) Validate() error {
-	return errors.Join(c.Log.validate(), c.API.validate(), c.Ingest.Validate(), c.Detectors.Validate(), c.Health.validate())
+	return errors.Join(c.Log.validate(), c.API.validate(), c.Ingest.Validate(), c.Detectors.Validate(), c.Health.validate(),
+		c.Store.validate(), c.Incidents.Validate())
 }
 
 func (c LogConfig) validate() error {
@@ -198,6 +239,17 @@ func (c HealthConfig) validate() error {
 	}
 	if c.SSEHeartbeat <= 0 {
 		errs = append(errs, errors.New("health.sse_heartbeat: must be > 0"))
+	}
+	return errors.Join(errs...)
+}
+
+func (c StoreConfig) validate() error {
+	var errs []error
+	if c.PostgresDSN == "" && c.DataDir == "" {
+		errs = append(errs, errors.New("store.data_dir: must not be empty without a Postgres DSN"))
+	}
+	if c.BaselineInterval < 10*time.Second {
+		errs = append(errs, errors.New("store.baseline_interval: must be at least 10s"))
 	}
 	return errors.Join(errs...)
 }

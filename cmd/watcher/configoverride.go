@@ -24,6 +24,10 @@ var (
 	apiAddrField   field = func(c *Config) *string { return &c.API.Addr }
 	grpcAddrField  field = func(c *Config) *string { return &c.Ingest.GRPCAddr }
 	httpAddrField  field = func(c *Config) *string { return &c.Ingest.HTTPAddr }
+	dataDirField   field = func(c *Config) *string { return &c.Store.DataDir }
+	dsnField       field = func(c *Config) *string { return (*string)(&c.Store.PostgresDSN) }
+	tokenField     field = func(c *Config) *string { return (*string)(&c.API.Token) }
+	grafanaField   field = func(c *Config) *string { return &c.Links.GrafanaURL }
 )
 
 // envVar is one OUTAGEWATCH_* variable. An empty value counts as unset.
@@ -45,6 +49,10 @@ var envVars = []envVar{
 	{name: "OUTAGEWATCH_API_ADDR", set: setString(apiAddrField)},
 	{name: "OUTAGEWATCH_OTLP_GRPC_ADDR", set: setString(grpcAddrField)},
 	{name: "OUTAGEWATCH_OTLP_HTTP_ADDR", set: setString(httpAddrField)},
+	{name: "OUTAGEWATCH_DATA_DIR", set: setString(dataDirField)},
+	{name: "OUTAGEWATCH_POSTGRES_DSN", secret: true, set: setString(dsnField)},
+	{name: "OUTAGEWATCH_API_TOKEN", secret: true, set: setString(tokenField)},
+	{name: "OUTAGEWATCH_GRAFANA_URL", set: setString(grafanaField)},
 }
 
 // setString returns a setter that stores the value in f as it is.

@@ -31,6 +31,9 @@ type engineRunner struct {
 
 	transitions *prometheus.CounterVec
 	lag         prometheus.Histogram
+	// onTransitions, when set, receives every batch of transitions (the incident manager; it
+	// never blocks). It is called with mu held.
+	onTransitions func([]detectors.Transition)
 }
 
 func newEngineRunner(cfg detectors.Config, board *health.Board, reg prometheus.Registerer, logger *slog.Logger) (*engineRunner, error) {
@@ -88,6 +91,9 @@ func (r *engineRunner) tick() {
 func (r *engineRunner) publish(now time.Time) {
 	r.statuses = r.engine.Status(now, r.statuses[:0])
 	r.board.Update(r.statuses, r.trans)
+	if r.onTransitions != nil && len(r.trans) > 0 {
+		r.onTransitions(r.trans)
+	}
 	for _, tr := range r.trans {
 		ev := tr.Evidence
 		r.transitions.WithLabelValues(tr.To.String(), string(ev.Detector)).Inc()
@@ -115,4 +121,18 @@ func (r *engineRunner) Run(ctx context.Context) error {
 			r.tick()
 		}
 	}
+}
+
+// snapshot encodes the engine's baselines.
+func (r *engineRunner) snapshot() ([]byte, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.engine.Snapshot()
+}
+
+// restore loads baselines saved by an earlier run; it fails once calls have been seen.
+func (r *engineRunner) restore(data []byte) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.engine.Restore(data)
 }

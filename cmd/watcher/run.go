@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -18,6 +19,7 @@ import (
 	"google.golang.org/grpc"
 
 	"github.com/outagewatch/outagewatch/health"
+	"github.com/outagewatch/outagewatch/incidents"
 	"github.com/outagewatch/outagewatch/ingest"
 )
 
@@ -77,6 +79,15 @@ type app struct {
 	ingest   *ingest.Server
 	engine   *engineRunner
 	board    *health.Board
+	store    *lazyStore
+	// incidents runs the lifecycle; incidentsCancel stops it and incidentsDone closes after.
+	incidents       *incidents.Manager
+	incidentsCancel context.CancelFunc
+	incidentsDone   chan struct{}
+	// bgCtx ends the background work (store opener, baseline saver) that bg waits for.
+	bgCtx    context.Context
+	bgCancel context.CancelFunc
+	bg       sync.WaitGroup
 	// healthGRPC serves grpc.health.v1 on the OTLP gRPC server, and on healthOwn (with
 	// healthLn) when health.grpc_addr is set.
 	healthGRPC *health.GRPCServer
@@ -106,6 +117,13 @@ func newApp(cfg Config, logger *slog.Logger) (*app, error) {
 		return nil, fmt.Errorf("detection engine: %w", err)
 	}
 	a.engine = runner
+	a.store = &lazyStore{}
+	mgr, err := incidents.NewManager(cfg.Incidents, a.store, reg, logger)
+	if err != nil {
+		return nil, fmt.Errorf("incidents: %w", err)
+	}
+	a.incidents = mgr
+	runner.onTransitions = mgr.Handle
 	p, err := ingest.NewPipeline(cfg.Ingest, runner, reg, logger, ingest.PipelineOptions{})
 	if err != nil {
 		return nil, fmt.Errorf("ingest pipeline: %w", err)
@@ -122,7 +140,7 @@ func newApp(cfg Config, logger *slog.Logger) (*app, error) {
 		a.healthGRPC.Register(a.healthOwn)
 	}
 	reg.MustRegister(health.NewCollector(a.board))
-	a.checks = map[string]readyChecker{"ingest": srv}
+	a.checks = map[string]readyChecker{"ingest": srv, "store": a.store, "incidents": mgr}
 	a.api = &http.Server{
 		Handler:           a.routes(),
 		ReadHeaderTimeout: 10 * time.Second,
@@ -138,6 +156,7 @@ func (a *app) routes() http.Handler {
 	})
 	mux.HandleFunc("GET /readyz", a.readyz)
 	health.NewAPI(a.board, health.HTTPOptions{Heartbeat: a.cfg.Health.SSEHeartbeat}).Register(mux)
+	incidents.NewAPI(a.store, a.incidents, string(a.cfg.API.Token)).Register(mux)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(a.reg, promhttp.HandlerOpts{Registry: a.reg, EnableOpenMetrics: true}))
 	return mux
 }
@@ -168,6 +187,17 @@ func (a *app) readyz(w http.ResponseWriter, r *http.Request) {
 // start starts the engine, the pipeline, then the API, then the OTLP listeners: data is
 // accepted only once everything behind it runs.
 func (a *app) start() error {
+	a.bgCtx, a.bgCancel = context.WithCancel(context.Background())
+	if err := a.openStore(a.bgCtx); err != nil {
+		return err
+	}
+	ictx, icancel := context.WithCancel(context.Background())
+	a.incidentsCancel, a.incidentsDone = icancel, make(chan struct{})
+	go func() {
+		defer close(a.incidentsDone)
+		_ = a.incidents.Run(ictx)
+	}()
+	a.bg.Go(func() { a.saveBaselinesEvery(a.bgCtx, a.cfg.Store.BaselineInterval) })
 	ectx, ecancel := context.WithCancel(context.Background())
 	a.engineCancel, a.engineDone = ecancel, make(chan struct{})
 	go func() {
@@ -211,8 +241,9 @@ func (a *app) apiAddr() string {
 }
 
 // stop shuts down in a fixed order, within api.shutdown_timeout in all: the OTLP listeners
-// first (no new data), then the pipeline drains what it holds into the engine, then the engine
-// stops ticking, then the API. Each step is logged
+// first (no new data), then the pipeline drains what it holds into the engine, the engine stops
+// ticking, the incident manager writes what it has queued, the baselines are saved, the store
+// closes, and the API stops last. Each step is logged
 // by name. It is safe to call after a failed start.
 func (a *app) stop() error {
 	a.stopping.Store(true)
@@ -258,6 +289,27 @@ func (a *app) stop() error {
 		case <-ctx.Done():
 			return ctx.Err()
 		}
+	})
+	step("incidents", func() error {
+		if a.incidentsCancel == nil {
+			return nil
+		}
+		a.incidentsCancel()
+		<-a.incidentsDone
+		return a.incidents.Drain(ctx)
+	})
+	step("baselines", func() error {
+		if _, err := a.store.get(); err != nil {
+			return nil // never opened: nothing to save to
+		}
+		return a.saveBaselines(ctx)
+	})
+	step("store", func() error {
+		if a.bgCancel != nil {
+			a.bgCancel()
+		}
+		a.bg.Wait()
+		return a.store.Close()
 	})
 	step("api", func() error { return a.api.Shutdown(ctx) })
 	return errors.Join(errs...)

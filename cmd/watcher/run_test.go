@@ -47,8 +47,15 @@ func startWatcher(t *testing.T, extraArgs ...string) (*app, *syncBuffer) {
 	started := make(chan *app, 1)
 	done := make(chan error, 1)
 	args := append([]string{"-api.addr", "127.0.0.1:0", "-otlp.grpc.addr", "127.0.0.1:0", "-otlp.http.addr", "127.0.0.1:0"}, extraArgs...)
+	dataDir := t.TempDir()
+	getenv := func(k string) string {
+		if k == "OUTAGEWATCH_DATA_DIR" {
+			return dataDir
+		}
+		return ""
+	}
 	go func() {
-		done <- run(ctx, args, func(string) string { return "" }, logs, func(a *app) { started <- a })
+		done <- run(ctx, args, getenv, logs, func(a *app) { started <- a })
 	}()
 	var a *app
 	select {

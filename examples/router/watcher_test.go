@@ -52,6 +52,7 @@ func startWatcher(tb testing.TB) *watcher {
 
 	cmd := exec.Command(bin, "-config", cfg, "-api.addr", "127.0.0.1:0",
 		"-otlp.grpc.addr", "127.0.0.1:0", "-otlp.http.addr", "127.0.0.1:0")
+	cmd.Env = append(os.Environ(), "OUTAGEWATCH_DATA_DIR="+filepath.Join(dir, "data"))
 	// An io.Pipe, not StdoutPipe: Wait then waits for the log to be read to its end.
 	stdout, pw := io.Pipe()
 	cmd.Stdout, cmd.Stderr = pw, pw
