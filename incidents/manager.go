@@ -25,12 +25,16 @@ type Config struct {
 	// RetryMin and RetryMax bound the backoff between attempts to write to the store.
 	RetryMin time.Duration `yaml:"retry_min"`
 	RetryMax time.Duration `yaml:"retry_max"`
+	// ResumeConfirm is how long a series of an incident resumed after a restart must stay healthy
+	// before it counts as recovered: a restarted engine calls a series healthy on its first
+	// call, before it has evidence either way.
+	ResumeConfirm time.Duration `yaml:"resume_confirm"`
 }
 
-// DefaultConfig returns a 10 s group wait, a queue of 10,000 changes, and retries from 500 ms
-// to 30 s.
+// DefaultConfig returns a 10 s group wait, a queue of 10,000 changes, retries from 500 ms to
+// 30 s, and 2 minutes to confirm the recovery of a resumed incident's series.
 func DefaultConfig() Config {
-	return Config{GroupWait: 10 * time.Second, QueueSize: 10_000, RetryMin: 500 * time.Millisecond, RetryMax: 30 * time.Second}
+	return Config{GroupWait: 10 * time.Second, QueueSize: 10_000, RetryMin: 500 * time.Millisecond, RetryMax: 30 * time.Second, ResumeConfirm: 2 * time.Minute}
 }
 
 // Validate names the first invalid field under "incidents".
@@ -41,6 +45,9 @@ func (c Config) Validate() error {
 	}
 	if c.QueueSize < 1 {
 		errs = append(errs, errors.New("incidents.queue_size: must be at least 1"))
+	}
+	if c.ResumeConfirm < 0 {
+		errs = append(errs, errors.New("incidents.resume_confirm: must be >= 0"))
 	}
 	if c.RetryMin <= 0 || c.RetryMax < c.RetryMin {
 		errs = append(errs, errors.New("incidents.retry_min: must be > 0 and at most retry_max"))
@@ -80,6 +87,11 @@ type tracked struct {
 	series   map[string]detectors.State
 	severity Severity
 	opened   time.Time
+	// resumed marks the series loaded from the store after a restart, until their first
+	// transition; confirm holds, for resumed series the restarted engine called healthy, when
+	// that counts as a recovery.
+	resumed map[string]bool
+	confirm map[string]time.Time
 }
 
 // group is a provider's failing transitions waiting for the group wait to end.
@@ -111,8 +123,13 @@ func (mgr *Manager) Resume(ctx context.Context) error {
 	mgr.mu.Lock()
 	defer mgr.mu.Unlock()
 	for _, inc := range incs {
-		t := &tracked{id: inc.ID, series: map[string]detectors.State{}, severity: inc.Severity, opened: inc.OpenedAt}
+		if _, ok := mgr.active[inc.Provider]; ok {
+			continue // already tracked: opened (or attached to) since the start
+		}
+		t := &tracked{id: inc.ID, series: map[string]detectors.State{}, severity: inc.Severity, opened: inc.OpenedAt,
+			resumed: map[string]bool{}, confirm: map[string]time.Time{}}
 		for _, m := range inc.Models {
+			t.resumed[m] = true
 			t.series[m] = detectors.StateDown
 			if inc.Severity == SeverityWarning {
 				t.series[m] = detectors.StateDegraded
@@ -154,7 +171,18 @@ func (mgr *Manager) Handle(trs []detectors.Transition) {
 // onActive records a transition of a provider with an incident under way: its event, a change
 // of severity, and the resolution when none of the incident's series fails any more.
 func (mgr *Manager) onActive(provider string, t *tracked, tr detectors.Transition) {
-	t.series[tr.Series.Model] = tr.To
+	m := tr.Series.Model
+	t.series[m] = tr.To
+	if t.resumed[m] {
+		delete(t.resumed, m)
+		delete(t.confirm, m)
+		if tr.From == detectors.StateUnknown && tr.To == detectors.StateHealthy {
+			// The restarted engine's first judgement, not evidence of a recovery: it counts
+			// once it has held for ResumeConfirm (tick).
+			t.series[m] = detectors.StateDegraded
+			t.confirm[m] = tr.At.Add(mgr.cfg.ResumeConfirm)
+		}
+	}
 	sev, anyFailing := severityOf(t.series)
 	c := mgr.change(t, provider, tr.At)
 	c.Models = []string{tr.Series.Model}
@@ -187,10 +215,12 @@ func (mgr *Manager) change(t *tracked, provider string, at time.Time) Change {
 	return Change{IncidentID: t.id, Provider: provider, At: at}
 }
 
-// tick opens the incidents whose group wait is over.
+// tick opens the incidents whose group wait is over, and resolves resumed incidents whose
+// series have stayed healthy for ResumeConfirm.
 func (mgr *Manager) tick(now time.Time) {
 	mgr.mu.Lock()
 	defer mgr.mu.Unlock()
+	mgr.confirmResumed(now)
 	providers := make([]string, 0, len(mgr.pending))
 	for p, g := range mgr.pending {
 		if !now.Before(g.deadline) {
@@ -201,6 +231,33 @@ func (mgr *Manager) tick(now time.Time) {
 	for _, p := range providers {
 		mgr.open(p, mgr.pending[p])
 		delete(mgr.pending, p)
+	}
+}
+
+// confirmResumed counts the confirmed recoveries of resumed series.
+func (mgr *Manager) confirmResumed(now time.Time) {
+	providers := make([]string, 0, len(mgr.active))
+	for p := range mgr.active {
+		providers = append(providers, p)
+	}
+	slices.Sort(providers)
+	for _, p := range providers {
+		t := mgr.active[p]
+		confirmed := false
+		for m, at := range t.confirm {
+			if !now.Before(at) {
+				t.series[m] = detectors.StateHealthy
+				delete(t.confirm, m)
+				confirmed = true
+			}
+		}
+		if _, anyFailing := severityOf(t.series); confirmed && !anyFailing {
+			c := mgr.change(t, p, now)
+			c.State, c.Actor = StateResolved, Actor
+			c.Events = []EventSpec{{Event: Event{At: now, Kind: EventResolved, Provider: p, Severity: t.severity, Actor: Actor}, Notify: []string{NotifyResolve}}}
+			delete(mgr.active, p)
+			mgr.enqueue(c)
+		}
 	}
 }
 

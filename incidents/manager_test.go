@@ -230,3 +230,29 @@ func TestManualResolveAndAck(t *testing.T) {
 	_, err = mgr.Resolve(context.Background(), 99, "alice")
 	require.ErrorIs(t, err, ErrNotFound)
 }
+
+func TestResumedSeriesNeedConfirmation(t *testing.T) {
+	t.Parallel()
+	store := &memStore{}
+	first := newManager(t, store)
+	first.Handle([]detectors.Transition{tr("sonnet", H, D, 0)})
+	first.tick(t0.Add(11 * time.Second))
+	require.NoError(t, first.flush(context.Background()))
+
+	restarted := newManager(t, store)
+	require.NoError(t, restarted.Resume(context.Background()))
+	// The restarted engine's first call says healthy: not a recovery yet.
+	restarted.Handle([]detectors.Transition{tr("sonnet", U, H, time.Minute)})
+	require.NoError(t, restarted.flush(context.Background()))
+	incs, _, _ := store.snapshot()
+	require.Equal(t, StateOpen, incs[0].State)
+	restarted.tick(t0.Add(time.Minute + time.Second))
+	require.NoError(t, restarted.flush(context.Background()))
+	incs, _, _ = store.snapshot()
+	require.Equal(t, StateOpen, incs[0].State)
+	// Healthy for the confirmation time: resolved.
+	restarted.tick(t0.Add(4 * time.Minute))
+	require.NoError(t, restarted.flush(context.Background()))
+	incs, _, _ = store.snapshot()
+	require.Equal(t, StateResolved, incs[0].State)
+}
