@@ -61,7 +61,9 @@ func startDaemon(t *testing.T, env map[string]string) *daemon {
 	d := &daemon{logs: &syncBuffer{}, cancel: cancel, done: make(chan error, 1)}
 	started := make(chan *app, 1)
 	args := []string{"-config", cfg, "-api.addr", "127.0.0.1:0", "-otlp.grpc.addr", "127.0.0.1:0", "-otlp.http.addr", "127.0.0.1:0"}
-	go func() { d.done <- run(ctx, args, func(k string) string { return env[k] }, d.logs, func(a *app) { started <- a }) }()
+	go func() {
+		d.done <- run(ctx, args, func(k string) string { return env[k] }, d.logs, func(a *app) { started <- a })
+	}()
 	select {
 	case d.a = <-started:
 	case err := <-d.done:
