@@ -27,6 +27,7 @@ func newMetrics(reg prometheus.Registerer, mgr *Manager) *metrics {
 		}
 		return 1
 	})
+	reg.MustRegister(openCollector{mgr})
 	return &metrics{
 		storeErrors: f.NewCounter(prometheus.CounterOpts{
 			Name: "outagewatch_store_errors_total",
@@ -36,5 +37,21 @@ func newMetrics(reg prometheus.Registerer, mgr *Manager) *metrics {
 			Name: "outagewatch_incidents_dropped_changes_total",
 			Help: "Incident changes dropped because the queue for an unreachable store was full.",
 		}),
+	}
+}
+
+var openDesc = prometheus.NewDesc("outagewatch_incidents_open",
+	"Incidents under way (open or acknowledged), by provider, as this daemon tracks them.", []string{"provider"}, nil)
+
+// openCollector exports outagewatch_incidents_open at scrape time.
+type openCollector struct{ mgr *Manager }
+
+func (c openCollector) Describe(ch chan<- *prometheus.Desc) { ch <- openDesc }
+
+func (c openCollector) Collect(ch chan<- prometheus.Metric) {
+	c.mgr.mu.Lock()
+	defer c.mgr.mu.Unlock()
+	for p := range c.mgr.active {
+		ch <- prometheus.MustNewConstMetric(openDesc, prometheus.GaugeValue, 1, p)
 	}
 }

@@ -129,13 +129,18 @@ const (
 
 // OutboxRow is one notification to deliver.
 type OutboxRow struct {
-	ID            int64
-	IncidentID    int64
-	EventID       int64
-	Kind          string
-	DedupKey      string
-	CreatedAt     time.Time
-	Attempts      int
+	ID         int64
+	IncidentID int64
+	EventID    int64
+	Kind       string
+	DedupKey   string
+	CreatedAt  time.Time
+	// Attempts counts the failed attempts recorded with Retry or Fail.
+	Attempts int
+	// Claims counts how often the row was handed out, this time included. Above 1, a worker
+	// had it before and may have sent it without recording so (it died between the two): the
+	// sender must look for the message before sending it again.
+	Claims        int
 	NextAttemptAt time.Time
 	DeliveredAt   time.Time
 	LastError     string

@@ -1,6 +1,8 @@
 package ingest
 
 import (
+	"time"
+
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promauto"
 
@@ -28,7 +30,19 @@ type metrics struct {
 	folded        *prometheus.CounterVec
 	evicted       prometheus.Counter
 	calls         *prometheus.CounterVec
+	duration      *prometheus.HistogramVec
+	ttft          *prometheus.HistogramVec
+	// seen holds the series whose label values were pre-created; only the pipeline goroutine
+	// touches it.
+	seen map[[2]string]bool
 }
+
+// Classic buckets for call latency and time to first token, in seconds; native histograms are
+// exported alongside for Prometheus servers that scrape them.
+var (
+	durationBuckets = []float64{0.1, 0.25, 0.5, 1, 2, 3, 5, 8, 13, 20, 30, 60, 120}
+	ttftBuckets     = []float64{0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1, 1.5, 2, 3, 5, 10, 30}
+)
 
 func newMetrics(reg prometheus.Registerer, p *Pipeline) *metrics {
 	f := promauto.With(reg)
@@ -73,6 +87,23 @@ func newMetrics(reg prometheus.Registerer, p *Pipeline) *metrics {
 			Name: "outagewatch_calls_total",
 			Help: "LLM calls seen, by provider, model, outcome (ok, error, truncated, incomplete) and error class.",
 		}, []string{"provider", "model", "outcome", "error_class"}),
+		duration: f.NewHistogramVec(prometheus.HistogramOpts{
+			Name:                            "outagewatch_call_duration_seconds",
+			Help:                            "Duration of successful LLM calls.",
+			Buckets:                         durationBuckets,
+			NativeHistogramBucketFactor:     1.1,
+			NativeHistogramMaxBucketNumber:  160,
+			NativeHistogramMinResetDuration: time.Hour,
+		}, []string{"provider", "model"}),
+		ttft: f.NewHistogramVec(prometheus.HistogramOpts{
+			Name:                            "outagewatch_ttft_seconds",
+			Help:                            "Time to the first chunk of streamed LLM calls.",
+			Buckets:                         ttftBuckets,
+			NativeHistogramBucketFactor:     1.1,
+			NativeHistogramMaxBucketNumber:  160,
+			NativeHistogramMinResetDuration: time.Hour,
+		}, []string{"provider", "model"}),
+		seen: map[[2]string]bool{},
 	}
 	f.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "outagewatch_ingest_queue_depth",
@@ -97,6 +128,26 @@ func newMetrics(reg prometheus.Registerer, p *Pipeline) *metrics {
 	return m
 }
 
+// countCall counts one call. The first call of a series pre-creates its label values (every
+// outcome, every error class), so that rates and dashboards have no gaps; the series are bounded
+// by the caps on providers and models.
 func (m *metrics) countCall(c *detectors.Call) {
+	if k := [2]string{c.Provider, c.Model}; !m.seen[k] {
+		m.seen[k] = true
+		for _, o := range detectors.Outcomes() {
+			m.calls.WithLabelValues(c.Provider, c.Model, o.String(), "")
+		}
+		for _, cl := range detectors.ErrorClasses() {
+			m.calls.WithLabelValues(c.Provider, c.Model, detectors.OutcomeError.String(), cl.String())
+		}
+		m.duration.WithLabelValues(c.Provider, c.Model)
+		m.ttft.WithLabelValues(c.Provider, c.Model)
+	}
 	m.calls.WithLabelValues(c.Provider, c.Model, c.Outcome.String(), c.ErrorClass.String()).Inc()
+	if c.Outcome == detectors.OutcomeOK && c.Duration > 0 {
+		m.duration.WithLabelValues(c.Provider, c.Model).Observe(c.Duration.Seconds())
+	}
+	if c.Streaming && c.TTFT > 0 && c.Outcome != detectors.OutcomeError {
+		m.ttft.WithLabelValues(c.Provider, c.Model).Observe(c.TTFT.Seconds())
+	}
 }
