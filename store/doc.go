@@ -11,7 +11,8 @@
 //   - store/internal/rules: the merge and validation rules both stores share.
 //   - migrations/ (outside this tree): the schema of each dialect, applied by Open with goose.
 //
-// Both stores implement incidents.Store and incidents.Query, keep the detectors' baselines, and
-// serve the alert outbox (Claim, Complete, Retry, Fail, SetThread, Backlog) to the Slack worker.
+// Both stores implement incidents.Store and incidents.Query, keep the detectors' baselines,
+// serve the alert outbox (Claim, Complete, Retry, Fail, SetThread, Backlog) to the Slack worker,
+// and keep the silences (AddSilence, Silences, DeleteSilence) that mute its notifications.
 // Stores never log per row and never call Slack; they return errors instead of logging them.
 package store

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/outagewatch/outagewatch/alerts"
 	"github.com/outagewatch/outagewatch/detectors"
 	"github.com/outagewatch/outagewatch/incidents"
 	"github.com/outagewatch/outagewatch/ingest"
@@ -27,6 +28,7 @@ type Config struct {
 	Store     StoreConfig      `yaml:"store"`
 	Incidents incidents.Config `yaml:"incidents"`
 	Links     LinksConfig      `yaml:"links"`
+	Alerts    alerts.Config    `yaml:"alerts"`
 }
 
 // Secret is a string that never prints: a DSN with its password, a token. It can only be set
@@ -108,13 +110,14 @@ func DefaultConfig() Config {
 		Health:    HealthConfig{SSEHeartbeat: 15 * time.Second},
 		Store:     StoreConfig{DataDir: "data", BaselineInterval: 5 * time.Minute},
 		Incidents: incidents.DefaultConfig(),
+		Alerts:    alerts.DefaultConfig(),
 	}
 }
 
 // Validate reports every invalid field, each named by its full path (api.shutdown_timeout).
 func (c Config) Validate() error {
 	return errors.Join(c.Log.validate(), c.API.validate(), c.Ingest.Validate(), c.Detectors.Validate(), c.Health.validate(),
-		c.Store.validate(), c.Incidents.Validate())
+		c.Store.validate(), c.Incidents.Validate(), c.alertsConfig().Validate())
 }
 
 func (c LogConfig) validate() error {
@@ -252,4 +255,11 @@ func (c StoreConfig) validate() error {
 		errs = append(errs, errors.New("store.baseline_interval: must be at least 10s"))
 	}
 	return errors.Join(errs...)
+}
+
+// alertsConfig is the alerts configuration with the links filled in from links.
+func (c Config) alertsConfig() alerts.Config {
+	a := c.Alerts
+	a.Links = alerts.Links{GrafanaURL: c.Links.GrafanaURL, APIURL: c.Links.APIURL}
+	return a
 }

@@ -28,6 +28,10 @@ var (
 	dsnField       field = func(c *Config) *string { return (*string)(&c.Store.PostgresDSN) }
 	tokenField     field = func(c *Config) *string { return (*string)(&c.API.Token) }
 	grafanaField   field = func(c *Config) *string { return &c.Links.GrafanaURL }
+	botTokenField  field = func(c *Config) *string { return (*string)(&c.Alerts.BotToken) }
+	webhookField   field = func(c *Config) *string { return (*string)(&c.Alerts.WebhookURL) }
+	channelField   field = func(c *Config) *string { return &c.Alerts.Channel }
+	slackAPIField  field = func(c *Config) *string { return &c.Alerts.SlackAPIURL }
 )
 
 // envVar is one OUTAGEWATCH_* variable. An empty value counts as unset.
@@ -53,6 +57,10 @@ var envVars = []envVar{
 	{name: "OUTAGEWATCH_POSTGRES_DSN", secret: true, set: setString(dsnField)},
 	{name: "OUTAGEWATCH_API_TOKEN", secret: true, set: setString(tokenField)},
 	{name: "OUTAGEWATCH_GRAFANA_URL", set: setString(grafanaField)},
+	{name: "OUTAGEWATCH_SLACK_BOT_TOKEN", secret: true, set: setString(botTokenField)},
+	{name: "OUTAGEWATCH_SLACK_WEBHOOK_URL", secret: true, set: setString(webhookField)},
+	{name: "OUTAGEWATCH_SLACK_CHANNEL", set: setString(channelField)},
+	{name: "OUTAGEWATCH_SLACK_API_URL", set: setString(slackAPIField)},
 }
 
 // setString returns a setter that stores the value in f as it is.

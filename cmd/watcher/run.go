@@ -18,6 +18,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"google.golang.org/grpc"
 
+	"github.com/outagewatch/outagewatch/alerts"
+	"github.com/outagewatch/outagewatch/alerts/slack"
 	"github.com/outagewatch/outagewatch/health"
 	"github.com/outagewatch/outagewatch/incidents"
 	"github.com/outagewatch/outagewatch/ingest"
@@ -84,6 +86,11 @@ type app struct {
 	incidents       *incidents.Manager
 	incidentsCancel context.CancelFunc
 	incidentsDone   chan struct{}
+	// alerts delivers the outbox to Slack; alertsCancel stops it and alertsDone closes after its
+	// send in flight is recorded.
+	alerts       *alerts.Dispatcher
+	alertsCancel context.CancelFunc
+	alertsDone   chan struct{}
 	// bgCtx ends the background work (store opener, baseline saver) that bg waits for.
 	bgCtx    context.Context
 	bgCancel context.CancelFunc
@@ -124,6 +131,20 @@ func newApp(cfg Config, logger *slog.Logger) (*app, error) {
 	}
 	a.incidents = mgr
 	runner.onTransitions = mgr.Handle
+	acfg := cfg.alertsConfig()
+	var notifier alerts.Notifier
+	if acfg.Enabled() {
+		if notifier, err = slack.New(acfg, logger); err != nil {
+			return nil, fmt.Errorf("slack: %w", err)
+		}
+	}
+	a.alerts, err = alerts.New(acfg, alerts.Deps{
+		Outbox: a.store, Settler: a.store, Reader: a.store, Notifier: notifier,
+		Silences: alerts.CheckSilences(a.store), Registerer: reg, Logger: logger,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("alerts: %w", err)
+	}
 	p, err := ingest.NewPipeline(cfg.Ingest, runner, reg, logger, ingest.PipelineOptions{})
 	if err != nil {
 		return nil, fmt.Errorf("ingest pipeline: %w", err)
@@ -140,7 +161,7 @@ func newApp(cfg Config, logger *slog.Logger) (*app, error) {
 		a.healthGRPC.Register(a.healthOwn)
 	}
 	reg.MustRegister(health.NewCollector(a.board))
-	a.checks = map[string]readyChecker{"ingest": srv, "store": a.store, "incidents": mgr}
+	a.checks = map[string]readyChecker{"ingest": srv, "store": a.store, "incidents": mgr, "alerts": a.alerts}
 	a.api = &http.Server{
 		Handler:           a.routes(),
 		ReadHeaderTimeout: 10 * time.Second,
@@ -157,6 +178,7 @@ func (a *app) routes() http.Handler {
 	mux.HandleFunc("GET /readyz", a.readyz)
 	health.NewAPI(a.board, health.HTTPOptions{Heartbeat: a.cfg.Health.SSEHeartbeat}).Register(mux)
 	incidents.NewAPI(a.store, a.incidents, string(a.cfg.API.Token)).Register(mux)
+	alerts.NewSilenceAPI(a.store, string(a.cfg.API.Token)).Register(mux)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(a.reg, promhttp.HandlerOpts{Registry: a.reg, EnableOpenMetrics: true}))
 	return mux
 }
@@ -198,6 +220,12 @@ func (a *app) start() error {
 		_ = a.incidents.Run(ictx)
 	}()
 	a.bg.Go(func() { a.saveBaselinesEvery(a.bgCtx, a.cfg.Store.BaselineInterval) })
+	actx, acancel := context.WithCancel(context.Background())
+	a.alertsCancel, a.alertsDone = acancel, make(chan struct{})
+	go func() {
+		defer close(a.alertsDone)
+		_ = a.alerts.Run(actx)
+	}()
 	ectx, ecancel := context.WithCancel(context.Background())
 	a.engineCancel, a.engineDone = ecancel, make(chan struct{})
 	go func() {
@@ -242,8 +270,8 @@ func (a *app) apiAddr() string {
 
 // stop shuts down in a fixed order, within api.shutdown_timeout in all: the OTLP listeners
 // first (no new data), then the pipeline drains what it holds into the engine, the engine stops
-// ticking, the incident manager writes what it has queued, the baselines are saved, the store
-// closes, and the API stops last. Each step is logged
+// ticking, the incident manager writes what it has queued, the alert dispatcher finishes its
+// send in flight, the baselines are saved, the store closes, and the API stops last. Each step is logged
 // by name. It is safe to call after a failed start.
 func (a *app) stop() error {
 	a.stopping.Store(true)
@@ -297,6 +325,18 @@ func (a *app) stop() error {
 		a.incidentsCancel()
 		<-a.incidentsDone
 		return a.incidents.Drain(ctx)
+	})
+	step("alert dispatcher", func() error {
+		if a.alertsCancel == nil {
+			return nil
+		}
+		a.alertsCancel() // Run returns once the send in flight is recorded
+		select {
+		case <-a.alertsDone:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
 	})
 	step("baselines", func() error {
 		if _, err := a.store.get(); err != nil {

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/outagewatch/outagewatch/alerts"
 	"github.com/outagewatch/outagewatch/incidents"
 	"github.com/outagewatch/outagewatch/store/postgres"
 	"github.com/outagewatch/outagewatch/store/sqlite"
@@ -19,6 +20,10 @@ import (
 type backend interface {
 	incidents.Store
 	incidents.Query
+	alerts.Outbox
+	alerts.Settler
+	alerts.Reader
+	alerts.SilenceStore
 	SaveBaselines(ctx context.Context, name string, data []byte, at time.Time) error
 	LoadBaselines(ctx context.Context, name string) ([]byte, error)
 	Ping(ctx context.Context) error
@@ -42,8 +47,12 @@ type lazyStore struct {
 }
 
 var (
-	_ incidents.Store = (*lazyStore)(nil)
-	_ incidents.Query = (*lazyStore)(nil)
+	_ incidents.Store     = (*lazyStore)(nil)
+	_ incidents.Query     = (*lazyStore)(nil)
+	_ alerts.Outbox       = (*lazyStore)(nil)
+	_ alerts.Settler      = (*lazyStore)(nil)
+	_ alerts.Reader       = (*lazyStore)(nil)
+	_ alerts.SilenceStore = (*lazyStore)(nil)
 )
 
 func (l *lazyStore) get() (backend, error) {
@@ -91,6 +100,78 @@ func (l *lazyStore) Get(ctx context.Context, id int64) (incidents.Incident, []in
 		return incidents.Incident{}, nil, err
 	}
 	return b.Get(ctx, id)
+}
+
+func (l *lazyStore) Claim(ctx context.Context, now time.Time, limit int, lease time.Duration) ([]incidents.OutboxRow, error) {
+	b, err := l.get()
+	if err != nil {
+		return nil, err
+	}
+	return b.Claim(ctx, now, limit, lease)
+}
+
+func (l *lazyStore) Backlog(ctx context.Context, now time.Time) (int, time.Time, error) {
+	b, err := l.get()
+	if err != nil {
+		return 0, time.Time{}, err
+	}
+	return b.Backlog(ctx, now)
+}
+
+func (l *lazyStore) Complete(ctx context.Context, id int64, at time.Time) error {
+	b, err := l.get()
+	if err != nil {
+		return err
+	}
+	return b.Complete(ctx, id, at)
+}
+
+func (l *lazyStore) Retry(ctx context.Context, id int64, next time.Time, msg string) error {
+	b, err := l.get()
+	if err != nil {
+		return err
+	}
+	return b.Retry(ctx, id, next, msg)
+}
+
+func (l *lazyStore) Fail(ctx context.Context, id int64, msg string) error {
+	b, err := l.get()
+	if err != nil {
+		return err
+	}
+	return b.Fail(ctx, id, msg)
+}
+
+func (l *lazyStore) SetThread(ctx context.Context, incidentID int64, channel, ts string) error {
+	b, err := l.get()
+	if err != nil {
+		return err
+	}
+	return b.SetThread(ctx, incidentID, channel, ts)
+}
+
+func (l *lazyStore) Silences(ctx context.Context, now time.Time) ([]incidents.Silence, error) {
+	b, err := l.get()
+	if err != nil {
+		return nil, err
+	}
+	return b.Silences(ctx, now)
+}
+
+func (l *lazyStore) AddSilence(ctx context.Context, s incidents.Silence) (incidents.Silence, error) {
+	b, err := l.get()
+	if err != nil {
+		return incidents.Silence{}, err
+	}
+	return b.AddSilence(ctx, s)
+}
+
+func (l *lazyStore) DeleteSilence(ctx context.Context, id int64) error {
+	b, err := l.get()
+	if err != nil {
+		return err
+	}
+	return b.DeleteSilence(ctx, id)
 }
 
 // Check pings the database for /readyz.

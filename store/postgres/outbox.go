@@ -18,15 +18,15 @@ import (
 // is due when it is neither delivered nor permanently failed, its next attempt is at or before
 // now, and no lease on it runs past now. Only the head (lowest ID) of each incident's pending
 // rows is eligible, so that an incident's messages go out in order; a permanently failed row no
-// longer holds the rest back. FOR UPDATE SKIP LOCKED makes concurrent claimers take different
-// rows without waiting for each other, and the lease keeps a claimed row from being claimed
-// again until it expires (a worker that died).
+// longer holds the rest back. Each claim counts in the row's Claims. FOR UPDATE SKIP LOCKED
+// makes concurrent claimers take different rows without waiting for each other, and the lease
+// keeps a claimed row from being claimed again until it expires (a worker that died).
 func (s *Store) Claim(ctx context.Context, now time.Time, limit int, lease time.Duration) ([]incidents.OutboxRow, error) {
 	if limit < 1 {
 		return nil, fmt.Errorf("claim outbox rows: limit %d must be positive", limit)
 	}
 	now = rules.Time(now)
-	rows, err := s.pool.Query(ctx, `UPDATE alert_outbox SET claimed_until = $2
+	rows, err := s.pool.Query(ctx, `UPDATE alert_outbox SET claimed_until = $2, claims = claims + 1
 		WHERE id IN (
 			SELECT o.id FROM alert_outbox o
 			WHERE o.delivered_at IS NULL AND NOT o.permanent AND o.next_attempt_at <= $1

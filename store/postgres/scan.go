@@ -20,7 +20,7 @@ const eventColumns = `id, incident_id, at, kind, provider, model, from_state, to
 
 // outboxColumns are the columns scanOutbox reads, in order.
 const outboxColumns = `id, incident_id, event_id, kind, dedup_key, created_at, attempts,
-	next_attempt_at, delivered_at, last_error, permanent`
+	claims, next_attempt_at, delivered_at, last_error, permanent`
 
 func scanIncident(row pgx.Row) (incidents.Incident, error) {
 	var (
@@ -62,7 +62,7 @@ func scanOutbox(row pgx.Row) (incidents.OutboxRow, error) {
 		delivered pgtype.Timestamptz
 	)
 	err := row.Scan(&r.ID, &r.IncidentID, &r.EventID, &r.Kind, &r.DedupKey, &r.CreatedAt, &r.Attempts,
-		&r.NextAttemptAt, &delivered, &r.LastError, &r.Permanent)
+		&r.Claims, &r.NextAttemptAt, &delivered, &r.LastError, &r.Permanent)
 	if err != nil {
 		return incidents.OutboxRow{}, err
 	}

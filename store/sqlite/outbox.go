@@ -17,14 +17,14 @@ import (
 // is due when it is neither delivered nor permanently failed, its next attempt is at or before
 // now, and no lease on it runs past now. Only the head (lowest ID) of each incident's pending
 // rows is eligible, so that an incident's messages go out in order; a permanently failed row no
-// longer holds the rest back. The single statement runs alone on the one connection, so two
-// claimers never take the same row.
+// longer holds the rest back. Each claim counts in the row's Claims. The single statement runs
+// alone on the one connection, so two claimers never take the same row.
 func (s *Store) Claim(ctx context.Context, now time.Time, limit int, lease time.Duration) ([]incidents.OutboxRow, error) {
 	if limit < 1 {
 		return nil, fmt.Errorf("claim outbox rows: limit %d must be positive", limit)
 	}
 	now = rules.Time(now)
-	out, err := collect(ctx, s.db, scanOutbox, `UPDATE alert_outbox SET claimed_until = ?2
+	out, err := collect(ctx, s.db, scanOutbox, `UPDATE alert_outbox SET claimed_until = ?2, claims = claims + 1
 		WHERE id IN (
 			SELECT o.id FROM alert_outbox o
 			WHERE o.delivered_at IS NULL AND o.permanent = 0 AND o.next_attempt_at <= ?1

@@ -21,7 +21,7 @@ const eventColumns = `id, incident_id, at, kind, provider, model, from_state, to
 
 // outboxColumns are the columns scanOutbox reads, in order.
 const outboxColumns = `id, incident_id, event_id, kind, dedup_key, created_at, attempts,
-	next_attempt_at, delivered_at, last_error, permanent`
+	claims, next_attempt_at, delivered_at, last_error, permanent`
 
 // row is a *sql.Row or *sql.Rows.
 type row interface{ Scan(dest ...any) error }
@@ -81,7 +81,7 @@ func scanOutbox(r row) (incidents.OutboxRow, error) {
 		delivered         sql.NullInt64
 	)
 	err := r.Scan(&o.ID, &o.IncidentID, &o.EventID, &o.Kind, &o.DedupKey, &createdAt, &o.Attempts,
-		&nextAt, &delivered, &o.LastError, &o.Permanent)
+		&o.Claims, &nextAt, &delivered, &o.LastError, &o.Permanent)
 	if err != nil {
 		return incidents.OutboxRow{}, err
 	}

@@ -45,10 +45,13 @@ func testClaimLease(t *testing.T, s Store) {
 	require.Len(t, rows, 1)
 	row := rows[0]
 	require.Equal(t, incidents.NotifyOpen, row.Kind)
+	require.Equal(t, 1, row.Claims, "the first claim")
 
 	require.Empty(t, claim(t, s, t0.Add(30*time.Second), 10), "leased until now+lease")
 	again := claim(t, s, t0.Add(31*time.Second), 10)
 	require.Equal(t, []int64{row.ID}, ids(again), "an expired lease (a worker that died) frees the row")
+	require.Equal(t, 2, again[0].Claims, "claimed before: it may have been sent")
+	require.Zero(t, again[0].Attempts, "no attempt was recorded")
 
 	require.NoError(t, s.Retry(ctx, row.ID, t0.Add(2*time.Minute), "slack: 503"))
 	require.Empty(t, claim(t, s, t0.Add(time.Minute), 10), "not due before the retry")

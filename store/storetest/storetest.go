@@ -13,8 +13,8 @@ import (
 	"github.com/outagewatch/outagewatch/incidents"
 )
 
-// Store is what both stores implement: incidents, their queries, the detectors' baselines and
-// the alert outbox.
+// Store is what both stores implement: incidents, their queries, the detectors' baselines, the
+// alert outbox and the silences.
 type Store interface {
 	incidents.Store
 	incidents.Query
@@ -26,6 +26,9 @@ type Store interface {
 	Fail(ctx context.Context, id int64, msg string) error
 	SetThread(ctx context.Context, incidentID int64, channel, ts string) error
 	Backlog(ctx context.Context, now time.Time) (n int, oldest time.Time, err error)
+	AddSilence(ctx context.Context, s incidents.Silence) (incidents.Silence, error)
+	Silences(ctx context.Context, now time.Time) ([]incidents.Silence, error)
+	DeleteSilence(ctx context.Context, id int64) error
 	Ping(ctx context.Context) error
 }
 
@@ -33,6 +36,7 @@ type Store interface {
 // arranges for it to be closed when the case ends.
 func Run(t *testing.T, open func(t *testing.T) Store) {
 	cases := append(incidentCases(), outboxCases()...)
+	cases = append(cases, silenceCases()...)
 	cases = append(cases, testCase{"baselines round trip", testBaselines}, testCase{"ping", testPing})
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

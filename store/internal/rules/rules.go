@@ -158,3 +158,15 @@ func Union(a, b []string) []string {
 	slices.Sort(out)
 	return slices.Compact(out)
 }
+
+// ValidateSilence rejects a silence that no store could keep: one without a provider or an end.
+func ValidateSilence(s incidents.Silence) error {
+	var errs []error
+	if s.Provider == "" {
+		errs = append(errs, errors.New("provider: must be set"))
+	}
+	if s.Until.IsZero() {
+		errs = append(errs, errors.New("until: must be set"))
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,125 @@
+package slack
+
+import (
+	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/outagewatch/outagewatch/alerts"
+	"github.com/outagewatch/outagewatch/incidents"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata")
+
+var (
+	opened = time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)
+	links  = alerts.Links{GrafanaURL: "https://grafana.example.com/", APIURL: "https://outagewatch.example.com"}
+)
+
+// goldenIncident is an incident of two models with full evidence.
+func goldenIncident() (incidents.Incident, []incidents.Event) {
+	inc := incidents.Incident{
+		ID: 42, Provider: "anthropic", Models: []string{"claude-haiku-4-5", "claude-sonnet-4-5"},
+		Detectors: []string{"error_rate_down"}, Severity: incidents.SeverityCritical, State: incidents.StateOpen,
+		OpenedAt: opened, UpdatedAt: opened.Add(3 * time.Minute),
+		Peak: incidents.Peak{ErrorRate: 0.42, CallRate: 4.5},
+	}
+	ev := incidents.Evidence{
+		Detector: "error_rate_down", Observed: 0.42, Baseline: 0.01, Threshold: 5, Window: 90, SampleSize: 1200,
+		Events: 504, CallRate: 4.5, Classes: map[string]int{"overloaded": 480, "timeout": 20, "server_error": 4},
+		SampleError: `529 {"type":"error","error":{"type":"overloaded_error","message":"Overloaded <retry>"}}`,
+	}
+	timeline := []incidents.Event{
+		{ID: 1, IncidentID: 42, At: opened, Kind: incidents.EventOpened, Provider: "anthropic", Model: "claude-sonnet-4-5",
+			From: "healthy", To: "down", Severity: incidents.SeverityCritical, Evidence: ev, Actor: incidents.Actor},
+		{ID: 2, IncidentID: 42, At: opened.Add(3 * time.Minute), Kind: incidents.EventTransition, Provider: "anthropic",
+			Model: "claude-haiku-4-5", From: "healthy", To: "degraded", Severity: incidents.SeverityCritical,
+			Evidence: incidents.Evidence{Detector: "truncation", Observed: 0.2, Baseline: 0.005, Window: 300, SampleSize: 80, Events: 16},
+			Actor:    incidents.Actor},
+	}
+	return inc, timeline
+}
+
+func resolved(inc incidents.Incident) incidents.Incident {
+	inc.State, inc.ResolvedAt, inc.ResolvedBy = incidents.StateResolved, opened.Add(83*time.Minute+20*time.Second), incidents.Actor
+	return inc
+}
+
+func TestRenderGolden(t *testing.T) {
+	t.Parallel()
+	inc, timeline := goldenIncident()
+	r := renderer{links: links}
+	acked := inc
+	acked.State, acked.AcknowledgedBy = incidents.StateAcknowledged, "alice"
+	warning := inc
+	warning.Severity, warning.Models = incidents.SeverityWarning, []string{""}
+	long := strings.Repeat("x<&>`", 100)
+	bare := timeline[0]
+	bare.Evidence.SampleError, bare.Model = long, ""
+	for _, tc := range []struct {
+		name string
+		msg  message
+	}{
+		{"root_open", r.root(inc, timeline)},
+		{"root_acknowledged", r.root(acked, timeline)},
+		{"root_resolved", r.root(resolved(inc), timeline)},
+		{"root_warning_no_links", renderer{}.root(warning, timeline[:1])},
+		{"event_transition", r.event(inc, timeline[1])},
+		{"event_escalated", r.event(inc, incidents.Event{At: opened, Kind: incidents.EventEscalated, Severity: incidents.SeverityCritical})},
+		{"event_acknowledged", r.event(inc, incidents.Event{At: opened, Kind: incidents.EventAcknowledged, Actor: "alice"})},
+		{"event_long_sample_error", r.event(inc, bare)},
+		{"resolution", r.resolution(resolved(inc))},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			got, err := json.MarshalIndent(tc.msg, "", "  ")
+			require.NoError(t, err)
+			got = append(got, '\n')
+			path := filepath.Join("testdata", tc.name+".golden.json")
+			if *update {
+				require.NoError(t, os.WriteFile(path, got, 0o644))
+			}
+			want, err := os.ReadFile(path)
+			require.NoError(t, err, "run go test -update to create it")
+			require.JSONEq(t, string(want), string(got))
+		})
+	}
+}
+
+func TestEvidenceLimits(t *testing.T) {
+	t.Parallel()
+	_, timeline := goldenIncident()
+	ev := timeline[0]
+	ev.Evidence.SampleError = strings.Repeat("é", 1000)
+	text := evidenceText(ev, true)
+	start := strings.Index(text, "```")
+	require.Positive(t, start)
+	sample := strings.TrimSuffix(text[start+3:], "```")
+	require.Equal(t, maxSampleError, len([]rune(sample)), "the sample error is capped")
+
+	ev.Evidence.SampleError = "<!channel> & `rm -rf`"
+	text = evidenceText(ev, true)
+	require.Contains(t, text, "&lt;!channel&gt; &amp; 'rm -rf'", "escaped: no mention, no broken code block")
+	require.NotContains(t, text, "<!channel>")
+}
+
+func TestHelpers(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[time.Duration]string{
+		0: "0s", 42 * time.Second: "42s", 5 * time.Minute: "5m", 90 * time.Second: "1m 30s", 83*time.Minute + 20*time.Second: "1h 23m",
+		50 * time.Hour: "2d 2h",
+	} {
+		require.Equal(t, want, duration(in), in)
+	}
+	for in, want := range map[int]string{0: "0", 999: "999", 1000: "1,000", 1234567: "1,234,567", -1200: "-1,200"} {
+		require.Equal(t, want, thousands(in), in)
+	}
+	require.Equal(t, "<!date^1780315200^{date_short_pretty} {time}|2026-06-01 12:00 UTC>", slackDate(opened))
+	require.Equal(t, "1780315200.000000", slackTS(opened))
+}
