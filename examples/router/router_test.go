@@ -180,7 +180,7 @@ func (*connError) Error() string { return "dial tcp 127.0.0.1:1: connect: connec
 // timeline, so it stays one function.
 func TestRouterFailsOverBeforeUsersNotice(t *testing.T) {
 	if testing.Short() {
-		t.Skip("end-to-end: builds and runs the daemon for about 45 s")
+		t.Skip("-short: the end-to-end test builds and runs the daemon for about 45 s; scripts/test.sh runs it without -short")
 	}
 	began := time.Now()
 	w := startWatcher(t)
