@@ -50,17 +50,23 @@ func NewEngine(cfg Config) (*Engine, error) {
 // Config returns the engine's configuration.
 func (e *Engine) Config() Config { return e.cfg }
 
+// lookupProvider returns a provider's pooled series, creating it.
+func (e *Engine) lookupProvider(provider string) *series {
+	p, ok := e.providers[provider]
+	if !ok {
+		p = &series{key: SeriesKey{Provider: provider}, baseHalfLife: e.cfg.BaselineHalfLife}
+		e.providers[provider] = p
+		e.insert(p)
+	}
+	return p
+}
+
 // lookup returns the series of key and its provider's, creating them.
 func (e *Engine) lookup(key SeriesKey) *series {
 	if s, ok := e.series[key]; ok {
 		return s
 	}
-	p, ok := e.providers[key.Provider]
-	if !ok {
-		p = &series{key: SeriesKey{Provider: key.Provider}, baseHalfLife: e.cfg.BaselineHalfLife}
-		e.providers[key.Provider] = p
-		e.insert(p)
-	}
+	p := e.lookupProvider(key.Provider)
 	s := &series{key: key, provider: p, baseHalfLife: e.cfg.BaselineHalfLife}
 	p.models = append(p.models, s)
 	e.series[key] = s
@@ -86,8 +92,17 @@ func (e *Engine) Observe(now time.Time, c *Call, out []Transition) []Transition 
 	if model == "" {
 		model = UnknownModel
 	}
-	s := e.lookup(SeriesKey{Provider: c.Provider, Model: model})
 	o := e.observation(now, c)
+	if model == UnknownModel && c.Source == SourceAttempt {
+		// HTTP attempts whose LLM span never came (in time) tell about the provider, not about a
+		// model: they feed the provider's pooled bank only. As a series of its own, "unknown"
+		// would collect the first failed attempt of every retried request whose LLM span came
+		// after the wait, and look like a model that always fails.
+		p := e.lookupProvider(c.Provider)
+		p.observe(e, now, &o)
+		return e.settleProvider(now, p, out)
+	}
+	s := e.lookup(SeriesKey{Provider: c.Provider, Model: model})
 	s.observe(e, now, &o)
 	s.provider.observe(e, now, &o)
 	// A call cannot change a quiet series' state unless it raised an alarm, which adds a latch

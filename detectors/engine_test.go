@@ -303,3 +303,18 @@ func TestDeterministic(t *testing.T) {
 	}
 	require.Equal(t, run(), run())
 }
+
+func TestAttemptsWithoutAModelFeedTheProviderOnly(t *testing.T) {
+	t.Parallel()
+	e, err := NewEngine(DefaultConfig())
+	require.NoError(t, err)
+	var trans []Transition
+	for i := 0; i < 20; i++ {
+		c := Call{Provider: "anthropic", Model: UnknownModel, Source: SourceAttempt, Outcome: OutcomeError,
+			ErrorClass: ClassOverloaded, Attempts: 1, FailedAttempts: 1, RequestID: uint64(i + 1)}
+		trans = e.Observe(t0.Add(time.Duration(i)*time.Second), &c, trans)
+	}
+	_, ok := e.series[SeriesKey{Provider: "anthropic", Model: UnknownModel}]
+	require.False(t, ok, "no model series for attempts without a model")
+	require.Equal(t, []State{StateDown}, statesOf(trans, ""), "the provider's pooled bank sees them")
+}

@@ -45,7 +45,7 @@ func (g *GRPCServer) lookup(service string) (healthpb.HealthCheckResponse_Servin
 		if !ok {
 			return healthpb.HealthCheckResponse_SERVICE_UNKNOWN, false
 		}
-		st = Effective(ms.State, ps.State)
+		st = EffectiveOf(ms, ps.State)
 	}
 	if (Policy{}).Usable(st) {
 		return healthpb.HealthCheckResponse_SERVING, true

@@ -5,8 +5,6 @@ import (
 	"net/http"
 	"strconv"
 	"time"
-
-	"github.com/outagewatch/outagewatch/detectors"
 )
 
 // stream serves GET /v1/health/stream: Server-Sent Events of every state change, after a
@@ -80,7 +78,10 @@ func (a *API) writeChange(w http.ResponseWriter, c Change, p Policy) {
 	tr := c.Transition
 	to := tr.To
 	if tr.Series.Model != "" {
-		if ps, ok := a.board.Get(detectors.SeriesKey{Provider: tr.Series.Provider}); ok {
+		ms, ps, _, ok := a.board.Model(tr.Series.Provider, tr.Series.Model)
+		if ok && ms.State == tr.To {
+			to = EffectiveOf(ms, ps.State)
+		} else if ok {
 			to = Effective(to, ps.State)
 		}
 	}

@@ -108,6 +108,16 @@ func Effective(model, provider detectors.State) detectors.State {
 	return model
 }
 
+// EffectiveOf is Effective for a model's status: a model that is unknown only because it is
+// still warming up on traffic of its own keeps "unknown" (its calls say nothing is wrong with it);
+// a silent one, or one without calls, takes its provider's state.
+func EffectiveOf(model detectors.Status, provider detectors.State) detectors.State {
+	if model.State == detectors.StateUnknown && model.Evidence.Detector == detectors.DetectorWarmup && model.Figures.Calls > 0 {
+		return model.State
+	}
+	return Effective(model.State, provider)
+}
+
 func reasonOf(ev detectors.Evidence) Reason {
 	r := Reason{
 		Detector: string(ev.Detector), Observed: ev.Observed, Baseline: ev.Baseline, Threshold: ev.Threshold,
@@ -164,7 +174,7 @@ func buildReport(version uint64, statuses []detectors.Status, p Policy, now time
 }
 
 func modelView(s detectors.Status, provider detectors.State, p Policy) ModelView {
-	eff := Effective(s.State, provider)
+	eff := EffectiveOf(s, provider)
 	return ModelView{
 		Model: s.Series.Model, State: eff.String(), Usable: p.Usable(eff), Since: s.Since.UTC(),
 		Reasons: reasonsOf(s.Evidence), Figures: figuresOf(s.Figures),
