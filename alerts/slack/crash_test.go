@@ -3,6 +3,7 @@ package slack_test
 import (
 	"context"
 	"errors"
+	"github.com/outagewatch/outagewatch/internal/slackfake"
 	"sync"
 	"testing"
 	"time"
@@ -96,7 +97,7 @@ func TestCrashBetweenSendAndRecord(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			ws, st := newWorkspace(t), openSQLite(t)
+			ws, st := slackfake.New(t), openSQLite(t)
 			cfg := botConfig(ws)
 			cfg.SendTimeout, cfg.Lease = 250*time.Millisecond, 500*time.Millisecond
 			now := time.Now()
@@ -140,9 +141,9 @@ func TestCrashBetweenSendAndRecord(t *testing.T) {
 // failed for good, and /readyz says what to fix.
 func TestBadToken(t *testing.T) {
 	t.Parallel()
-	ws, st := newWorkspace(t), openSQLite(t)
+	ws, st := slackfake.New(t), openSQLite(t)
 	for range 10 {
-		ws.fail("chat.postMessage", fault{slackErr: "invalid_auth"})
+		ws.Fail("chat.postMessage", slackfake.Fault{SlackErr: "invalid_auth"})
 	}
 	apply(t, st, opening("anthropic", time.Now()))
 	apply(t, st, opening("openai", time.Now()))
@@ -165,8 +166,8 @@ func TestBadToken(t *testing.T) {
 // succeeds, and other incidents are still delivered.
 func TestChannelNotFound(t *testing.T) {
 	t.Parallel()
-	ws, st := newWorkspace(t), openSQLite(t)
-	ws.fail("chat.postMessage", fault{slackErr: "channel_not_found"})
+	ws, st := slackfake.New(t), openSQLite(t)
+	ws.Fail("chat.postMessage", slackfake.Fault{SlackErr: "channel_not_found"})
 	apply(t, st, opening("anthropic", time.Now()))
 	r := start(t, botConfig(ws), st, nil)
 	require.Eventually(t, func() bool { return r.d.Check(t.Context()) != nil }, 10*time.Second, 5*time.Millisecond)

@@ -2,6 +2,7 @@ package slack_test
 
 import (
 	"fmt"
+	"github.com/outagewatch/outagewatch/internal/slackfake"
 	"testing"
 	"time"
 
@@ -17,7 +18,7 @@ import (
 func TestTwoWorkersOnePostgres(t *testing.T) {
 	t.Parallel()
 	dsn := pgtest.NewDatabase(t)
-	ws := newWorkspace(t)
+	ws := slackfake.New(t)
 	var replicas []*postgres.Store
 	for range 2 {
 		s, err := postgres.Open(t.Context(), dsn, nil)

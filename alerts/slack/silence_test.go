@@ -1,6 +1,7 @@
 package slack_test
 
 import (
+	"github.com/outagewatch/outagewatch/internal/slackfake"
 	"testing"
 	"time"
 
@@ -13,7 +14,7 @@ import (
 // root it lacked, then replies.
 func TestSilence(t *testing.T) {
 	t.Parallel()
-	ws, st := newWorkspace(t), openSQLite(t)
+	ws, st := slackfake.New(t), openSQLite(t)
 	sil, err := st.AddSilence(t.Context(), incidents.Silence{Provider: "anthropic", Until: time.Now().Add(time.Hour), Reason: "maintenance"})
 	require.NoError(t, err)
 	r := start(t, botConfig(ws), st, nil)

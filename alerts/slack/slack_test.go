@@ -3,6 +3,7 @@ package slack_test
 import (
 	"context"
 	"fmt"
+	"github.com/outagewatch/outagewatch/internal/slackfake"
 	"os"
 	"path/filepath"
 	"slices"
@@ -53,7 +54,7 @@ func openSQLite(t *testing.T) *sqlite.Store {
 }
 
 // botConfig is a bot-mode config against ws with short intervals.
-func botConfig(ws *workspace) alerts.Config {
+func botConfig(ws *slackfake.Workspace) alerts.Config {
 	cfg := alerts.DefaultConfig()
 	cfg.BotToken, cfg.Channel, cfg.SlackAPIURL = "xoxb-test", channel, ws.APIURL()
 	cfg.PollInterval, cfg.SendTimeout, cfg.Lease = 10*time.Millisecond, 2*time.Second, 4*time.Second
@@ -190,7 +191,7 @@ func drained(t *testing.T, st store) func() bool {
 }
 
 // payload returns the incident ID, outbox ID and kind of a message's metadata.
-func payload(t *testing.T, m stored) (incident, outbox int64, kind string) {
+func payload(t *testing.T, m slackfake.Stored) (incident, outbox int64, kind string) {
 	t.Helper()
 	require.Equal(t, slack.MetadataEventType, m.Metadata.EventType)
 	p := m.Metadata.EventPayload
@@ -200,10 +201,10 @@ func payload(t *testing.T, m stored) (incident, outbox int64, kind string) {
 
 // requireThreads checks that every incident of incs got exactly one root, its replies (event,
 // then resolve) in its thread, each outbox row posted once, and updates of its root.
-func requireThreads(t *testing.T, ws *workspace, st store, incs []incidents.Incident) {
+func requireThreads(t *testing.T, ws *slackfake.Workspace, st store, incs []incidents.Incident) {
 	t.Helper()
 	seen := map[int64]bool{}
-	roots := map[int64]stored{}
+	roots := map[int64]slackfake.Stored{}
 	replies := map[int64][]string{}
 	for _, m := range ws.Messages() {
 		incident, outbox, kind := payload(t, m)
@@ -238,7 +239,7 @@ func requireThreads(t *testing.T, ws *workspace, st store, incs []incidents.Inci
 // the resolution as replies; every call in order.
 func TestThread(t *testing.T) {
 	t.Parallel()
-	ws, st := newWorkspace(t), openSQLite(t)
+	ws, st := slackfake.New(t), openSQLite(t)
 	r := start(t, botConfig(ws), st, nil)
 	inc := apply(t, st, opening("anthropic", time.Now()))
 	require.Eventually(t, func() bool { return len(ws.Calls("chat.postMessage")) == 1 }, 10*time.Second, 5*time.Millisecond)
@@ -279,10 +280,10 @@ func TestThread(t *testing.T) {
 // 503 on update) and then recover: every message is delivered once, in order.
 func TestFaults(t *testing.T) {
 	t.Parallel()
-	ws, st := newWorkspace(t), openSQLite(t)
-	ws.fail("chat.postMessage",
-		fault{status: 500}, fault{status: 500, keep: true}, fault{status: 429, retryAfter: "1"}, fault{status: 502})
-	ws.fail("chat.update", fault{status: 503})
+	ws, st := slackfake.New(t), openSQLite(t)
+	ws.Fail("chat.postMessage",
+		slackfake.Fault{Status: 500}, slackfake.Fault{Status: 500, Keep: true}, slackfake.Fault{Status: 429, RetryAfter: "1"}, slackfake.Fault{Status: 502})
+	ws.Fail("chat.update", slackfake.Fault{Status: 503})
 	incs := []incidents.Incident{whole(t, st, "anthropic"), whole(t, st, "openai")}
 	r := start(t, botConfig(ws), st, nil)
 	require.Eventually(t, drained(t, st), 20*time.Second, 10*time.Millisecond)
@@ -290,7 +291,7 @@ func TestFaults(t *testing.T) {
 	require.Len(t, ws.Messages(), 6)
 
 	posts := ws.Calls("chat.postMessage")
-	limited := slices.IndexFunc(posts, func(c call) bool { return c.Status == 429 })
+	limited := slices.IndexFunc(posts, func(c slackfake.Call) bool { return c.Status == 429 })
 	require.Positive(t, limited)
 	require.Less(t, limited+1, len(posts))
 	require.GreaterOrEqual(t, posts[limited+1].At.Sub(posts[limited].At), 900*time.Millisecond, "Retry-After is honoured")

@@ -1,6 +1,7 @@
 package slack_test
 
 import (
+	"github.com/outagewatch/outagewatch/internal/slackfake"
 	"net/http"
 	"testing"
 	"time"
@@ -11,7 +12,7 @@ import (
 	"github.com/outagewatch/outagewatch/incidents"
 )
 
-func webhookConfig(ws *workspace) alerts.Config {
+func webhookConfig(ws *slackfake.Workspace) alerts.Config {
 	cfg := botConfig(ws)
 	cfg.BotToken, cfg.Channel, cfg.WebhookURL = "", "", alerts.Secret(ws.WebhookURL())
 	return cfg
@@ -21,7 +22,7 @@ func webhookConfig(ws *workspace) alerts.Config {
 // resolution; root updates are not sent.
 func TestWebhook(t *testing.T) {
 	t.Parallel()
-	ws, st := newWorkspace(t), openSQLite(t)
+	ws, st := slackfake.New(t), openSQLite(t)
 	whole(t, st, "anthropic")
 	r := start(t, webhookConfig(ws), st, nil)
 	require.Eventually(t, drained(t, st), 10*time.Second, 5*time.Millisecond)
@@ -43,9 +44,9 @@ func TestWebhook(t *testing.T) {
 // URL (a secret).
 func TestWebhookGone(t *testing.T) {
 	t.Parallel()
-	ws, st := newWorkspace(t), openSQLite(t)
+	ws, st := slackfake.New(t), openSQLite(t)
 	for range 5 {
-		ws.fail("webhook", fault{status: http.StatusNotFound, slackErr: "no_service"})
+		ws.Fail("webhook", slackfake.Fault{Status: http.StatusNotFound, SlackErr: "no_service"})
 	}
 	apply(t, st, opening("anthropic", time.Now()))
 	apply(t, st, opening("openai", time.Now()))

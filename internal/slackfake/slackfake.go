@@ -1,4 +1,7 @@
-package slack_test
+// Package slackfake is a small Slack workspace for tests, built on slack-go's slacktest server:
+// it keeps every message with its thread and metadata, answers chat.update,
+// conversations.history and conversations.replies, and serves queued faults per method.
+package slackfake
 
 import (
 	"encoding/json"
@@ -16,31 +19,31 @@ import (
 	"github.com/slack-go/slack/slacktest"
 )
 
-// workspace extends slacktest's server into a small Slack workspace: slacktest answers
+// Workspace extends slacktest's server into a small Slack workspace: slacktest answers
 // chat.postMessage with second-resolution timestamps, keeps no messages, and has no chat.update,
 // conversations.history nor conversations.replies. The handlers below keep every message with
 // its thread and metadata, so that the notifier's look-ups run against what was really posted,
 // and faults can be queued per method.
-type workspace struct {
+type Workspace struct {
 	srv *slacktest.Server
 
 	mu       sync.Mutex
 	seq      int
-	messages []*stored          // every message, in post order
-	calls    []call             // every request, faults included
-	faults   map[string][]fault // per method, served before the real answer
+	messages []*Stored          // every message, in post order
+	calls    []Call             // every request, faults included
+	faults   map[string][]Fault // per method, served before the real answer
 	webhooks []slackgo.WebhookMessage
 }
 
-// stored is a message of the workspace.
-type stored struct {
+// Stored is a message of the workspace.
+type Stored struct {
 	Channel, TS, ThreadTS, Text string
 	Metadata                    slackgo.SlackMetadata
 	Updates                     int
 }
 
-// call is one request the workspace received.
-type call struct {
+// Call is one request the workspace received.
+type Call struct {
 	Method, Channel, TS, ThreadTS, Text string
 	Metadata                            slackgo.SlackMetadata
 	Fault                               bool
@@ -48,19 +51,20 @@ type call struct {
 	At                                  time.Time
 }
 
-// fault is a canned answer: an HTTP status (with Retry-After for 429) or a Slack error. With
+// Fault is a canned answer: an HTTP status (with Retry-After for 429) or a Slack error. With
 // keep, the message is stored before the fault is answered (Slack posted it, the answer was
 // lost).
-type fault struct {
-	status     int
-	retryAfter string
-	slackErr   string
-	keep       bool
+type Fault struct {
+	Status     int
+	RetryAfter string
+	SlackErr   string
+	Keep       bool
 }
 
-func newWorkspace(t *testing.T) *workspace {
-	t.Helper()
-	w := &workspace{faults: map[string][]fault{}}
+// New starts a workspace, stopped when the test ends.
+func New(tb testing.TB) *Workspace {
+	tb.Helper()
+	w := &Workspace{faults: map[string][]Fault{}}
 	w.srv = slacktest.NewTestServer(func(c slacktest.Customize) {
 		c.Handle("/chat.postMessage", w.handle("chat.postMessage", w.post))
 		c.Handle("/chat.update", w.handle("chat.update", w.update))
@@ -69,36 +73,36 @@ func newWorkspace(t *testing.T) *workspace {
 		c.Handle("/webhook", w.webhook)
 	})
 	w.srv.Start()
-	t.Cleanup(w.srv.Stop)
+	tb.Cleanup(w.srv.Stop)
 	return w
 }
 
 // APIURL is the base URL of the Web API.
-func (w *workspace) APIURL() string { return w.srv.GetAPIURL() }
+func (w *Workspace) APIURL() string { return w.srv.GetAPIURL() }
 
 // WebhookURL is an incoming webhook of the workspace.
-func (w *workspace) WebhookURL() string { return w.srv.GetAPIURL() + "webhook" }
+func (w *Workspace) WebhookURL() string { return w.srv.GetAPIURL() + "webhook" }
 
-// fail queues faults for method.
-func (w *workspace) fail(method string, faults ...fault) {
+// Fail queues faults for method.
+func (w *Workspace) Fail(method string, faults ...Fault) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.faults[method] = append(w.faults[method], faults...)
 }
 
-func (w *workspace) handle(method string, ok func(v url.Values) any) http.HandlerFunc {
+func (w *Workspace) handle(method string, ok func(v url.Values) any) http.HandlerFunc {
 	return func(rw http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
 		v, _ := url.ParseQuery(string(body))
-		c := call{Method: method, Channel: v.Get("channel"), TS: v.Get("ts"), ThreadTS: v.Get("thread_ts"), Text: v.Get("text"), At: time.Now()}
+		c := Call{Method: method, Channel: v.Get("channel"), TS: v.Get("ts"), ThreadTS: v.Get("thread_ts"), Text: v.Get("text"), At: time.Now()}
 		_ = json.Unmarshal([]byte(v.Get("metadata")), &c.Metadata)
 		w.mu.Lock()
-		var f *fault
+		var f *Fault
 		if q := w.faults[method]; len(q) > 0 {
 			f, w.faults[method] = &q[0], q[1:]
 		}
 		if f != nil {
-			c.Fault, c.Status = true, f.status
+			c.Fault, c.Status = true, f.Status
 		}
 		w.calls = append(w.calls, c)
 		w.mu.Unlock()
@@ -106,32 +110,32 @@ func (w *workspace) handle(method string, ok func(v url.Values) any) http.Handle
 		switch {
 		case f == nil:
 			_ = json.NewEncoder(rw).Encode(ok(v))
-		case f.keep:
+		case f.Keep:
 			ok(v)
-			rw.WriteHeader(f.status)
-		case f.slackErr != "":
-			_ = json.NewEncoder(rw).Encode(map[string]any{"ok": false, "error": f.slackErr})
+			rw.WriteHeader(f.Status)
+		case f.SlackErr != "":
+			_ = json.NewEncoder(rw).Encode(map[string]any{"ok": false, "error": f.SlackErr})
 		default:
-			if f.retryAfter != "" {
-				rw.Header().Set("Retry-After", f.retryAfter)
+			if f.RetryAfter != "" {
+				rw.Header().Set("Retry-After", f.RetryAfter)
 			}
-			rw.WriteHeader(f.status)
+			rw.WriteHeader(f.Status)
 		}
 	}
 }
 
-func (w *workspace) post(v url.Values) any {
+func (w *Workspace) post(v url.Values) any {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.seq++
-	m := &stored{Channel: v.Get("channel"), TS: fmt.Sprintf("%d.%06d", time.Now().Unix(), w.seq),
+	m := &Stored{Channel: v.Get("channel"), TS: fmt.Sprintf("%d.%06d", time.Now().Unix(), w.seq),
 		ThreadTS: v.Get("thread_ts"), Text: v.Get("text")}
 	_ = json.Unmarshal([]byte(v.Get("metadata")), &m.Metadata)
 	w.messages = append(w.messages, m)
 	return map[string]any{"ok": true, "channel": m.Channel, "ts": m.TS}
 }
 
-func (w *workspace) update(v url.Values) any {
+func (w *Workspace) update(v url.Values) any {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	for _, m := range w.messages {
@@ -149,10 +153,10 @@ func (w *workspace) update(v url.Values) any {
 
 // history answers with the channel's top-level messages, newest first, one per page so that
 // the notifier's paging runs too.
-func (w *workspace) history(v url.Values) any {
+func (w *Workspace) history(v url.Values) any {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	var msgs []*stored
+	var msgs []*Stored
 	for _, m := range slices.Backward(w.messages) {
 		if m.Channel == v.Get("channel") && m.ThreadTS == "" && tsAfter(m.TS, v.Get("oldest")) {
 			msgs = append(msgs, m)
@@ -162,10 +166,10 @@ func (w *workspace) history(v url.Values) any {
 }
 
 // replies answers with a thread, its root first.
-func (w *workspace) replies(v url.Values) any {
+func (w *Workspace) replies(v url.Values) any {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	var msgs []*stored
+	var msgs []*Stored
 	for _, m := range w.messages {
 		if m.Channel == v.Get("channel") && (m.TS == v.Get("ts") || m.ThreadTS == v.Get("ts")) {
 			msgs = append(msgs, m)
@@ -175,7 +179,7 @@ func (w *workspace) replies(v url.Values) any {
 }
 
 // page answers one message per call; the cursor is the index of the next.
-func (w *workspace) page(msgs []*stored, v url.Values) any {
+func (w *Workspace) page(msgs []*Stored, v url.Values) any {
 	i, _ := strconv.Atoi(v.Get("cursor"))
 	out := []map[string]any{}
 	if i < len(msgs) {
@@ -196,7 +200,7 @@ func (w *workspace) page(msgs []*stored, v url.Values) any {
 	return resp
 }
 
-func (w *workspace) webhook(rw http.ResponseWriter, r *http.Request) {
+func (w *Workspace) webhook(rw http.ResponseWriter, r *http.Request) {
 	var msg slackgo.WebhookMessage
 	if err := json.NewDecoder(r.Body).Decode(&msg); err != nil {
 		http.Error(rw, "invalid_payload", http.StatusBadRequest)
@@ -204,13 +208,13 @@ func (w *workspace) webhook(rw http.ResponseWriter, r *http.Request) {
 	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	var f *fault
+	var f *Fault
 	if q := w.faults["webhook"]; len(q) > 0 {
 		f, w.faults["webhook"] = &q[0], q[1:]
 	}
-	w.calls = append(w.calls, call{Method: "webhook", Text: msg.Text, Fault: f != nil})
+	w.calls = append(w.calls, Call{Method: "webhook", Text: msg.Text, Fault: f != nil})
 	if f != nil {
-		http.Error(rw, f.slackErr, f.status)
+		http.Error(rw, f.SlackErr, f.Status)
 		return
 	}
 	w.webhooks = append(w.webhooks, msg)
@@ -227,10 +231,10 @@ func tsAfter(ts, oldest string) bool {
 }
 
 // Messages returns a copy of the messages, in post order.
-func (w *workspace) Messages() []stored {
+func (w *Workspace) Messages() []Stored {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	out := make([]stored, len(w.messages))
+	out := make([]Stored, len(w.messages))
 	for i, m := range w.messages {
 		out[i] = *m
 	}
@@ -238,10 +242,10 @@ func (w *workspace) Messages() []stored {
 }
 
 // Calls returns the requests of method ("" for all), in order.
-func (w *workspace) Calls(method string) []call {
+func (w *Workspace) Calls(method string) []Call {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	var out []call
+	var out []Call
 	for _, c := range w.calls {
 		if method == "" || c.Method == method {
 			out = append(out, c)
@@ -251,7 +255,7 @@ func (w *workspace) Calls(method string) []call {
 }
 
 // Webhooks returns the webhook messages received.
-func (w *workspace) Webhooks() []slackgo.WebhookMessage {
+func (w *Workspace) Webhooks() []slackgo.WebhookMessage {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return slices.Clone(w.webhooks)
