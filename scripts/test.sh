@@ -16,6 +16,13 @@ if ! command -v initdb >/dev/null 2>&1 && ! ls /usr/lib/postgresql/*/bin/initdb 
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
 fi
 
+# Chromium for the status page's browser test (statuspage drives it headless over the DevTools
+# protocol).
+if [ ! -x /usr/bin/chromium ]; then
+  echo "== installing chromium (/usr/bin/chromium not found)"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+fi
+
 # Prometheus and promtool for the dashboards tests (a real Prometheus evaluates every panel and
 # rule). The package's post-install script tries to start a service, which fails harmlessly
 # without an init system, so the install is judged by the binaries it leaves, not apt's status.
@@ -40,7 +47,7 @@ echo "== go test -race -short"
 go test -race -short -count=1 -timeout 15m ./...
 
 echo "== go test (full-size simulations and end-to-end tests)"
-go test -count=1 -timeout 15m ./detectors ./cmd/detectbench ./examples/router
+go test -count=1 -timeout 15m ./detectors ./cmd/detectbench ./examples/router ./e2e
 
 echo "== fuzz ($fuzztime per target)"
 for file in $(git ls-files '*_fuzz_test.go' 2>/dev/null || find . -name '*_fuzz_test.go'); do

@@ -144,7 +144,7 @@ func (r renderer) resolution(inc incidents.Incident) message {
 func (r renderer) linksText(inc incidents.Incident) string {
 	var links []string
 	if base := strings.TrimSuffix(r.links.GrafanaURL, "/"); base != "" {
-		u := base + "/d/outagewatch-overview?var-provider=" + url.QueryEscape(inc.Provider)
+		u := base + "/d/outagewatch-provider?var-provider=" + url.QueryEscape(inc.Provider)
 		links = append(links, link(u, "Grafana dashboard"))
 	}
 	incident := fmt.Sprintf("Incident #%d", inc.ID)

@@ -23,6 +23,7 @@ import (
 	"github.com/outagewatch/outagewatch/health"
 	"github.com/outagewatch/outagewatch/incidents"
 	"github.com/outagewatch/outagewatch/ingest"
+	"github.com/outagewatch/outagewatch/statuspage"
 )
 
 // run is the whole daemon: it loads and validates the configuration, starts every component,
@@ -81,7 +82,9 @@ type app struct {
 	ingest   *ingest.Server
 	engine   *engineRunner
 	board    *health.Board
-	store    *lazyStore
+	// history keeps the last hour of every series' figures for the status page.
+	history *statuspage.History
+	store   *lazyStore
 	// incidents runs the lifecycle; incidentsCancel stops it and incidentsDone closes after.
 	incidents       *incidents.Manager
 	incidentsCancel context.CancelFunc
@@ -161,6 +164,7 @@ func newApp(cfg Config, logger *slog.Logger) (*app, error) {
 		a.healthGRPC.Register(a.healthOwn)
 	}
 	reg.MustRegister(health.NewCollector(a.board))
+	a.history = statuspage.NewHistory(a.board, 10*time.Second, time.Hour)
 	a.checks = map[string]readyChecker{"ingest": srv, "store": a.store, "incidents": mgr, "alerts": a.alerts}
 	a.api = &http.Server{
 		Handler:           a.routes(),
@@ -179,6 +183,7 @@ func (a *app) routes() http.Handler {
 	health.NewAPI(a.board, health.HTTPOptions{Heartbeat: a.cfg.Health.SSEHeartbeat}).Register(mux)
 	incidents.NewAPI(a.store, a.incidents, string(a.cfg.API.Token)).Register(mux)
 	alerts.NewSilenceAPI(a.store, string(a.cfg.API.Token)).Register(mux)
+	statuspage.New(a.board, a.history, a.store, a.store, statuspage.Options{GrafanaURL: a.cfg.Links.GrafanaURL}).Register(mux)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(a.reg, promhttp.HandlerOpts{Registry: a.reg, EnableOpenMetrics: true}))
 	return mux
 }
@@ -220,6 +225,7 @@ func (a *app) start() error {
 		_ = a.incidents.Run(ictx)
 	}()
 	a.bg.Go(func() { a.saveBaselinesEvery(a.bgCtx, a.cfg.Store.BaselineInterval) })
+	a.bg.Go(func() { _ = a.history.Run(a.bgCtx) })
 	actx, acancel := context.WithCancel(context.Background())
 	a.alertsCancel, a.alertsDone = acancel, make(chan struct{})
 	go func() {

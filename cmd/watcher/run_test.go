@@ -211,3 +211,13 @@ func TestOutageReachesTheBoard(t *testing.T) {
 	require.Equal(t, detectors.StateDown, prov.State)
 	require.Eventually(t, func() bool { return strings.Contains(logs.String(), "series state changed") }, 5*time.Second, 20*time.Millisecond)
 }
+
+func TestStatusPageIsServed(t *testing.T) {
+	t.Parallel()
+	a, _ := startWatcher(t)
+	code, body := get(t, "http://"+a.apiAddr()+"/")
+	require.Equal(t, http.StatusOK, code)
+	require.Contains(t, body, "<html")
+	code, _ = get(t, "http://"+a.apiAddr()+"/no-such-page")
+	require.Equal(t, http.StatusNotFound, code)
+}

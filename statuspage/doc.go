@@ -1,0 +1,13 @@
+// Package statuspage serves outagewatch's own status page on the API port: every provider and
+// model with its state, since when and why, small charts of the last hour, the open incidents
+// with their timelines, the last resolved ones and the active silences; and one page per
+// incident.
+//
+// The page is rendered on the server (html/template, inline SVG charts) and needs no JavaScript;
+// a small embedded script follows /v1/health/stream to update it without reloads. Everything is
+// served from the binary: no build step, no external network.
+//
+// It reads the health board and a bounded in-memory History of each series' figures, and the
+// incident store through incidents.Query; when the store is unreachable the page still shows the
+// health part. It writes nothing.
+package statuspage

@@ -1,0 +1,185 @@
+package statuspage
+
+import (
+	"bytes"
+	"context"
+	"embed"
+	"errors"
+	"html/template"
+	"io/fs"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/outagewatch/outagewatch/health"
+	"github.com/outagewatch/outagewatch/incidents"
+)
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+//go:embed static
+var staticFS embed.FS
+
+// SilenceLister lists the silences active at now, oldest first. The stores implement it; it must
+// be safe for concurrent use.
+type SilenceLister interface {
+	Silences(ctx context.Context, now time.Time) ([]incidents.Silence, error)
+}
+
+// SilenceListerFunc adapts a function to SilenceLister.
+type SilenceListerFunc func(ctx context.Context, now time.Time) ([]incidents.Silence, error)
+
+// Silences calls f.
+func (f SilenceListerFunc) Silences(ctx context.Context, now time.Time) ([]incidents.Silence, error) {
+	return f(ctx, now)
+}
+
+// Options configure the page.
+type Options struct {
+	// Title heads the page; "outagewatch" when empty.
+	Title string
+	// GrafanaURL is Grafana's base URL; when set, each series links to its outagewatch-overview
+	// dashboard.
+	GrafanaURL string
+	// StoreTimeout bounds the reads of the incident store for one page; 2 s when zero. When it
+	// passes, the page shows the health part and says the store is unavailable.
+	StoreTimeout time.Duration
+	// Now is the page's clock; time.Now when nil.
+	Now func() time.Time
+}
+
+// DefaultStoreTimeout is Options.StoreTimeout when zero.
+const DefaultStoreTimeout = 2 * time.Second
+
+// Page serves the status page. It reads the board, the History and the store; it is safe for
+// concurrent use.
+type Page struct {
+	board    *health.Board
+	hist     *History
+	incs     incidents.Query
+	silences SilenceLister
+	opts     Options
+	tmpl     *template.Template
+	static   http.Handler
+}
+
+// New returns the page over board and hist (nil: no charts), the incidents of incs and the
+// silences of silences (either nil: the page says the store is unavailable).
+func New(board *health.Board, hist *History, incs incidents.Query, silences SilenceLister, opts Options) *Page {
+	if opts.Title == "" {
+		opts.Title = "outagewatch"
+	}
+	if opts.StoreTimeout <= 0 {
+		opts.StoreTimeout = DefaultStoreTimeout
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	static, err := fs.Sub(staticFS, "static")
+	if err != nil {
+		panic(err) // the embedded directory is part of the binary
+	}
+	return &Page{
+		board: board, hist: hist, incs: incs, silences: silences, opts: opts,
+		tmpl:   template.Must(template.New("").ParseFS(templateFS, "templates/*.html")),
+		static: http.StripPrefix("/static/", http.FileServerFS(static)),
+	}
+}
+
+// Register mounts the page on mux: GET / (the status page; ?fragment=live gives the part that
+// live.js refreshes), GET /incidents/{id} and GET /static/.
+func (p *Page) Register(mux *http.ServeMux) {
+	mux.HandleFunc("GET /{$}", p.index)
+	mux.HandleFunc("GET /incidents/{id}", p.incident)
+	mux.HandleFunc("GET /static/", func(w http.ResponseWriter, r *http.Request) {
+		// Embedded files have no modification time to revalidate against; they are small.
+		w.Header().Set("Cache-Control", "no-cache")
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		p.static.ServeHTTP(w, r)
+	})
+}
+
+// indexData is what templates/index.html shows.
+type indexData struct {
+	Title     string
+	Generated timeText
+	Health    healthView
+	Incidents incidentsView
+}
+
+func (p *Page) index(w http.ResponseWriter, r *http.Request) {
+	now := p.opts.Now()
+	data := indexData{
+		Title: p.opts.Title, Generated: timeTextOf(now, now),
+		Health: p.buildHealth(now), Incidents: p.buildIncidents(r.Context(), now),
+	}
+	name := "index.html"
+	if r.URL.Query().Get("fragment") == "live" {
+		name = "live"
+	}
+	p.render(w, http.StatusOK, name, data)
+}
+
+// incidentData is what templates/incident.html shows.
+type incidentData struct {
+	Title    string
+	Incident incidentCard
+	Timeline []eventRow
+	// Problem replaces the incident when it could not be shown.
+	Problem string
+}
+
+func (p *Page) incident(w http.ResponseWriter, r *http.Request) {
+	now := p.opts.Now()
+	data := incidentData{Title: p.opts.Title}
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil || id < 1 {
+		data.Problem = "There is no incident with that number."
+		p.render(w, http.StatusNotFound, "incident.html", data)
+		return
+	}
+	if p.incs == nil {
+		data.Problem = "The incident store is unavailable."
+		p.render(w, http.StatusServiceUnavailable, "incident.html", data)
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), p.opts.StoreTimeout)
+	defer cancel()
+	inc, events, err := p.incs.Get(ctx, id)
+	switch {
+	case errors.Is(err, incidents.ErrNotFound):
+		data.Problem = "There is no incident #" + strconv.FormatInt(id, 10) + "."
+		p.render(w, http.StatusNotFound, "incident.html", data)
+		return
+	case err != nil:
+		data.Problem = "The incident store is unavailable; the health of every series is on the status page."
+		p.render(w, http.StatusServiceUnavailable, "incident.html", data)
+		return
+	}
+	data.Incident, data.Timeline = incidentCardOf(inc, now), eventRows(events, now, true)
+	p.render(w, http.StatusOK, "incident.html", data)
+}
+
+// contentSecurityPolicy allows the page's own script, styles and stream, and nothing inline:
+// even if some text escaped the templates' escaping, the browser would not run it.
+const contentSecurityPolicy = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; " +
+	"connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+
+// render executes a template into a buffer first, so that a template error is a clean 500
+// rather than half a page.
+func (p *Page) render(w http.ResponseWriter, code int, name string, data any) {
+	var buf bytes.Buffer
+	if err := p.tmpl.ExecuteTemplate(&buf, name, data); err != nil {
+		http.Error(w, "render "+name+": "+err.Error(), http.StatusInternalServerError)
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Cache-Control", "no-store")
+	h.Set("Content-Security-Policy", contentSecurityPolicy)
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Referrer-Policy", "same-origin")
+	w.WriteHeader(code)
+	_, _ = buf.WriteTo(w)
+}
