@@ -163,9 +163,17 @@ func sketchIndex(seconds float64) int {
 
 func (s *sketch) add(d time.Duration) { s.addIndex(sketchIndex(d.Seconds())) }
 
+// sketchMaxTotal keeps the float32 counts exact: past it, every count is halved, so that the
+// sketch weighs at most about a million recent samples (float32 stops adding 1 past 2^24, and a
+// saturated total would bias every quantile low).
+const sketchMaxTotal = 1 << 20
+
 func (s *sketch) addIndex(i int) {
 	s.Bins[i]++
 	s.Total++
+	if s.Total >= sketchMaxTotal {
+		s.scale(0.5)
+	}
 }
 
 // scale multiplies every count by f: how the sketch forgets.

@@ -78,3 +78,18 @@ func TestFastLog2(t *testing.T) {
 	require.Equal(t, 0, sketchIndex(math.NaN()))
 	require.Equal(t, sketchBins-1, sketchIndex(1e12))
 }
+
+func TestSketchStaysExactAtHighRates(t *testing.T) {
+	t.Parallel()
+	var s sketch
+	// 30 million samples, uniform over bins 100..199: the median stays in the middle.
+	for i := 0; i < 30_000_000; i++ {
+		s.addIndex(100 + i%100)
+	}
+	require.Less(t, s.Total, float32(sketchMaxTotal))
+	q := s.quantile(0.5).Seconds()
+	lo, hi := sketchMin*math.Pow(sketchGamma, 148), sketchMin*math.Pow(sketchGamma, 153)
+	require.True(t, q > lo && q < hi, "median %v not in (%v, %v)", q, lo, hi)
+	q95 := s.quantile(0.95).Seconds()
+	require.Greater(t, q95, sketchMin*math.Pow(sketchGamma, 193))
+}

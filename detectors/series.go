@@ -291,6 +291,9 @@ func (s *series) alarm(e *Engine, now time.Time, m member) {
 	c.reset()
 	for i := range s.latches {
 		if l := &s.latches[i]; l.member == m {
+			// A re-alarm judges the rate over the whole alarm (the latch's counts), not over the
+			// excursion that just crossed, which ends on a burst by construction.
+			down = m == mDown || ((m == mError || m == mMid || m == mTrunc) && s.downByEstimate(cfg, int(l.n), int(l.k)))
 			l.r = 0
 			if down && l.level != StateDown {
 				s.enterDown(cfg, now, l)
