@@ -8,23 +8,15 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/outagewatch/outagewatch/internal/pgtest"
+	"github.com/outagewatch/outagewatch/internal/watchertest"
 )
-
-// binDir holds the binaries the tests build (the watcher), for the whole test binary.
-var binDir string
 
 // TestMain stops the shared Postgres cluster and removes the built binaries after the tests,
 // then fails them if a goroutine outlived them (traffic, log readers, process waiters).
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "outagewatch-dashboards-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	binDir = dir
 	code := m.Run()
 	pgtest.StopAll()
-	_ = os.RemoveAll(dir)
+	watchertest.Cleanup()
 	if code == 0 {
 		if err := goleak.Find(
 			// Keep-alive connections of HTTP clients, closed by the runtime later.

@@ -1,19 +1,14 @@
 package e2e
 
 import (
-	"bufio"
 	"encoding/json"
 	"fmt"
 	"io"
 	"math"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -21,38 +16,14 @@ import (
 
 	"github.com/outagewatch/outagewatch/internal/pgtest"
 	"github.com/outagewatch/outagewatch/internal/slackfake"
+	"github.com/outagewatch/outagewatch/internal/watchertest"
 )
 
 func TestMain(m *testing.M) {
 	code := m.Run()
 	pgtest.StopAll()
+	watchertest.Cleanup()
 	os.Exit(code)
-}
-
-var (
-	buildOnce sync.Once
-	binDir    string
-	buildErr  error
-)
-
-// binaries builds the watcher and loadgen once per test binary.
-func binaries(tb testing.TB) (watcher, loadgen string) {
-	tb.Helper()
-	buildOnce.Do(func() {
-		binDir, buildErr = os.MkdirTemp("", "e2e-bin")
-		if buildErr != nil {
-			return
-		}
-		for _, pkg := range []string{"cmd/watcher", "cmd/loadgen"} {
-			out, err := exec.Command("go", "build", "-o", filepath.Join(binDir, filepath.Base(pkg)), "github.com/outagewatch/outagewatch/"+pkg).CombinedOutput()
-			if err != nil {
-				buildErr = fmt.Errorf("build %s: %w: %s", pkg, err, out)
-				return
-			}
-		}
-	})
-	require.NoError(tb, buildErr)
-	return filepath.Join(binDir, "watcher"), filepath.Join(binDir, "loadgen")
 }
 
 // The scenario: the shipped outage scenario's traffic, with shorter phases.
@@ -100,79 +71,6 @@ alerts:
   backoff_min: 200ms
 `
 
-// process is a running binary whose output is kept.
-type process struct {
-	cmd  *exec.Cmd
-	mu   sync.Mutex
-	out  strings.Builder
-	done chan struct{}
-}
-
-func start(tb testing.TB, bin string, env []string, args ...string) *process {
-	tb.Helper()
-	p := &process{cmd: exec.Command(bin, args...), done: make(chan struct{})}
-	p.cmd.Env = append(os.Environ(), env...)
-	r, w := io.Pipe()
-	p.cmd.Stdout, p.cmd.Stderr = w, w
-	require.NoError(tb, p.cmd.Start())
-	go func() {
-		sc := bufio.NewScanner(r)
-		sc.Buffer(make([]byte, 1<<20), 1<<20)
-		for sc.Scan() {
-			p.mu.Lock()
-			p.out.WriteString(sc.Text() + "\n")
-			p.mu.Unlock()
-		}
-	}()
-	go func() {
-		_ = p.cmd.Wait()
-		_ = w.Close()
-		close(p.done)
-	}()
-	tb.Cleanup(func() { p.stop(tb) })
-	return p
-}
-
-func (p *process) output() string {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.out.String()
-}
-
-func (p *process) stop(tb testing.TB) {
-	select {
-	case <-p.done:
-		return
-	default:
-	}
-	_ = p.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-p.done:
-	case <-time.After(30 * time.Second):
-		_ = p.cmd.Process.Kill()
-		tb.Errorf("%s did not stop on SIGTERM", p.cmd.Path)
-	}
-}
-
-var addrRE = regexp.MustCompile(`msg="(api|otlp http) listening".* addr=(\S+)`)
-
-// addrs waits for the watcher to log its bound API and OTLP/HTTP addresses.
-func addrs(tb testing.TB, p *process) (api, otlpHTTP string) {
-	tb.Helper()
-	require.Eventually(tb, func() bool {
-		api, otlpHTTP = "", ""
-		for _, m := range addrRE.FindAllStringSubmatch(p.output(), -1) {
-			if m[1] == "api" {
-				api = m[2]
-			} else {
-				otlpHTTP = m[2]
-			}
-		}
-		return api != "" && otlpHTTP != ""
-	}, 30*time.Second, 20*time.Millisecond, "watcher did not start:\n%s", p.output())
-	return api, otlpHTTP
-}
-
 func httpGet(tb testing.TB, url string) (int, []byte) {
 	tb.Helper()
 	resp, err := http.Get(url)
@@ -201,22 +99,20 @@ func TestOutageEndToEnd(t *testing.T) {
 	if testing.Short() {
 		t.Skip("-short: the end-to-end test runs the whole system for about two minutes; scripts/test.sh runs it without -short")
 	}
-	watcher, loadgen := binaries(t)
+	loadgen := watchertest.Build(t, "cmd/loadgen")
+	watchertest.Build(t, "cmd/watcher")
 	for _, backend := range []string{"postgres", "sqlite"} {
 		t.Run(backend, func(t *testing.T) {
 			t.Parallel()
-			runOutage(t, watcher, loadgen, backend)
+			runOutage(t, loadgen, backend)
 		})
 	}
 }
 
-func runOutage(t *testing.T, watcherBin, loadgenBin, backend string) {
+func runOutage(t *testing.T, loadgenBin, backend string) {
 	dir := t.TempDir()
 	slack := slackfake.New(t)
-	cfg := filepath.Join(dir, "watcher.yaml")
-	require.NoError(t, os.WriteFile(cfg, []byte(watcherConfig), 0o600))
 	env := []string{
-		"OUTAGEWATCH_DATA_DIR=" + filepath.Join(dir, "data"),
 		"OUTAGEWATCH_SLACK_BOT_TOKEN=xoxb-e2e",
 		"OUTAGEWATCH_SLACK_CHANNEL=C0E2E",
 		"OUTAGEWATCH_SLACK_API_URL=" + slack.APIURL(),
@@ -224,12 +120,11 @@ func runOutage(t *testing.T, watcherBin, loadgenBin, backend string) {
 	if backend == "postgres" {
 		env = append(env, "OUTAGEWATCH_POSTGRES_DSN="+pgtest.NewDatabase(t))
 	}
-	w := start(t, watcherBin, env, "-config", cfg, "-api.addr", "127.0.0.1:0", "-otlp.grpc.addr", "127.0.0.1:0", "-otlp.http.addr", "127.0.0.1:0")
-	api, otlpHTTP := addrs(t, w)
-	apiURL := "http://" + api
+	w := watchertest.StartWatcher(t, watcherConfig, env...)
+	apiURL := "http://" + w.API
 
 	begin := time.Now()
-	lg := start(t, loadgenBin, []string{"OTEL_EXPORTER_OTLP_ENDPOINT=http://" + otlpHTTP, "OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf"},
+	lg := watchertest.Start(t, loadgenBin, []string{"OTEL_EXPORTER_OTLP_ENDPOINT=http://" + w.OTLPHTTP, "OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf"},
 		"-scenario", scenario(t, dir), "-quiet", "-seed", "7")
 	outageAt := begin.Add(baselinePhase)
 	recoveryAt := outageAt.Add(outagePhase)
@@ -331,9 +226,9 @@ func runOutage(t *testing.T, watcherBin, loadgenBin, backend string) {
 	}
 	require.Positive(t, roots[0].Updates, "the root was updated in place")
 
-	<-lg.done
-	w.stop(t)
-	logs := w.output()
+	<-lg.Done()
+	w.Stop(t)
+	logs := w.Output()
 	require.Contains(t, logs, "incident opened")
 	require.Contains(t, logs, "incident resolved")
 	for _, line := range strings.Split(logs, "\n") {
