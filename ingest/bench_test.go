@@ -77,3 +77,35 @@ func BenchmarkHTTPHandlerGenAI512(b *testing.B) {
 	b.StopTimer()
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*512), "ns/span")
 }
+
+// benchFastPath measures the protobuf fast path: extraction straight from the request bytes,
+// plus assembly, and reports the cost per span.
+func benchFastPath(b *testing.B, body []byte, spans int) {
+	x := extractor{hosts: newHostIndex(nil)}
+	a := newAssembler(DefaultConfig())
+	now := time.Unix(1_782_000_000, 0)
+	var calls []detectors.Call
+	b.SetBytes(int64(len(body)))
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		var res batchResult
+		if err := x.fastExtract(body, &res); err != nil {
+			b.Fatal(err)
+		}
+		calls = a.add(now, res.records, calls[:0])
+		calls = a.tick(now.Add(time.Minute), calls)
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*spans), "ns/span")
+}
+
+func BenchmarkFastPathGenAI512(b *testing.B) {
+	body := spangen.MarshalProto(spangen.GenAIBatch(512, 1))
+	benchFastPath(b, body, 512)
+}
+
+func BenchmarkFastPathMixed512(b *testing.B) {
+	body := spangen.MarshalProto(spangen.MixedBatch(512, 0.1, 1))
+	benchFastPath(b, body, 512)
+}

@@ -31,6 +31,9 @@ type Config struct {
 	// ProviderHosts adds host names (or host:port) of provider endpoints to the built-in list,
 	// mapped to a provider name: a gateway, a self-hosted model, a test server.
 	ProviderHosts map[string]string `yaml:"provider_hosts"`
+	// FastPath decodes protobuf requests with the single-pass reader instead of pdata: an
+	// experiment, off by default (see Pipeline.SubmitProto).
+	FastPath bool `yaml:"fast_path"`
 }
 
 // DefaultConfig returns the defaults: the OTLP ports 4317 and 4318, 16 MiB requests, a queue of

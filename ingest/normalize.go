@@ -178,19 +178,22 @@ var llmMarkers = [...]int{kOperationName, kProviderName, kSystem, kRequestModel,
 
 // spanAttrs holds the values of the keys extraction reads from one span.
 type spanAttrs struct {
-	has  uint64
-	vals [numKeys]pcommon.Value
-	// completionFinish is a legacy OpenLLMetry gen_ai.completion.N.finish_reason value.
-	completionFinish pcommon.Value
-	hasCompletion    bool
-	springKeys       bool
+	has uint64
+	// vals holds the keys' values; vals[numKeys] is a legacy OpenLLMetry
+	// gen_ai.completion.N.finish_reason value (when hasCompletion).
+	vals          [numKeys + 1]attrValue
+	hasCompletion bool
+	springKeys    bool
 }
 
-func (a *spanAttrs) get(k int) (pcommon.Value, bool) {
+// completionSlot is the index in spanAttrs.vals of the gen_ai.completion.N.finish_reason value.
+const completionSlot = numKeys
+
+func (a *spanAttrs) get(k int) (*attrValue, bool) {
 	if a.has&(1<<uint(k)) == 0 {
-		return pcommon.Value{}, false
+		return nil, false
 	}
-	return a.vals[k], true
+	return &a.vals[k], true
 }
 
 func (a *spanAttrs) str(k int) string {
@@ -198,28 +201,38 @@ func (a *spanAttrs) str(k int) string {
 	if !ok {
 		return ""
 	}
-	if v.Type() == pcommon.ValueTypeStr {
-		return v.Str()
-	}
-	return v.AsString()
+	return v.asString()
 }
 
-func (a *spanAttrs) read(m pcommon.Map) {
+func (a *spanAttrs) reset() {
 	a.has = 0
 	a.hasCompletion = false
 	a.springKeys = false
-	for k, v := range m.All() {
-		if id, ok := keyIDs[k]; ok {
-			a.has |= 1 << uint(id)
-			a.vals[id] = v
-			continue
+}
+
+// slot classifies an attribute key: the index in vals its value goes to, or -1 when the value
+// is not needed. Keys must be offered in their order in the span.
+func (a *spanAttrs) slot(k string) int {
+	if id, ok := keyIDs[k]; ok {
+		a.has |= 1 << uint(id)
+		return id
+	}
+	if strings.HasPrefix(k, "gen_ai.completion.") && strings.HasSuffix(k, ".finish_reason") {
+		if !a.hasCompletion || k == "gen_ai.completion.0.finish_reason" {
+			a.hasCompletion = true
+			return completionSlot
 		}
-		if strings.HasPrefix(k, "gen_ai.completion.") && strings.HasSuffix(k, ".finish_reason") {
-			if !a.hasCompletion || k == "gen_ai.completion.0.finish_reason" {
-				a.completionFinish, a.hasCompletion = v, true
-			}
-		} else if strings.HasPrefix(k, "spring.ai.") {
-			a.springKeys = true
+	} else if strings.HasPrefix(k, "spring.ai.") {
+		a.springKeys = true
+	}
+	return -1
+}
+
+func (a *spanAttrs) read(m pcommon.Map) {
+	a.reset()
+	for k, v := range m.All() {
+		if id := a.slot(k); id >= 0 {
+			a.vals[id].setPcommon(v)
 		}
 	}
 }
@@ -245,6 +258,7 @@ type batchResult struct {
 func (x *extractor) extract(td ptrace.Traces) batchResult {
 	var res batchResult
 	var attrs spanAttrs
+	var sd spanData
 	rss := td.ResourceSpans()
 	for i := 0; i < rss.Len(); i++ {
 		rs := rss.At(i)
@@ -269,7 +283,8 @@ func (x *extractor) extract(td ptrace.Traces) batchResult {
 					continue
 				}
 				attrs.read(span.Attributes())
-				if r, ok := x.span(span, &attrs, scope, service); ok {
+				sd.fromPdata(span)
+				if r, ok := x.span(&sd, &attrs, scope, service); ok {
 					res.records = append(res.records, r)
 				}
 			}
@@ -286,8 +301,8 @@ func (res *batchResult) reject(msg string) {
 }
 
 // span makes a record of an LLM-call span or a provider attempt; ok is false for other spans.
-func (x *extractor) span(span ptrace.Span, a *spanAttrs, scope, service string) (record, bool) {
-	name := span.Name()
+func (x *extractor) span(span *spanData, a *spanAttrs, scope, service string) (record, bool) {
+	name := span.name
 	if isLLMSpan(name, a) {
 		if skipOperation(name, a) {
 			return record{}, false
@@ -297,7 +312,7 @@ func (x *extractor) span(span ptrace.Span, a *spanAttrs, scope, service string) 
 	if a.has&(1<<kHTTPRequestMethod|1<<kHTTPMethod) == 0 {
 		return record{}, false
 	}
-	if k := span.Kind(); k != ptrace.SpanKindClient && k != ptrace.SpanKindUnspecified && k != ptrace.SpanKindInternal {
+	if k := span.kind; k != ptrace.SpanKindClient && k != ptrace.SpanKindUnspecified && k != ptrace.SpanKindInternal {
 		return record{}, false
 	}
 	host := a.str(kServerAddress)
@@ -391,20 +406,20 @@ func vercelWrapper(name string) bool {
 	return suffix == ""
 }
 
-func baseRecord(span ptrace.Span, service string) record {
+func baseRecord(span *spanData, service string) record {
 	r := record{
-		self:  makeKey(span.TraceID(), span.SpanID()),
-		start: int64(span.StartTimestamp()),
-		end:   int64(span.EndTimestamp()),
+		self:  makeKey(span.traceID, span.spanID),
+		start: int64(span.start),
+		end:   int64(span.end),
 	}
-	if p := span.ParentSpanID(); !p.IsEmpty() {
-		r.parent = makeKey(span.TraceID(), p)
+	if p := span.parentID; !p.IsEmpty() {
+		r.parent = makeKey(span.traceID, p)
 		r.hasParent = true
 	}
 	r.call.Time = time.Unix(0, r.end).UTC()
 	r.call.Duration = time.Duration(r.end - r.start)
 	r.call.Service = service
-	r.call.RequestID = requestID(span.TraceID(), span.ParentSpanID(), span.SpanID())
+	r.call.RequestID = requestID(span.traceID, span.parentID, span.spanID)
 	return r
 }
 
@@ -421,8 +436,9 @@ func requestID(t pcommon.TraceID, parent, self pcommon.SpanID) uint64 {
 	return h.Sum64()
 }
 
-func (x *extractor) llmRecord(span ptrace.Span, a *spanAttrs, scope, service string) record {
-	name := span.Name()
+func (x *extractor) llmRecord(span *spanData, a *spanAttrs, scope, service string) record {
+	name := span.name
+	ev := span.events()
 	r := baseRecord(span, service)
 	r.wrapper = vercelWrapper(name)
 	c := &r.call
@@ -434,36 +450,24 @@ func (x *extractor) llmRecord(span ptrace.Span, a *spanAttrs, scope, service str
 	c.Streaming = streaming(name, a)
 	c.FinishReasonRaw = finishRaw(a)
 	c.FinishReason = normalizeFinish(c.FinishReasonRaw)
-	c.TTFT = ttft(span, a, c.Streaming)
+	c.TTFT = ttft(&ev, a, c.Streaming)
 	c.InputTokens = firstInt(a, kInputTokens, kPromptTokens, kAIInputTokens, kAIPromptTokens, kLLMTokenPrompt)
 	c.OutputTokens = firstInt(a, kOutputTokens, kCompletionTokens, kAIOutputTokens, kAICompletionTokens, kLLMTokenCompletion)
 	r.ownStatus = statusOf(a)
 
-	status := span.Status()
 	errType := a.str(kErrorType)
-	var excType, excMsg string
-	events := span.Events()
-	for i := 0; i < events.Len(); i++ {
-		if ev := events.At(i); ev.Name() == "exception" {
-			if v, ok := ev.Attributes().Get("exception.type"); ok {
-				excType = v.AsString()
-			}
-			if v, ok := ev.Attributes().Get("exception.message"); ok {
-				excMsg = v.AsString()
-			}
-			r.failed = true
-		}
-	}
-	if status.Code() == ptrace.StatusCodeError || errType != "" {
+	excType, excMsg := ev.excType, ev.excMsg
+	r.failed = ev.exception
+	if span.statusCode == ptrace.StatusCodeError || errType != "" {
 		r.failed = true
 	}
 	if !r.failed {
 		return r
 	}
 	errCode, errMsg := a.str(kErrorCode), a.str(kErrorMessage)
-	msg := firstNonEmpty(status.Message(), excMsg, errMsg)
+	msg := firstNonEmpty(span.statusMsg, excMsg, errMsg)
 	c.ErrorMessage = capString(msg, 256)
-	r.textClass = classFromText(errType, excType, excMsg, status.Message(), errCode, errMsg)
+	r.textClass = classFromText(errType, excType, excMsg, span.statusMsg, errCode, errMsg)
 	if n, err := strconv.Atoi(errCode); err == nil && n >= 100 && n <= 599 {
 		r.textStatus = n
 	} else {
@@ -472,7 +476,7 @@ func (x *extractor) llmRecord(span ptrace.Span, a *spanAttrs, scope, service str
 	return r
 }
 
-func attemptRecord(span ptrace.Span, a *spanAttrs, provider, service, rawURL string) record {
+func attemptRecord(span *spanData, a *spanAttrs, provider, service, rawURL string) record {
 	r := baseRecord(span, service)
 	r.attempt = true
 	r.urlModel = capString(modelFromURL(rawURL), 128)
@@ -483,12 +487,11 @@ func attemptRecord(span ptrace.Span, a *spanAttrs, provider, service, rawURL str
 	r.ownStatus = statusOf(a)
 	c.HTTPStatus = r.ownStatus
 	errType := a.str(kErrorType)
-	status := span.Status()
-	r.failed = status.Code() == ptrace.StatusCodeError || errType != "" || r.ownStatus >= 400
+	r.failed = span.statusCode == ptrace.StatusCodeError || errType != "" || r.ownStatus >= 400
 	if r.failed {
-		msg := firstNonEmpty(status.Message(), errType)
+		msg := firstNonEmpty(span.statusMsg, errType)
 		c.ErrorMessage = capString(msg, 256)
-		r.textClass = classFromText(errType, status.Message())
+		r.textClass = classFromText(errType, span.statusMsg)
 	}
 	return r
 }
@@ -581,7 +584,7 @@ func operation(name string, a *spanAttrs) string {
 func streaming(name string, a *spanAttrs) bool {
 	for _, k := range [...]int{kRequestStream, kIsStreaming, kLLMIsStreaming, kRequestIsStream, kSpringStream} {
 		if v, ok := a.get(k); ok {
-			return boolValue(v)
+			return v.boolValue()
 		}
 	}
 	if v := a.str(kInvocationParams); v != "" {
@@ -608,21 +611,21 @@ func finishRaw(a *spanAttrs) string {
 		}
 	}
 	if a.hasCompletion {
-		return capString(a.completionFinish.AsString(), 64)
+		return capString(a.vals[completionSlot].asString(), 64)
 	}
 	return ""
 }
 
 // firstFinish reads the first finish reason of an array, a JSON-encoded array or a scalar.
-func firstFinish(v pcommon.Value) string {
-	switch v.Type() {
+func firstFinish(v *attrValue) string {
+	switch v.typ {
 	case pcommon.ValueTypeSlice:
-		if s := v.Slice(); s.Len() > 0 {
-			return capString(s.At(0).AsString(), 64)
+		if s, n := v.sliceFirst(); n > 0 {
+			return capString(s, 64)
 		}
 		return ""
 	case pcommon.ValueTypeStr:
-		s := strings.TrimSpace(v.Str())
+		s := strings.TrimSpace(v.s)
 		if strings.HasPrefix(s, "[") {
 			var arr []string
 			if json.Unmarshal([]byte(s), &arr) == nil {
@@ -634,10 +637,10 @@ func firstFinish(v pcommon.Value) string {
 		}
 		return capString(s, 64)
 	}
-	return capString(v.AsString(), 64)
+	return capString(v.asString(), 64)
 }
 
-func ttft(span ptrace.Span, a *spanAttrs, streaming bool) time.Duration {
+func ttft(ev *spanEvents, a *spanAttrs, streaming bool) time.Duration {
 	if f, ok := floatValue(a, kTTFCSeconds); ok && f > 0 {
 		return seconds(f)
 	}
@@ -649,16 +652,7 @@ func ttft(span ptrace.Span, a *spanAttrs, streaming bool) time.Duration {
 			return seconds(f / 1000)
 		}
 	}
-	events := span.Events()
-	for i := 0; i < events.Len(); i++ {
-		ev := events.At(i)
-		if n := ev.Name(); n == "ai.stream.firstChunk" || n == "First Token Stream Event" {
-			if t, s := ev.Timestamp(), span.StartTimestamp(); t > s {
-				return time.Duration(t - s)
-			}
-		}
-	}
-	return 0
+	return ev.firstChunk
 }
 
 func seconds(f float64) time.Duration {
@@ -724,15 +718,15 @@ func intValue(a *spanAttrs, k int) (int64, bool) {
 	if !ok {
 		return 0, false
 	}
-	switch v.Type() {
+	switch v.typ {
 	case pcommon.ValueTypeInt:
-		return v.Int(), true
+		return v.i, true
 	case pcommon.ValueTypeDouble:
-		return int64(v.Double()), true
+		return int64(v.f), true
 	case pcommon.ValueTypeStr:
-		n, err := strconv.ParseInt(strings.TrimSpace(v.Str()), 10, 64)
+		n, err := strconv.ParseInt(strings.TrimSpace(v.s), 10, 64)
 		if err != nil {
-			f, ferr := strconv.ParseFloat(strings.TrimSpace(v.Str()), 64)
+			f, ferr := strconv.ParseFloat(strings.TrimSpace(v.s), 64)
 			return int64(f), ferr == nil
 		}
 		return n, true
@@ -745,29 +739,29 @@ func floatValue(a *spanAttrs, k int) (float64, bool) {
 	if !ok {
 		return 0, false
 	}
-	switch v.Type() {
+	switch v.typ {
 	case pcommon.ValueTypeInt:
-		return float64(v.Int()), true
+		return float64(v.i), true
 	case pcommon.ValueTypeDouble:
-		return v.Double(), true
+		return v.f, true
 	case pcommon.ValueTypeStr:
-		f, err := strconv.ParseFloat(strings.TrimSpace(v.Str()), 64)
+		f, err := strconv.ParseFloat(strings.TrimSpace(v.s), 64)
 		return f, err == nil
 	}
 	return 0, false
 }
 
-func boolValue(v pcommon.Value) bool {
-	switch v.Type() {
+func (v *attrValue) boolValue() bool {
+	switch v.typ {
 	case pcommon.ValueTypeBool:
-		return v.Bool()
+		return v.b
 	case pcommon.ValueTypeStr:
-		switch strings.ToLower(strings.TrimSpace(v.Str())) {
+		switch strings.ToLower(strings.TrimSpace(v.s)) {
 		case "true", "1", "yes":
 			return true
 		}
 	case pcommon.ValueTypeInt:
-		return v.Int() != 0
+		return v.i != 0
 	}
 	return false
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
@@ -20,7 +21,26 @@ import (
 // rawMessage carries a message's wire bytes through gRPC undecoded, so that the receiver decodes
 // the request itself: malformed input then gets InvalidArgument, as the OTLP specification asks,
 // instead of the generic codec's Internal.
-type rawMessage struct{ b []byte }
+type rawMessage struct {
+	b []byte
+	// pooled is the pool buffer b lives in, for release.
+	pooled *[]byte
+}
+
+// grpcBufPool holds request buffers of the trace service.
+var grpcBufPool = sync.Pool{New: func() any { return new([]byte) }}
+
+// release returns m's buffer to the pool; m.b must not be used afterwards.
+func (m *rawMessage) release() {
+	if m.pooled == nil {
+		return
+	}
+	if cap(*m.pooled) <= 4<<20 {
+		*m.pooled = (*m.pooled)[:0]
+		grpcBufPool.Put(m.pooled)
+	}
+	m.pooled, m.b = nil, nil
+}
 
 // rawCodec passes rawMessage values through as bytes and delegates every other message (the
 // health service's) to the proto codec.
@@ -37,7 +57,13 @@ func (c rawCodec) Marshal(v any) (mem.BufferSlice, error) {
 
 func (c rawCodec) Unmarshal(data mem.BufferSlice, v any) error {
 	if m, ok := v.(*rawMessage); ok {
-		m.b = data.Materialize()
+		pb := grpcBufPool.Get().(*[]byte)
+		buf := (*pb)[:0]
+		for _, d := range data {
+			buf = append(buf, d.ReadOnlyData()...)
+		}
+		*pb = buf
+		m.b, m.pooled = buf, pb
 		return nil
 	}
 	return c.proto.Unmarshal(data, v)
@@ -62,6 +88,7 @@ var traceServiceDesc = grpc.ServiceDesc{
 				return nil, err
 			}
 			out, err := srv.(traceExporter).export(ctx, in.b)
+			in.release()
 			if err != nil {
 				return nil, err
 			}
@@ -75,12 +102,11 @@ var traceServiceDesc = grpc.ServiceDesc{
 type grpcReceiver struct{ p *Pipeline }
 
 func (g *grpcReceiver) export(_ context.Context, body []byte) ([]byte, error) {
-	req := ptraceotlp.NewExportRequest()
-	if err := req.UnmarshalProto(body); err != nil {
+	res, err := g.p.SubmitProto("grpc", body)
+	if err != nil && !errors.Is(err, ErrQueueFull) {
 		g.p.metrics.requests.WithLabelValues("grpc", "proto", resultBadRequest).Inc()
 		return nil, status.Error(codes.InvalidArgument, "decode export request: "+err.Error())
 	}
-	res, err := g.p.Submit("grpc", req.Traces())
 	if errors.Is(err, ErrQueueFull) {
 		g.p.metrics.requests.WithLabelValues("grpc", "proto", resultRefused).Inc()
 		return nil, retryLater(err)

@@ -70,18 +70,20 @@ func (h *httpHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeStatus(w, encoding, code, codes.InvalidArgument, err.Error())
 		return
 	}
-	req := ptraceotlp.NewExportRequest()
+	var res submitResult
 	if encoding == "json" {
-		err = req.UnmarshalJSON(buf.Bytes())
+		req := ptraceotlp.NewExportRequest()
+		if err = req.UnmarshalJSON(buf.Bytes()); err == nil {
+			res, err = h.p.Submit("http", req.Traces())
+		}
 	} else {
-		err = req.UnmarshalProto(buf.Bytes())
+		res, err = h.p.SubmitProto("http", buf.Bytes())
 	}
-	if err != nil {
+	if err != nil && !errors.Is(err, ErrQueueFull) {
 		h.p.metrics.requests.WithLabelValues("http", encoding, resultBadRequest).Inc()
 		writeStatus(w, encoding, http.StatusBadRequest, codes.InvalidArgument, "decode "+encoding+" export request: "+err.Error())
 		return
 	}
-	res, err := h.p.Submit("http", req.Traces())
 	if errors.Is(err, ErrQueueFull) {
 		h.p.metrics.requests.WithLabelValues("http", encoding, resultRefused).Inc()
 		w.Header().Set("Retry-After", retryAfterSeconds)

@@ -381,3 +381,23 @@ func TestDistinctModelsAreCapped(t *testing.T) {
 		}
 	}
 }
+
+// TestFastPathReceivers runs the receivers with ingest.fast_path on: the same calls arrive over
+// HTTP and gRPC, and malformed bytes are still refused.
+func TestFastPathReceivers(t *testing.T) {
+	t.Parallel()
+	cfg := DefaultConfig()
+	cfg.FastPath = true
+	ts := startServer(t, cfg, &recorder{})
+	resp, _ := post(t, ts.httpURL, "application/x-protobuf", "gzip", bytes.NewReader(gzipped(t, protoBody(t, llmTraces(3, "fast-http")))))
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	conn, err := grpc.NewClient(ts.grpcAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	require.NoError(t, err)
+	defer conn.Close()
+	_, err = ptraceotlp.NewGRPCClient(conn).Export(context.Background(), ptraceotlp.NewExportRequestFromTraces(llmTraces(2, "fast-grpc")))
+	require.NoError(t, err)
+	require.Eventually(t, func() bool { return len(ts.rec.seen()) == 5 }, 5*time.Second, 10*time.Millisecond)
+	require.Contains(t, ts.rec.seen(), "anthropic/fast-grpc ok")
+	resp, _ = post(t, ts.httpURL, "application/x-protobuf", "", bytes.NewReader([]byte{0x0a, 0xff, 0xff}))
+	require.Equal(t, http.StatusBadRequest, resp.StatusCode)
+}

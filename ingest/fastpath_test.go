@@ -1,0 +1,105 @@
+package ingest
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
+
+	"github.com/outagewatch/outagewatch/internal/spangen"
+)
+
+// diffPaths runs body through pdata and the fast path and fails unless both reject it, or
+// both accept it with the same result. The fast path's input is overwritten before the
+// comparison, so that a record still sharing the request bytes shows.
+func diffPaths(tb testing.TB, body []byte) {
+	tb.Helper()
+	x := extractor{hosts: newHostIndex(DefaultConfig().ProviderHosts)}
+	req := ptraceotlp.NewExportRequest()
+	perr := req.UnmarshalProto(body)
+	buf := append([]byte(nil), body...)
+	var got batchResult
+	ferr := x.fastExtract(buf, &got)
+	for i := range buf {
+		buf[i] = 0xA5
+	}
+	if (perr == nil) != (ferr == nil) {
+		tb.Fatalf("pdata error %v, fast path error %v", perr, ferr)
+	}
+	if perr != nil {
+		return
+	}
+	want := x.extract(req.Traces())
+	if len(want.records) == 0 {
+		want.records = nil
+	}
+	if len(got.records) == 0 {
+		got.records = nil
+	}
+	require.Equal(tb, want, got)
+}
+
+func fixtureBodies(tb testing.TB) map[string][]byte {
+	tb.Helper()
+	files, err := filepath.Glob("testdata/conventions/*.pb")
+	require.NoError(tb, err)
+	require.NotEmpty(tb, files)
+	out := make(map[string][]byte)
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		require.NoError(tb, err)
+		out[filepath.Base(f)] = b
+	}
+	out["genai512"] = spangen.MarshalProto(spangen.GenAIBatch(512, 1))
+	out["mixed512"] = spangen.MarshalProto(spangen.MixedBatch(512, 0.1, 1))
+	out["mixed512_seed7"] = spangen.MarshalProto(spangen.MixedBatch(512, 0.3, 7))
+	return out
+}
+
+func TestFastPathMatchesPdata(t *testing.T) {
+	t.Parallel()
+	for name, body := range fixtureBodies(t) {
+		t.Run(name, func(t *testing.T) {
+			diffPaths(t, body)
+		})
+	}
+}
+
+// TestFastPathCalls checks that the calls assembled from the fast path's records are the
+// golden ones.
+func TestFastPathCalls(t *testing.T) {
+	t.Parallel()
+	cfg := DefaultConfig()
+	for name, body := range fixtureBodies(t) {
+		x := extractor{hosts: newHostIndex(cfg.ProviderHosts)}
+		req := ptraceotlp.NewExportRequest()
+		require.NoError(t, req.UnmarshalProto(body))
+		want := normalizeAll(t, req)
+		var res batchResult
+		require.NoError(t, x.fastExtract(body, &res))
+		a := newAssembler(cfg)
+		got := a.flush(a.add(time.Unix(1_782_000_000, 0), res.records, nil))
+		require.Equal(t, want, got, name)
+	}
+}
+
+func TestFastPathRejects(t *testing.T) {
+	t.Parallel()
+	body := spangen.MarshalProto(spangen.GenAIBatch(8, 1))
+	for _, b := range [][]byte{
+		body[:len(body)-3],
+		append([]byte{0x0a, 0x80}, body...),
+		{0x08, 0x01}, // request field 1 as a varint
+		{0x00},       // field 0
+		{0x0b},       // start group, never ended
+		{0x0c},       // end group
+		{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01}, // varint too long
+		{0x0a, 0x04, 0x12, 0x02, 0x12, 0x00},                               // span without IDs: accepted
+		{0x0a, 0x06, 0x12, 0x04, 0x12, 0x02, 0x0a, 0x01, 0x00},             // trace ID of 1 byte
+	} {
+		diffPaths(t, b)
+	}
+}
