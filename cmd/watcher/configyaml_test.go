@@ -102,7 +102,7 @@ func TestYAMLFieldsHint(t *testing.T) {
 	tests := []struct{ name, want string }{
 		{"grpc_adr", "did you mean grpc_addr?"},
 		{"GRPC_ADDR", "did you mean grpc_addr?"},
-		{"queue", "valid: grpc_addr, http_addr, max_request_bytes, queue_size, attempt_wait, max_providers, max_models_per_provider, provider_hosts"},
+		{"queue", "valid: grpc_addr, http_addr, max_request_bytes, queue_size, attempt_wait, max_providers, max_models_per_provider, provider_hosts, fast_path"},
 		{"max_provider", "did you mean max_providers?"},
 	}
 	for _, tt := range tests {
