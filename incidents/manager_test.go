@@ -198,10 +198,7 @@ func TestStoreOutageQueuesInOrder(t *testing.T) {
 func TestResumeContinuesTheActiveIncident(t *testing.T) {
 	t.Parallel()
 	store := &memStore{}
-	first := newManager(t, store)
-	first.Handle([]detectors.Transition{tr("sonnet", H, D, 0)})
-	first.tick(t0.Add(11 * time.Second))
-	require.NoError(t, first.flush(context.Background()))
+	openIncident(t, newManager(t, store))
 
 	restarted := newManager(t, store)
 	require.NoError(t, restarted.Resume(context.Background()))
@@ -218,9 +215,7 @@ func TestManualResolveAndAck(t *testing.T) {
 	t.Parallel()
 	store := &memStore{}
 	mgr := newManager(t, store)
-	mgr.Handle([]detectors.Transition{tr("sonnet", H, D, 0)})
-	mgr.tick(t0.Add(11 * time.Second))
-	require.NoError(t, mgr.flush(context.Background()))
+	openIncident(t, mgr)
 	_, err := mgr.Acknowledge(context.Background(), 1, "alice")
 	require.NoError(t, err)
 	inc, err := mgr.Resolve(context.Background(), 1, "alice")
@@ -234,10 +229,7 @@ func TestManualResolveAndAck(t *testing.T) {
 func TestResumedSeriesNeedConfirmation(t *testing.T) {
 	t.Parallel()
 	store := &memStore{}
-	first := newManager(t, store)
-	first.Handle([]detectors.Transition{tr("sonnet", H, D, 0)})
-	first.tick(t0.Add(11 * time.Second))
-	require.NoError(t, first.flush(context.Background()))
+	openIncident(t, newManager(t, store))
 
 	restarted := newManager(t, store)
 	require.NoError(t, restarted.Resume(context.Background()))
@@ -255,4 +247,12 @@ func TestResumedSeriesNeedConfirmation(t *testing.T) {
 	require.NoError(t, restarted.flush(context.Background()))
 	incs, _, _ = store.snapshot()
 	require.Equal(t, StateResolved, incs[0].State)
+}
+
+// openIncident takes "sonnet" down and lets the group wait pass: the store holds one incident.
+func openIncident(t *testing.T, mgr *Manager) {
+	t.Helper()
+	mgr.Handle([]detectors.Transition{tr("sonnet", H, D, 0)})
+	mgr.tick(t0.Add(11 * time.Second))
+	require.NoError(t, mgr.flush(context.Background()))
 }

@@ -16,9 +16,9 @@ import (
 	"github.com/outagewatch/outagewatch/internal/spangen"
 )
 
-// benchDecodeNormalize measures protobuf decode + extraction + assembly of one request of
-// spans, and reports the cost per span.
-func benchDecodeNormalize(b *testing.B, body []byte, spans int) {
+// benchExtract measures one decode path (extract turns a request body into records) plus
+// assembly, per span.
+func benchExtract(b *testing.B, body []byte, spans int, extract func(x *extractor, body []byte) batchResult) {
 	x := extractor{hosts: newHostIndex(nil)}
 	a := newAssembler(DefaultConfig())
 	now := time.Unix(1_782_000_000, 0)
@@ -27,16 +27,42 @@ func benchDecodeNormalize(b *testing.B, body []byte, spans int) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		req := ptraceotlp.NewExportRequest()
-		if err := req.UnmarshalProto(body); err != nil {
-			b.Fatal(err)
-		}
-		res := x.extract(req.Traces())
+		res := extract(&x, body)
 		calls = a.add(now, res.records, calls[:0])
 		calls = a.tick(now.Add(time.Minute), calls)
 	}
 	b.StopTimer()
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*spans), "ns/span")
+}
+
+// viaPdata decodes with pdata, then extracts: the reference path.
+func viaPdata(b *testing.B) func(x *extractor, body []byte) batchResult {
+	return func(x *extractor, body []byte) batchResult {
+		req := ptraceotlp.NewExportRequest()
+		if err := req.UnmarshalProto(body); err != nil {
+			b.Fatal(err)
+		}
+		return x.extract(req.Traces())
+	}
+}
+
+// viaFastPath extracts straight from the request bytes.
+func viaFastPath(b *testing.B) func(x *extractor, body []byte) batchResult {
+	return func(x *extractor, body []byte) batchResult {
+		var res batchResult
+		if err := x.fastExtract(body, &res); err != nil {
+			b.Fatal(err)
+		}
+		return res
+	}
+}
+
+func benchDecodeNormalize(b *testing.B, body []byte, spans int) {
+	benchExtract(b, body, spans, viaPdata(b))
+}
+
+func benchFastPath(b *testing.B, body []byte, spans int) {
+	benchExtract(b, body, spans, viaFastPath(b))
 }
 
 func BenchmarkDecodeNormalizeGenAI512(b *testing.B) {
@@ -76,28 +102,6 @@ func BenchmarkHTTPHandlerGenAI512(b *testing.B) {
 	}
 	b.StopTimer()
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*512), "ns/span")
-}
-
-// benchFastPath measures the protobuf fast path: extraction straight from the request bytes,
-// plus assembly, and reports the cost per span.
-func benchFastPath(b *testing.B, body []byte, spans int) {
-	x := extractor{hosts: newHostIndex(nil)}
-	a := newAssembler(DefaultConfig())
-	now := time.Unix(1_782_000_000, 0)
-	var calls []detectors.Call
-	b.SetBytes(int64(len(body)))
-	b.ReportAllocs()
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		var res batchResult
-		if err := x.fastExtract(body, &res); err != nil {
-			b.Fatal(err)
-		}
-		calls = a.add(now, res.records, calls[:0])
-		calls = a.tick(now.Add(time.Minute), calls)
-	}
-	b.StopTimer()
-	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*spans), "ns/span")
 }
 
 func BenchmarkFastPathGenAI512(b *testing.B) {
