@@ -373,6 +373,52 @@ func parseKV(b []byte, depth int) (string, anyVal, bool) {
 	return key, v, true
 }
 
+// parseKVFast is parseKV for the usual layouts of an attribute, key and value with one-byte
+// lengths in either order (protobuf-go writes fields in ascending order, pdata in descending),
+// and a scalar value; it falls back to parseKV for anything else.
+func parseKVFast(b []byte) (string, anyVal, bool) {
+	if len(b) >= 4 && b[1] < 0x80 {
+		first := 2 + int(b[1])
+		if first+2 <= len(b) && b[first+1] < 0x80 && first+2+int(b[first+1]) == len(b) {
+			switch {
+			case b[0] == 0x0a && b[first] == 0x12:
+				if av, ok := scalarValue(b[first+2:]); ok {
+					return view(b[2:first]), av, true
+				}
+			case b[0] == 0x12 && b[first] == 0x0a:
+				if av, ok := scalarValue(b[2:first]); ok {
+					return view(b[first+2:]), av, true
+				}
+			}
+		}
+	}
+	return parseKV(b, 0)
+}
+
+// scalarValue reads an AnyValue that holds exactly one string (with a one-byte length), int,
+// bool or double, or nothing; ok is false for any other AnyValue, valid or not.
+func scalarValue(v []byte) (anyVal, bool) {
+	if len(v) == 0 {
+		return anyVal{}, true
+	}
+	switch v[0] {
+	case 0x0a:
+		if len(v) >= 2 && v[1] < 0x80 && 2+int(v[1]) == len(v) {
+			return anyVal{num: 1, p: v[2:]}, true
+		}
+	case 0x10, 0x18:
+		if u, pos, ok := consumeVarint(v, 1); ok && pos == len(v) {
+			return anyVal{num: int32(v[0] >> 3), u: u}, true
+		}
+	case 0x21:
+		if len(v) == 9 {
+			u, _, _ := consumeI64(v, 1)
+			return anyVal{num: 4, u: u}, true
+		}
+	}
+	return anyVal{}, false
+}
+
 // view is a string that shares b's bytes: it must not outlive them.
 func view(b []byte) string {
 	if len(b) == 0 {
@@ -615,7 +661,7 @@ func validFlat(b []byte, want *wireTypes) bool {
 
 // validKV validates an attribute.
 func validKV(b []byte) bool {
-	_, _, ok := parseKV(b, 0)
+	_, _, ok := parseKVFast(b)
 	return ok
 }
 
@@ -673,11 +719,25 @@ func (x *extractor) rawSpan(st *fastState, b []byte, scope, service string, use 
 	*sd = spanData{raw: b}
 	a.reset()
 	for pos := 0; pos < len(b); {
-		f, np, ok := next(b, pos, wtSpan)
+		// The usual one-byte tags are read here; anything else goes through next.
+		var f field
+		var ok bool
+		switch t := b[pos]; t {
+		case 0x0a, 0x12, 0x1a, 0x22, 0x2a, 0x4a, 0x5a, 0x6a, 0x7a:
+			f.num = int32(t >> 3)
+			f.p, pos, ok = lenAt(b, pos+1)
+		case 0x39, 0x41:
+			f.num = int32(t >> 3)
+			f.u, pos, ok = consumeI64(b, pos+1)
+		case 0x30, 0x50, 0x60, 0x70:
+			f.num = int32(t >> 3)
+			f.u, pos, ok = consumeVarint(b, pos+1)
+		default:
+			f, pos, ok = next(b, pos, wtSpan)
+		}
 		if !ok {
 			return false
 		}
-		pos = np
 		switch f.num {
 		case 1:
 			ok = readID(sd.traceID[:], f.p)
@@ -696,7 +756,7 @@ func (x *extractor) rawSpan(st *fastState, b []byte, scope, service string, use 
 		case 9:
 			var k string
 			var av anyVal
-			if k, av, ok = parseKV(f.p, 0); ok {
+			if k, av, ok = parseKVFast(f.p); ok {
 				if id := a.slot(k); id >= 0 {
 					a.vals[id].setRaw(av, f.p)
 				}

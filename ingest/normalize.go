@@ -173,6 +173,52 @@ var keyIDs = map[string]int{
 	"gen_ai.sdk.version":                  kGenAISDKVersion,
 }
 
+// keyTable is a perfect hash of keyIDs: every key of keyIDs has a slot of its own, so a lookup
+// is a hash of a few bytes and one string comparison (a map lookup hashes the whole key).
+var keyTable, keyMul = buildKeyTable()
+
+const keyTableBits = 8
+
+type keyEntry struct {
+	key string
+	id  int
+}
+
+func keyHash(k string, mul uint64) uint64 {
+	n := len(k)
+	x := uint64(n) | uint64(k[n-1])<<8 | uint64(k[n-2])<<16 | uint64(k[n/2])<<24 | uint64(k[n/3])<<32 | uint64(k[0])<<40
+	return (x * mul) >> (64 - keyTableBits)
+}
+
+// buildKeyTable finds a multiplier under which keyHash gives every key its own slot.
+func buildKeyTable() (*[1 << keyTableBits]keyEntry, uint64) {
+	mul := uint64(0x9E3779B97F4A7C15)
+search:
+	for try := 0; try < 100_000; try, mul = try+1, mul+0x5851F42D4C957F2E {
+		t := new([1 << keyTableBits]keyEntry)
+		for k, id := range keyIDs {
+			e := &t[keyHash(k, mul|1)]
+			if e.key != "" {
+				continue search
+			}
+			*e = keyEntry{key: k, id: id}
+		}
+		return t, mul | 1
+	}
+	panic("ingest: no perfect hash for the attribute keys")
+}
+
+// keyID is keyIDs[k], or -1.
+func keyID(k string) int {
+	if len(k) < 2 {
+		return -1
+	}
+	if e := &keyTable[keyHash(k, keyMul)]; e.key == k {
+		return e.id
+	}
+	return -1
+}
+
 // llmMarkers are the keys whose presence makes a span an LLM-call span.
 var llmMarkers = [...]int{kOperationName, kProviderName, kSystem, kRequestModel, kLLMRequestType, kAIOperationID, kAIModelProvider, kLLMModelName}
 
@@ -213,7 +259,7 @@ func (a *spanAttrs) reset() {
 // slot classifies an attribute key: the index in vals its value goes to, or -1 when the value
 // is not needed. Keys must be offered in their order in the span.
 func (a *spanAttrs) slot(k string) int {
-	if id, ok := keyIDs[k]; ok {
+	if id := keyID(k); id >= 0 {
 		a.has |= 1 << uint(id)
 		return id
 	}
