@@ -28,12 +28,12 @@ type assembler struct {
 
 	pending map[spanKey]*attemptGroup
 	// pendingOrder lists pending groups in arrival order, for expiry.
-	pendingOrder []pendingEntry
+	pendingOrder ring[pendingEntry]
 	// emitted remembers recently emitted LLM spans (late attempts to them are dropped) and
 	// parents remembers the parents of recently seen LLM spans (a late outer wrapper is dropped).
 	emitted     map[spanKey]struct{}
 	parents     map[spanKey]struct{}
-	recentOrder []recentEntry
+	recentOrder ring[recentEntry]
 
 	coverage map[coverageKey]*coverageStat
 	parented map[string]*parentStat
@@ -144,7 +144,7 @@ func (a *assembler) addAttempt(now time.Time, r *record, out []detectors.Call) [
 		}
 		g = &attemptGroup{}
 		a.pending[r.parent] = g
-		a.pendingOrder = append(a.pendingOrder, pendingEntry{key: r.parent, deadline: now.Add(a.wait)})
+		a.pendingOrder.push(pendingEntry{key: r.parent, deadline: now.Add(a.wait)})
 	}
 	if len(g.attempts) < 64 {
 		g.attempts = append(g.attempts, *r)
@@ -153,9 +153,8 @@ func (a *assembler) addAttempt(now time.Time, r *record, out []detectors.Call) [
 }
 
 func (a *assembler) evictOldest(out []detectors.Call) []detectors.Call {
-	for len(a.pendingOrder) > 0 {
-		e := a.pendingOrder[0]
-		a.pendingOrder = a.pendingOrder[1:]
+	for a.pendingOrder.len() > 0 {
+		e := a.pendingOrder.pop()
 		if g, ok := a.pending[e.key]; ok {
 			delete(a.pending, e.key)
 			a.stats.evicted++
@@ -171,55 +170,88 @@ func (a *assembler) dropGroup(k spanKey) {
 
 // tick emits the attempt groups whose wait is over and forgets expired memories.
 func (a *assembler) tick(now time.Time, out []detectors.Call) []detectors.Call {
-	for len(a.pendingOrder) > 0 && !a.pendingOrder[0].deadline.After(now) {
-		e := a.pendingOrder[0]
-		a.pendingOrder = a.pendingOrder[1:]
+	for a.pendingOrder.len() > 0 && !a.pendingOrder.peek().deadline.After(now) {
+		e := a.pendingOrder.pop()
 		if g, ok := a.pending[e.key]; ok {
 			delete(a.pending, e.key)
 			out = append(out, a.finishAttempts(g))
 		}
 	}
-	for len(a.recentOrder) > 0 && !a.recentOrder[0].expires.After(now) {
-		a.forget(a.recentOrder[0])
-		a.recentOrder = a.recentOrder[1:]
+	for a.recentOrder.len() > 0 && !a.recentOrder.peek().expires.After(now) {
+		a.forget(a.recentOrder.pop())
 	}
-	a.pendingOrder = compact(a.pendingOrder)
-	a.recentOrder = compact(a.recentOrder)
+	a.pendingOrder.shrink()
+	a.recentOrder.shrink()
 	return out
 }
 
 // flush emits every pending attempt group, as if their wait were over.
 func (a *assembler) flush(out []detectors.Call) []detectors.Call {
-	for _, e := range a.pendingOrder {
+	for a.pendingOrder.len() > 0 {
+		e := a.pendingOrder.pop()
 		if g, ok := a.pending[e.key]; ok {
 			delete(a.pending, e.key)
 			out = append(out, a.finishAttempts(g))
 		}
 	}
-	a.pendingOrder = a.pendingOrder[:0]
 	return out
 }
 
-// compact gives a queue whose head was consumed a fresh backing array once it is mostly empty,
-// so that the consumed prefix does not pin memory.
-func compact[T any](q []T) []T {
-	if cap(q) > 1024 && len(q) < cap(q)/4 {
-		return append(make([]T, 0, len(q)*2), q...)
+// ring is a FIFO queue in a circular buffer: pushes and pops allocate nothing once it has grown
+// to its working size, and shrink gives the memory of a burst back.
+type ring[T any] struct {
+	buf        []T
+	head, size int
+}
+
+func (q *ring[T]) len() int { return q.size }
+
+func (q *ring[T]) push(v T) {
+	if q.size == len(q.buf) {
+		q.resize(max(64, 2*len(q.buf)))
 	}
-	return q
+	q.buf[(q.head+q.size)%len(q.buf)] = v
+	q.size++
+}
+
+// peek returns the oldest element; the queue must not be empty.
+func (q *ring[T]) peek() T { return q.buf[q.head] }
+
+// pop removes and returns the oldest element; the queue must not be empty.
+func (q *ring[T]) pop() T {
+	v := q.buf[q.head]
+	var zero T
+	q.buf[q.head] = zero
+	q.head = (q.head + 1) % len(q.buf)
+	q.size--
+	return v
+}
+
+// shrink halves the buffer while it is at most an eighth full and larger than 1024.
+func (q *ring[T]) shrink() {
+	for n := len(q.buf); n > 1024 && q.size <= n/8; n /= 2 {
+		q.resize(n / 2)
+	}
+}
+
+func (q *ring[T]) resize(n int) {
+	buf := make([]T, n)
+	for i := 0; i < q.size; i++ {
+		buf[i] = q.buf[(q.head+i)%len(q.buf)]
+	}
+	q.buf, q.head = buf, 0
 }
 
 func (a *assembler) remember(now time.Time, k spanKey, parent bool) {
-	if len(a.recentOrder) >= maxRecentSpans {
-		a.forget(a.recentOrder[0])
-		a.recentOrder = a.recentOrder[1:]
+	if a.recentOrder.len() >= maxRecentSpans {
+		a.forget(a.recentOrder.pop())
 	}
 	if parent {
 		a.parents[k] = struct{}{}
 	} else {
 		a.emitted[k] = struct{}{}
 	}
-	a.recentOrder = append(a.recentOrder, recentEntry{key: k, parent: parent, expires: now.Add(2 * a.wait)})
+	a.recentOrder.push(recentEntry{key: k, parent: parent, expires: now.Add(2 * a.wait)})
 }
 
 func (a *assembler) forget(e recentEntry) {

@@ -29,6 +29,7 @@ func benchExtract(b *testing.B, body []byte, spans int, extract func(x *extracto
 	for i := 0; i < b.N; i++ {
 		res := extract(&x, body)
 		calls = a.add(now, res.records, calls[:0])
+		putRecords(res.records)
 		calls = a.tick(now.Add(time.Minute), calls)
 	}
 	b.StopTimer()

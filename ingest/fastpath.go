@@ -499,21 +499,26 @@ func rawSliceFirst(arr []byte) (string, int) {
 	return v.asString(), n
 }
 
-// rawEvents is spanData.events for a valid Span message.
+// rawEvents is spanData.events for the bytes of a valid Span message (or a run of its fields).
 func rawEvents(span []byte, start uint64) spanEvents {
 	var out spanEvents
 	chunkSeen := false
 	for pos := 0; pos < len(span); {
-		f, np, _ := next(span, pos, wtSpan)
-		pos = np
-		if f.num != 11 {
-			continue
+		var ev []byte
+		if span[pos] == 0x5a {
+			ev, pos, _ = lenAt(span, pos+1)
+		} else {
+			var f field
+			f, pos, _ = next(span, pos, wtSpan)
+			if f.num != 11 {
+				continue
+			}
+			ev = f.p
 		}
 		var name string
 		var t uint64
-		ev := f.p
 		for ep := 0; ep < len(ev); {
-			g, nep, _ := next(ev, ep, wtEvent)
+			g, nep := eventField(ev, ep)
 			ep = nep
 			switch g.num {
 			case 1:
@@ -527,12 +532,12 @@ func rawEvents(span []byte, start uint64) spanEvents {
 			out.exception = true
 			var haveType, haveMsg bool
 			for ep := 0; ep < len(ev); {
-				g, nep, _ := next(ev, ep, wtEvent)
+				g, nep := eventField(ev, ep)
 				ep = nep
 				if g.num != 3 {
 					continue
 				}
-				k, av, _ := parseKV(g.p, 0)
+				k, av, _ := parseKVFast(g.p)
 				switch {
 				case k == "exception.type" && !haveType:
 					var v attrValue
@@ -554,11 +559,42 @@ func rawEvents(span []byte, start uint64) spanEvents {
 	return out
 }
 
+// eventField reads a field of a valid Event message.
+func eventField(ev []byte, pos int) (field, int) {
+	var f field
+	switch t := ev[pos]; t {
+	case 0x09:
+		f.num = 1
+		f.u, pos, _ = consumeI64(ev, pos+1)
+	case 0x12, 0x1a:
+		f.num = int32(t >> 3)
+		f.p, pos, _ = lenAt(ev, pos+1)
+	default:
+		f, pos, _ = next(ev, pos, wtEvent)
+	}
+	return f, pos
+}
+
 // fastState is the scratch space of one fast-path extraction.
 type fastState struct {
 	attrs spanAttrs
 	sd    spanData
 	body  []byte
+	strs  internCache
+}
+
+// internCache is a small direct-mapped cache in front of intern, private to one fastState:
+// the same few services, models and finish reasons recur span after span.
+type internCache [64]string
+
+func (c *internCache) intern(s string) string {
+	h := (uint(len(s)) ^ uint(s[0])<<3 ^ uint(s[len(s)-1])<<6 ^ uint(s[len(s)/2])<<1) % uint(len(c))
+	if c[h] == s {
+		return c[h]
+	}
+	v := intern(s)
+	c[h] = v
+	return v
 }
 
 var fastPool = sync.Pool{New: func() any { return new(fastState) }}
@@ -569,14 +605,16 @@ func (x *extractor) fastExtract(body []byte, res *batchResult) error {
 	st := fastPool.Get().(*fastState)
 	defer fastPool.Put(st)
 	st.body = body
-	var out batchResult
+	out := batchResult{records: getRecords()}
 	for pos := 0; pos < len(body); {
 		f, np, ok := next(body, pos, wtRequest)
 		if !ok {
+			putRecords(out.records)
 			return errMalformed
 		}
 		pos = np
 		if f.num == 1 && !x.resourceSpans(st, f.p, &out) {
+			putRecords(out.records)
 			return errMalformed
 		}
 	}
@@ -716,12 +754,14 @@ func readID(dst []byte, p []byte) bool {
 
 func (x *extractor) rawSpan(st *fastState, b []byte, scope, service string, use bool, out *batchResult) bool {
 	sd, a := &st.sd, &st.attrs
-	*sd = spanData{raw: b}
+	*sd = spanData{fromRaw: true}
 	a.reset()
+	evFrom, evTo := -1, -1
 	for pos := 0; pos < len(b); {
 		// The usual one-byte tags are read here; anything else goes through next.
 		var f field
 		var ok bool
+		at := pos
 		switch t := b[pos]; t {
 		case 0x0a, 0x12, 0x1a, 0x22, 0x2a, 0x4a, 0x5a, 0x6a, 0x7a:
 			f.num = int32(t >> 3)
@@ -763,6 +803,10 @@ func (x *extractor) rawSpan(st *fastState, b []byte, scope, service string, use 
 			}
 		case 11:
 			ok = validEvent(f.p)
+			if evFrom < 0 {
+				evFrom = at
+			}
+			evTo = pos
 		case 13:
 			ok = validLink(f.p)
 		case 15:
@@ -774,6 +818,9 @@ func (x *extractor) rawSpan(st *fastState, b []byte, scope, service string, use 
 	}
 	if !use {
 		return true
+	}
+	if evFrom >= 0 {
+		sd.rawEv = b[evFrom:evTo]
 	}
 	out.spans++
 	if sd.traceID.IsEmpty() || sd.spanID.IsEmpty() {
@@ -863,7 +910,7 @@ func (st *fastState) ownRecord(r *record) {
 	c := &r.call
 	for _, s := range [...]*string{&c.Provider, &c.Model, &c.Operation, &c.FinishReasonRaw, &c.Service, &c.Convention, &r.urlModel} {
 		if st.inBody(*s) {
-			*s = intern(*s)
+			*s = st.strs.intern(*s)
 		}
 	}
 	if st.inBody(c.ErrorMessage) {

@@ -5,6 +5,7 @@ import (
 	"hash/fnv"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
@@ -302,7 +303,7 @@ type batchResult struct {
 // rejected (counted, and reported through OTLP partial success); other spans that are neither
 // LLM calls nor provider attempts are skipped after a look at their name and attribute keys.
 func (x *extractor) extract(td ptrace.Traces) batchResult {
-	var res batchResult
+	res := batchResult{records: getRecords()}
 	var attrs spanAttrs
 	var sd spanData
 	rss := td.ResourceSpans()
@@ -339,6 +340,30 @@ func (x *extractor) extract(td ptrace.Traces) batchResult {
 	return res
 }
 
+// recordPool recycles the record slices of requests: the pipeline returns them once the
+// assembler has read them (records are large; allocating them per request was most of the fast
+// path's garbage).
+var recordPool sync.Pool
+
+// maxPooledRecords bounds the slices kept for reuse.
+const maxPooledRecords = 8192
+
+func getRecords() []record {
+	if p, ok := recordPool.Get().(*[]record); ok {
+		return (*p)[:0]
+	}
+	return nil
+}
+
+// putRecords gives recs back for reuse; the caller must not touch them afterwards. The stale
+// records a pooled slice holds keep only interned strings and capped error messages alive.
+func putRecords(recs []record) {
+	if cap(recs) == 0 || cap(recs) > maxPooledRecords {
+		return
+	}
+	recordPool.Put(&recs)
+}
+
 func (res *batchResult) reject(msg string) {
 	res.rejected++
 	if res.rejectMsg == "" {
@@ -369,10 +394,7 @@ func (x *extractor) span(span *spanData, a *spanAttrs, scope, service string) (r
 	if rawURL == "" {
 		rawURL = a.str(kHTTPURL)
 	}
-	provider := ""
-	if u := hostOf(rawURL); u != "" {
-		provider = x.hosts.provider(u)
-	}
+	provider := x.hosts.providerOfURL(rawURL)
 	if provider == "" && host != "" {
 		provider = x.hosts.provider(host)
 	}
@@ -562,14 +584,11 @@ func (x *extractor) llmProvider(name string, a *spanAttrs) string {
 			return p
 		}
 	}
-	for _, k := range [...]int{kServerAddress, kOpenAIAPIBase} {
-		host := a.str(k)
-		if k == kOpenAIAPIBase {
-			host = hostOf(host)
-		}
-		if p := x.hosts.provider(host); p != "" {
-			return p
-		}
+	if p := x.hosts.provider(a.str(kServerAddress)); p != "" {
+		return p
+	}
+	if p := x.hosts.providerOfURL(a.str(kOpenAIAPIBase)); p != "" {
+		return p
 	}
 	return "unknown"
 }

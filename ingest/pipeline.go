@@ -124,9 +124,12 @@ func (p *Pipeline) submit(protocol string, res batchResult) (submitResult, error
 		select {
 		case p.queue <- res.records:
 		default:
+			putRecords(res.records)
 			p.metrics.spansRefused.WithLabelValues(protocol).Add(float64(res.spans))
 			return out, ErrQueueFull
 		}
+	} else {
+		putRecords(res.records)
 	}
 	p.metrics.spansRejected.Add(float64(res.rejected))
 	p.metrics.spansAccepted.WithLabelValues(protocol).Add(float64(res.spans - res.rejected))
@@ -175,6 +178,7 @@ func (p *Pipeline) process(recs []record, out []detectors.Call) []detectors.Call
 	}
 	before := p.asm.stats
 	out = p.asm.add(p.now(), recs, out)
+	putRecords(recs)
 	after := p.asm.stats
 	p.metrics.interesting.WithLabelValues("wrapper").Add(float64(after.wrappers - before.wrappers))
 	p.metrics.lateAttempts.Add(float64(after.lateAttempts - before.lateAttempts))

@@ -135,7 +135,9 @@ func (x hostIndex) provider(host string) string {
 		return p
 	}
 	name := host
-	if h, _, err := net.SplitHostPort(host); err == nil {
+	if !strings.Contains(host, ":") {
+		// No port: SplitHostPort would fail (and allocate its error).
+	} else if h, _, err := net.SplitHostPort(host); err == nil {
 		name = h
 		if p, ok := x.extra[name]; ok {
 			return p
@@ -153,6 +155,42 @@ func (x hostIndex) provider(host string) string {
 		}
 	}
 	return ""
+}
+
+// providerOfURL is x.provider(hostOf(rawURL)), without parsing the URLs of hosts that cannot
+// be a provider's.
+func (x hostIndex) providerOfURL(rawURL string) string {
+	if host, plain := plainURLHost(rawURL); plain && x.provider(host) == "" {
+		return ""
+	}
+	return x.provider(hostOf(rawURL))
+}
+
+// plainURLHost returns the authority of a URL of the form scheme://[userinfo@]host[:port]/...,
+// after any userinfo, and whether the URL has that form with nothing in its authority that
+// url.Parse would rewrite. For such URLs it is the Host url.Parse gives, or url.Parse fails.
+func plainURLHost(rawURL string) (string, bool) {
+	i := strings.Index(rawURL, "://")
+	if i <= 0 {
+		return "", false
+	}
+	for j := 0; j < i; j++ {
+		c := rawURL[j]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || j > 0 && ('0' <= c && c <= '9' || c == '+' || c == '-' || c == '.')) {
+			return "", false
+		}
+	}
+	auth := rawURL[i+3:]
+	if j := strings.IndexAny(auth, "/?#"); j >= 0 {
+		auth = auth[:j]
+	}
+	if j := strings.LastIndexByte(auth, '@'); j >= 0 {
+		auth = auth[j+1:]
+	}
+	if strings.IndexByte(auth, '%') >= 0 {
+		return "", false
+	}
+	return auth, true
 }
 
 // hostOf returns the host[:port] of a URL, or "".

@@ -90,9 +90,11 @@ type spanData struct {
 	statusCode ptrace.StatusCode
 	statusMsg  string
 
-	// The span's events are read only for LLM spans, from one of these.
-	pspan ptrace.Span
-	raw   []byte
+	// The span's events are read only for LLM spans, from one of these: the pdata span, or
+	// (fromRaw) the bytes of the Span message from its first event field to its last.
+	pspan   ptrace.Span
+	fromRaw bool
+	rawEv   []byte
 }
 
 // spanEvents is what extraction reads of a span's events.
@@ -123,8 +125,8 @@ func (sd *spanData) fromPdata(span ptrace.Span) {
 }
 
 func (sd *spanData) events() spanEvents {
-	if sd.raw != nil {
-		return rawEvents(sd.raw, sd.start)
+	if sd.fromRaw {
+		return rawEvents(sd.rawEv, sd.start)
 	}
 	var out spanEvents
 	chunkSeen := false
