@@ -395,6 +395,83 @@ func parseKVFast(b []byte) (string, anyVal, bool) {
 	return parseKV(b, 0)
 }
 
+// rawAttr validates an attribute (a KeyValue message) of a span and keeps its value when
+// extraction reads its key. The usual layouts (see parseKVFast) are read in place.
+func (a *spanAttrs) rawAttr(kv []byte) bool {
+	if len(kv) >= 4 && kv[1] < 0x80 {
+		first := 2 + int(kv[1])
+		if first+2 <= len(kv) && kv[first+1] < 0x80 && first+2+int(kv[first+1]) == len(kv) {
+			var key, val []byte
+			switch {
+			case kv[0] == 0x0a && kv[first] == 0x12:
+				key, val = kv[2:first], kv[first+2:]
+			case kv[0] == 0x12 && kv[first] == 0x0a:
+				val, key = kv[2:first], kv[first+2:]
+			default:
+				goto slow
+			}
+			if typ := scalarType(val); typ >= 0 {
+				if id := a.slot(view(key)); id >= 0 {
+					a.vals[id].setScalar(typ, val)
+				}
+				return true
+			}
+		}
+	}
+slow:
+	k, av, ok := parseKV(kv, 0)
+	if ok {
+		if id := a.slot(k); id >= 0 {
+			a.vals[id].setRaw(av, kv)
+		}
+	}
+	return ok
+}
+
+// scalarType returns the AnyValue field number (1: string, 2: bool, 3: int, 4: double) of an
+// AnyValue that holds exactly one such value, with a one-byte string length; 0 for an empty
+// AnyValue; -1 for any other AnyValue, valid or not.
+func scalarType(v []byte) int {
+	if len(v) == 0 {
+		return 0
+	}
+	switch v[0] {
+	case 0x0a:
+		if len(v) >= 2 && v[1] < 0x80 && 2+int(v[1]) == len(v) {
+			return 1
+		}
+	case 0x10, 0x18:
+		if _, pos, ok := consumeVarint(v, 1); ok && pos == len(v) {
+			return int(v[0] >> 3)
+		}
+	case 0x21:
+		if len(v) == 9 {
+			return 4
+		}
+	}
+	return -1
+}
+
+// setScalar is setRaw for an AnyValue v of scalarType typ.
+func (v *attrValue) setScalar(typ int, b []byte) {
+	*v = attrValue{}
+	switch typ {
+	case 1:
+		v.typ, v.s = pcommon.ValueTypeStr, view(b[2:])
+	case 2:
+		u, _, _ := consumeVarint(b, 1)
+		v.typ, v.b = pcommon.ValueTypeBool, u != 0
+	case 3:
+		u, _, _ := consumeVarint(b, 1)
+		v.typ, v.i = pcommon.ValueTypeInt, int64(u)
+	case 4:
+		u, _, _ := consumeI64(b, 1)
+		v.typ, v.f = pcommon.ValueTypeDouble, math.Float64frombits(u)
+	default:
+		v.typ = pcommon.ValueTypeEmpty
+	}
+}
+
 // scalarValue reads an AnyValue that holds exactly one string (with a one-byte length), int,
 // bool or double, or nothing; ok is false for any other AnyValue, valid or not.
 func scalarValue(v []byte) (anyVal, bool) {
@@ -794,13 +871,7 @@ func (x *extractor) rawSpan(st *fastState, b []byte, scope, service string, use 
 		case 8:
 			sd.end = f.u
 		case 9:
-			var k string
-			var av anyVal
-			if k, av, ok = parseKVFast(f.p); ok {
-				if id := a.slot(k); id >= 0 {
-					a.vals[id].setRaw(av, f.p)
-				}
-			}
+			ok = a.rawAttr(f.p)
 		case 11:
 			ok = validEvent(f.p)
 			if evFrom < 0 {
@@ -831,9 +902,9 @@ func (x *extractor) rawSpan(st *fastState, b []byte, scope, service string, use 
 		out.reject("span ends before it starts")
 		return true
 	}
-	if r, ok := x.span(sd, a, scope, service); ok {
-		st.ownRecord(&r)
-		out.records = append(out.records, r)
+	n := len(out.records)
+	if out.records = x.appendSpan(out.records, sd, a, scope, service); len(out.records) > n {
+		st.ownRecord(&out.records[n])
 	}
 	return true
 }

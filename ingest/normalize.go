@@ -2,7 +2,7 @@ package ingest
 
 import (
 	"encoding/json"
-	"hash/fnv"
+		"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -331,9 +331,7 @@ func (x *extractor) extract(td ptrace.Traces) batchResult {
 				}
 				attrs.read(span.Attributes())
 				sd.fromPdata(span)
-				if r, ok := x.span(&sd, &attrs, scope, service); ok {
-					res.records = append(res.records, r)
-				}
+				res.records = x.appendSpan(res.records, &sd, &attrs, scope, service)
 			}
 		}
 	}
@@ -371,20 +369,34 @@ func (res *batchResult) reject(msg string) {
 	}
 }
 
-// span makes a record of an LLM-call span or a provider attempt; ok is false for other spans.
-func (x *extractor) span(span *spanData, a *spanAttrs, scope, service string) (record, bool) {
+// appendSpan appends the record of an LLM-call span or a provider attempt to recs; other spans
+// leave recs as they are. The record is built in place: records are large.
+func (x *extractor) appendSpan(recs []record, span *spanData, a *spanAttrs, scope, service string) []record {
+	if len(recs) == cap(recs) {
+		recs = slices.Grow(recs, 1)
+	}
+	if x.span(span, a, scope, service, &recs[:len(recs)+1][len(recs)]) {
+		recs = recs[:len(recs)+1]
+	}
+	return recs
+}
+
+// span makes a record in r of an LLM-call span or a provider attempt; it returns false, r
+// perhaps written to, for other spans.
+func (x *extractor) span(span *spanData, a *spanAttrs, scope, service string, r *record) bool {
 	name := span.name
 	if isLLMSpan(name, a) {
 		if skipOperation(name, a) {
-			return record{}, false
+			return false
 		}
-		return x.llmRecord(span, a, scope, service), true
+		x.llmRecord(span, a, scope, service, r)
+		return true
 	}
 	if a.has&(1<<kHTTPRequestMethod|1<<kHTTPMethod) == 0 {
-		return record{}, false
+		return false
 	}
 	if k := span.kind; k != ptrace.SpanKindClient && k != ptrace.SpanKindUnspecified && k != ptrace.SpanKindInternal {
-		return record{}, false
+		return false
 	}
 	host := a.str(kServerAddress)
 	if host == "" {
@@ -399,9 +411,10 @@ func (x *extractor) span(span *spanData, a *spanAttrs, scope, service string) (r
 		provider = x.hosts.provider(host)
 	}
 	if provider == "" {
-		return record{}, false
+		return false
 	}
-	return attemptRecord(span, a, provider, service, rawURL), true
+	attemptRecord(span, a, provider, service, rawURL, r)
+	return true
 }
 
 func isLLMSpan(name string, a *spanAttrs) bool {
@@ -474,8 +487,8 @@ func vercelWrapper(name string) bool {
 	return suffix == ""
 }
 
-func baseRecord(span *spanData, service string) record {
-	r := record{
+func baseRecord(span *spanData, service string, r *record) {
+	*r = record{
 		self:  makeKey(span.traceID, span.spanID),
 		start: int64(span.start),
 		end:   int64(span.end),
@@ -488,26 +501,30 @@ func baseRecord(span *spanData, service string) record {
 	r.call.Duration = time.Duration(r.end - r.start)
 	r.call.Service = service
 	r.call.RequestID = requestID(span.traceID, span.parentID, span.spanID)
-	return r
 }
 
 // requestID hashes the logical request a span belongs to: its trace and parent span, or the
 // span itself when it is a root.
 func requestID(t pcommon.TraceID, parent, self pcommon.SpanID) uint64 {
-	h := fnv.New64a()
-	_, _ = h.Write(t[:])
-	if parent.IsEmpty() {
-		_, _ = h.Write(self[:])
-	} else {
-		_, _ = h.Write(parent[:])
+	// FNV-1a, 64 bits.
+	h := uint64(14695981039346656037)
+	for _, c := range t {
+		h = (h ^ uint64(c)) * 1099511628211
 	}
-	return h.Sum64()
+	s := parent
+	if s.IsEmpty() {
+		s = self
+	}
+	for _, c := range s {
+		h = (h ^ uint64(c)) * 1099511628211
+	}
+	return h
 }
 
-func (x *extractor) llmRecord(span *spanData, a *spanAttrs, scope, service string) record {
+func (x *extractor) llmRecord(span *spanData, a *spanAttrs, scope, service string, r *record) {
 	name := span.name
 	ev := span.events()
-	r := baseRecord(span, service)
+	baseRecord(span, service, r)
 	r.wrapper = vercelWrapper(name)
 	c := &r.call
 	c.Source = detectors.SourceLLM
@@ -530,7 +547,7 @@ func (x *extractor) llmRecord(span *spanData, a *spanAttrs, scope, service strin
 		r.failed = true
 	}
 	if !r.failed {
-		return r
+		return
 	}
 	errCode, errMsg := a.str(kErrorCode), a.str(kErrorMessage)
 	msg := firstNonEmpty(span.statusMsg, excMsg, errMsg)
@@ -541,11 +558,10 @@ func (x *extractor) llmRecord(span *spanData, a *spanAttrs, scope, service strin
 	} else {
 		r.textStatus = statusFromText(msg)
 	}
-	return r
 }
 
-func attemptRecord(span *spanData, a *spanAttrs, provider, service, rawURL string) record {
-	r := baseRecord(span, service)
+func attemptRecord(span *spanData, a *spanAttrs, provider, service, rawURL string, r *record) {
+	baseRecord(span, service, r)
 	r.attempt = true
 	r.urlModel = capString(modelFromURL(rawURL), 128)
 	c := &r.call
@@ -561,7 +577,6 @@ func attemptRecord(span *spanData, a *spanAttrs, provider, service, rawURL strin
 		c.ErrorMessage = capString(msg, 256)
 		r.textClass = classFromText(errType, span.statusMsg)
 	}
-	return r
 }
 
 func statusOf(a *spanAttrs) int {
