@@ -553,17 +553,25 @@ func rawSliceFirst(arr []byte) (string, int) {
 	n := 0
 	var first []byte
 	for pos := 0; pos < len(arr); {
-		f, np, _ := next(arr, pos, wtRepeated)
-		pos = np
-		if f.num == 1 {
-			if n == 0 {
-				first = f.p
-			}
-			n++
+		var p []byte
+		if arr[pos] == 0x0a {
+			p, pos, _ = lenAt(arr, pos+1)
+		} else if f, np, _ := next(arr, pos, wtRepeated); f.num == 1 {
+			p, pos = f.p, np
+		} else {
+			pos = np
+			continue
 		}
+		if n == 0 {
+			first = p
+		}
+		n++
 	}
 	if n == 0 {
 		return "", 0
+	}
+	if scalarType(first) == 1 {
+		return view(first[2:]), n
 	}
 	av, _ := parseAnyValue(first, 0)
 	var v attrValue
@@ -808,9 +816,16 @@ func (x *extractor) scopeSpans(st *fastState, b []byte, service string, use bool
 		}
 	}
 	for pos := 0; pos < len(b); {
-		f, np, _ := next(b, pos, wtScopeSpans)
-		pos = np
-		if f.num == 2 && !x.rawSpan(st, f.p, scope, service, use, out) {
+		var span []byte
+		if b[pos] == 0x12 {
+			span, pos, _ = lenAt(b, pos+1)
+		} else if f, np, _ := next(b, pos, wtScopeSpans); f.num == 2 {
+			span, pos = f.p, np
+		} else {
+			pos = np
+			continue
+		}
+		if !x.rawSpan(st, span, scope, service, use, out) {
 			return false
 		}
 	}
