@@ -416,6 +416,12 @@ func (a *spanAttrs) rawAttr(kv []byte) bool {
 				}
 				return true
 			}
+			if scalarArray(val) {
+				if id := a.slot(view(key)); id >= 0 {
+					a.vals[id].setRaw(anyVal{num: 5, p: val[2:]}, kv)
+				}
+				return true
+			}
 		}
 	}
 slow:
@@ -450,6 +456,25 @@ func scalarType(v []byte) int {
 		}
 	}
 	return -1
+}
+
+// scalarArray reports whether v is an AnyValue holding exactly one array (with a one-byte
+// length) whose values are all scalars as scalarType reads them (finish reasons, for one).
+func scalarArray(v []byte) bool {
+	if len(v) < 2 || v[0] != 0x2a || v[1] >= 0x80 || 2+int(v[1]) != len(v) {
+		return false
+	}
+	for pos := 2; pos < len(v); {
+		if v[pos] != 0x0a || pos+1 >= len(v) || v[pos+1] >= 0x80 {
+			return false
+		}
+		end := pos + 2 + int(v[pos+1])
+		if end > len(v) || scalarType(v[pos+2:end]) < 0 {
+			return false
+		}
+		pos = end
+	}
+	return true
 }
 
 // setScalar is setRaw for an AnyValue v of scalarType typ.
@@ -857,7 +882,15 @@ func (x *extractor) rawSpan(st *fastState, b []byte, scope, service string, use 
 		switch t := b[pos]; t {
 		case 0x0a, 0x12, 0x1a, 0x22, 0x2a, 0x4a, 0x5a, 0x6a, 0x7a:
 			f.num = int32(t >> 3)
-			f.p, pos, ok = lenAt(b, pos+1)
+			if pos+1 < len(b) && b[pos+1] < 0x80 {
+				end := pos + 2 + int(b[pos+1])
+				if end > len(b) {
+					return false
+				}
+				f.p, pos, ok = b[pos+2:end], end, true
+			} else {
+				f.p, pos, ok = consumeLen(b, pos+1)
+			}
 		case 0x39, 0x41:
 			f.num = int32(t >> 3)
 			f.u, pos, ok = consumeI64(b, pos+1)
@@ -896,7 +929,7 @@ func (x *extractor) rawSpan(st *fastState, b []byte, scope, service string, use 
 		case 13:
 			ok = validLink(f.p)
 		case 15:
-			ok = sd.rawStatus(f.p)
+			ok = len(f.p) == 0 || sd.rawStatus(f.p)
 		}
 		if !ok {
 			return false
@@ -909,7 +942,7 @@ func (x *extractor) rawSpan(st *fastState, b []byte, scope, service string, use 
 		sd.rawEv = b[evFrom:evTo]
 	}
 	out.spans++
-	if sd.traceID.IsEmpty() || sd.spanID.IsEmpty() {
+	if sd.traceID == (pcommon.TraceID{}) || sd.spanID == (pcommon.SpanID{}) {
 		out.reject("span with an empty trace or span ID")
 		return true
 	}

@@ -264,12 +264,14 @@ func (a *spanAttrs) slot(k string) int {
 		a.has |= 1 << uint(id)
 		return id
 	}
-	if strings.HasPrefix(k, "gen_ai.completion.") && strings.HasSuffix(k, ".finish_reason") {
+	switch {
+	case len(k) == 0:
+	case k[0] == 'g' && strings.HasPrefix(k, "gen_ai.completion.") && strings.HasSuffix(k, ".finish_reason"):
 		if !a.hasCompletion || k == "gen_ai.completion.0.finish_reason" {
 			a.hasCompletion = true
 			return completionSlot
 		}
-	} else if strings.HasPrefix(k, "spring.ai.") {
+	case k[0] == 's' && strings.HasPrefix(k, "spring.ai."):
 		a.springKeys = true
 	}
 	return -1
