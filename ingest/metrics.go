@@ -34,7 +34,7 @@ type metrics struct {
 	ttft          *prometheus.HistogramVec
 	// seen holds the series whose label values were pre-created; only the pipeline goroutine
 	// touches it.
-	seen map[[2]string]bool
+	seen map[[2]string]*seriesMetrics
 }
 
 // Classic buckets for call latency and time to first token, in seconds; native histograms are
@@ -103,7 +103,7 @@ func newMetrics(reg prometheus.Registerer, p *Pipeline) *metrics {
 			NativeHistogramMaxBucketNumber:  160,
 			NativeHistogramMinResetDuration: time.Hour,
 		}, []string{"provider", "model"}),
-		seen: map[[2]string]bool{},
+		seen: map[[2]string]*seriesMetrics{},
 	}
 	f.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "outagewatch_ingest_queue_depth",
@@ -128,26 +128,45 @@ func newMetrics(reg prometheus.Registerer, p *Pipeline) *metrics {
 	return m
 }
 
+// seriesMetrics holds the metric children of one (provider, model) series, so that counting a
+// call costs one map lookup rather than a label hash per metric.
+type seriesMetrics struct {
+	calls    map[[2]uint8]prometheus.Counter // by outcome and error class, filled as seen
+	duration prometheus.Observer
+	ttft     prometheus.Observer
+}
+
 // countCall counts one call. The first call of a series pre-creates its label values (every
 // outcome, every error class), so that rates and dashboards have no gaps; the series are bounded
 // by the caps on providers and models.
 func (m *metrics) countCall(c *detectors.Call) {
-	if k := [2]string{c.Provider, c.Model}; !m.seen[k] {
-		m.seen[k] = true
+	k := [2]string{c.Provider, c.Model}
+	sm := m.seen[k]
+	if sm == nil {
+		sm = &seriesMetrics{
+			calls:    make(map[[2]uint8]prometheus.Counter),
+			duration: m.duration.WithLabelValues(c.Provider, c.Model),
+			ttft:     m.ttft.WithLabelValues(c.Provider, c.Model),
+		}
 		for _, o := range detectors.Outcomes() {
-			m.calls.WithLabelValues(c.Provider, c.Model, o.String(), "")
+			sm.calls[[2]uint8{uint8(o), uint8(detectors.ClassNone)}] = m.calls.WithLabelValues(c.Provider, c.Model, o.String(), "")
 		}
 		for _, cl := range detectors.ErrorClasses() {
-			m.calls.WithLabelValues(c.Provider, c.Model, detectors.OutcomeError.String(), cl.String())
+			sm.calls[[2]uint8{uint8(detectors.OutcomeError), uint8(cl)}] = m.calls.WithLabelValues(c.Provider, c.Model, detectors.OutcomeError.String(), cl.String())
 		}
-		m.duration.WithLabelValues(c.Provider, c.Model)
-		m.ttft.WithLabelValues(c.Provider, c.Model)
+		m.seen[k] = sm
 	}
-	m.calls.WithLabelValues(c.Provider, c.Model, c.Outcome.String(), c.ErrorClass.String()).Inc()
+	ck := [2]uint8{uint8(c.Outcome), uint8(c.ErrorClass)}
+	counter, ok := sm.calls[ck]
+	if !ok {
+		counter = m.calls.WithLabelValues(c.Provider, c.Model, c.Outcome.String(), c.ErrorClass.String())
+		sm.calls[ck] = counter
+	}
+	counter.Inc()
 	if c.Outcome == detectors.OutcomeOK && c.Duration > 0 {
-		m.duration.WithLabelValues(c.Provider, c.Model).Observe(c.Duration.Seconds())
+		sm.duration.Observe(c.Duration.Seconds())
 	}
 	if c.Streaming && c.TTFT > 0 && c.Outcome != detectors.OutcomeError {
-		m.ttft.WithLabelValues(c.Provider, c.Model).Observe(c.TTFT.Seconds())
+		sm.ttft.Observe(c.TTFT.Seconds())
 	}
 }

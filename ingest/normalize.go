@@ -2,7 +2,7 @@ package ingest
 
 import (
 	"encoding/json"
-		"slices"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"

@@ -169,13 +169,14 @@ func (p *Pipeline) Run(ctx context.Context) error {
 }
 
 func (p *Pipeline) process(recs []record, out []detectors.Call) []detectors.Call {
+	attempts := 0
 	for i := range recs {
-		kind := "llm"
 		if recs[i].attempt {
-			kind = "attempt"
+			attempts++
 		}
-		p.metrics.interesting.WithLabelValues(kind).Inc()
 	}
+	p.metrics.interesting.WithLabelValues("llm").Add(float64(len(recs) - attempts))
+	p.metrics.interesting.WithLabelValues("attempt").Add(float64(attempts))
 	before := p.asm.stats
 	out = p.asm.add(p.now(), recs, out)
 	putRecords(recs)
