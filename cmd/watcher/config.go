@@ -85,6 +85,9 @@ type APIConfig struct {
 	Addr string `yaml:"addr"`
 	// ShutdownTimeout bounds the graceful shutdown of the API server.
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
+	// Pprof serves Go's profiler at /debug/pprof/ (off by default: it reveals internals and
+	// costs CPU while a profile runs).
+	Pprof bool `yaml:"pprof"`
 	// Token is the bearer token of mutating calls (OUTAGEWATCH_API_TOKEN or its _FILE only);
 	// without one they are refused.
 	Token Secret `yaml:"-"`
