@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -220,4 +221,19 @@ func TestStatusPageIsServed(t *testing.T) {
 	require.Contains(t, body, "<html")
 	code, _ = get(t, "http://"+a.apiAddr()+"/no-such-page")
 	require.Equal(t, http.StatusNotFound, code)
+}
+
+func TestPprofOnlyWhenEnabled(t *testing.T) {
+	t.Parallel()
+	a, _ := startWatcher(t)
+	code, _ := get(t, "http://"+a.apiAddr()+"/debug/pprof/")
+	require.Equal(t, http.StatusNotFound, code, "the profiler is off by default")
+
+	dir := t.TempDir()
+	cfg := dir + "/watcher.yaml"
+	require.NoError(t, os.WriteFile(cfg, []byte("api: {pprof: true}\n"), 0o600))
+	a, _ = startWatcher(t, "-config", cfg)
+	code, body := get(t, "http://"+a.apiAddr()+"/debug/pprof/")
+	require.Equal(t, http.StatusOK, code)
+	require.Contains(t, body, "goroutine")
 }
