@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"cmp"
+	"hash/maphash"
 	"slices"
 	"time"
 
@@ -11,7 +12,7 @@ import (
 // Bounds on the assembler's memory, whatever the input.
 const (
 	maxPendingGroups  = 100_000 // attempt groups waiting for their LLM parent
-	maxRecentSpans    = 200_000 // LLM spans remembered to drop late attempts and outer wrappers
+	maxRecentSpans    = 200_000 // LLM spans (and parents) remembered per generation, to drop late attempts and outer wrappers
 	maxTrackedKeys    = 10_000  // (service, convention) and service statistics
 	coverageThreshold = 100     // streams seen before a missing finish reason may be excused
 	parentedMinimum   = 5       // attempts seen before "normally parented" is believed
@@ -29,11 +30,9 @@ type assembler struct {
 	pending map[spanKey]*attemptGroup
 	// pendingOrder lists pending groups in arrival order, for expiry.
 	pendingOrder ring[pendingEntry]
-	// emitted remembers recently emitted LLM spans (late attempts to them are dropped) and
-	// parents remembers the parents of recently seen LLM spans (a late outer wrapper is dropped).
-	emitted     map[spanKey]struct{}
-	parents     map[spanKey]struct{}
-	recentOrder ring[recentEntry]
+	// recent remembers recently emitted LLM spans (late attempts to them are dropped) and the
+	// parents of recently seen LLM spans (a late outer wrapper is dropped).
+	recent recentSet
 
 	coverage map[coverageKey]*coverageStat
 	parented map[string]*parentStat
@@ -47,12 +46,6 @@ type assembler struct {
 type pendingEntry struct {
 	key      spanKey
 	deadline time.Time
-}
-
-type recentEntry struct {
-	key     spanKey
-	parent  bool
-	expires time.Time
 }
 
 type attemptGroup struct {
@@ -82,8 +75,7 @@ func newAssembler(cfg Config) *assembler {
 		maxProviders: cfg.MaxProviders,
 		maxModels:    cfg.MaxModelsPerProvider,
 		pending:      make(map[spanKey]*attemptGroup),
-		emitted:      make(map[spanKey]struct{}),
-		parents:      make(map[spanKey]struct{}),
+		recent:       newRecentSet(2 * cfg.AttemptWait),
 		coverage:     make(map[coverageKey]*coverageStat),
 		parented:     make(map[string]*parentStat),
 		models:       make(map[string]map[string]struct{}),
@@ -118,7 +110,7 @@ func (a *assembler) add(now time.Time, records []record, out []detectors.Call) [
 		if r.attempt {
 			continue
 		}
-		if _, isParent := a.parents[r.self]; isParent || r.wrapper {
+		if a.recent.has(r.self, recentParent) || r.wrapper {
 			a.stats.wrappers++
 			a.dropGroup(r.self)
 			continue
@@ -133,7 +125,7 @@ func (a *assembler) addAttempt(now time.Time, r *record, out []detectors.Call) [
 	if !r.hasParent {
 		return append(out, a.finishAttempts(&attemptGroup{attempts: []record{*r}}))
 	}
-	if _, done := a.emitted[r.parent]; done {
+	if a.recent.has(r.parent, recentEmitted) {
 		a.stats.lateAttempts++
 		return out
 	}
@@ -177,11 +169,8 @@ func (a *assembler) tick(now time.Time, out []detectors.Call) []detectors.Call {
 			out = append(out, a.finishAttempts(g))
 		}
 	}
-	for a.recentOrder.len() > 0 && !a.recentOrder.peek().expires.After(now) {
-		a.forget(a.recentOrder.pop())
-	}
+	a.recent.expire(now)
 	a.pendingOrder.shrink()
-	a.recentOrder.shrink()
 	return out
 }
 
@@ -243,23 +232,65 @@ func (q *ring[T]) resize(n int) {
 }
 
 func (a *assembler) remember(now time.Time, k spanKey, parent bool) {
-	if a.recentOrder.len() >= maxRecentSpans {
-		a.forget(a.recentOrder.pop())
-	}
+	flag := recentEmitted
 	if parent {
-		a.parents[k] = struct{}{}
-	} else {
-		a.emitted[k] = struct{}{}
+		flag = recentParent
 	}
-	a.recentOrder.push(recentEntry{key: k, parent: parent, expires: now.Add(2 * a.wait)})
+	a.recent.add(now, k, flag)
 }
 
-func (a *assembler) forget(e recentEntry) {
-	if e.parent {
-		delete(a.parents, e.key)
-	} else {
-		delete(a.emitted, e.key)
+// Flags of recentSet.
+const (
+	recentParent uint8 = 1 << iota
+	recentEmitted
+)
+
+// recentSet remembers span keys with flags for at least ttl, in two generations: a key lives
+// until the generation after its own is dropped, between ttl and 2·ttl. Dropping a generation is
+// one clear, not a delete per key. A generation holds at most maxRecentSpans keys; a full one is
+// rotated early, so that memory stays bounded at any rate. Keys are stored as a seeded 64-bit
+// hash of the trace and span IDs (a collision, at odds of about 2^-40 with a full set, would drop
+// one call).
+type recentSet struct {
+	ttl      time.Duration
+	seed     maphash.Seed
+	cur, old map[uint64]uint8
+	since    time.Time // when cur began
+}
+
+func newRecentSet(ttl time.Duration) recentSet {
+	return recentSet{ttl: ttl, seed: maphash.MakeSeed(), cur: make(map[uint64]uint8), old: make(map[uint64]uint8)}
+}
+
+func (s *recentSet) add(now time.Time, k spanKey, flag uint8) {
+	s.expire(now)
+	if len(s.cur) >= maxRecentSpans {
+		s.rotate(now)
 	}
+	s.cur[maphash.Comparable(s.seed, k)] |= flag
+}
+
+func (s *recentSet) has(k spanKey, flag uint8) bool {
+	h := maphash.Comparable(s.seed, k)
+	return (s.cur[h]|s.old[h])&flag != 0
+}
+
+// expire drops the generations older than ttl.
+func (s *recentSet) expire(now time.Time) {
+	switch age := now.Sub(s.since); {
+	case age >= 2*s.ttl:
+		clear(s.old)
+		clear(s.cur)
+		s.since = now
+	case age >= s.ttl:
+		s.rotate(now)
+	}
+}
+
+func (s *recentSet) rotate(now time.Time) {
+	s.old, s.cur = s.cur, s.old
+	clear(s.cur)
+	s.since = now
 }
 
 // finishLLM completes the call of an LLM span: it folds in the span's attempts and decides the
