@@ -2,7 +2,8 @@ package ingest
 
 import (
 	"cmp"
-	"hash/maphash"
+	"encoding/binary"
+	"math/rand/v2"
 	"slices"
 	"time"
 
@@ -38,9 +39,18 @@ type assembler struct {
 	parented map[string]*parentStat
 	models   map[string]map[string]struct{}
 
+	// lastSeries is the (provider, model) capSeries last let through.
+	lastSeries [2]string
+
 	stats assemblerStats
 	// order is scratch space for add.
-	order []int32
+	order []endIndex
+}
+
+// endIndex sorts a batch's records by end time, then by position.
+type endIndex struct {
+	end int64
+	i   int32
 }
 
 type pendingEntry struct {
@@ -88,25 +98,30 @@ func (a *assembler) add(now time.Time, records []record, out []detectors.Call) [
 	// index, records are large); the parents of every LLM span of the batch are noted first, so
 	// that an outer wrapper is recognised even when it precedes its child in the batch.
 	order := a.order[:0]
+	sorted := true
 	for i := range records {
-		order = append(order, int32(i))
+		order = append(order, endIndex{records[i].end, int32(i)})
+		sorted = sorted && (i == 0 || records[i-1].end <= records[i].end)
 	}
-	if !slices.IsSortedFunc(order, func(i, j int32) int { return cmp.Compare(records[i].end, records[j].end) }) {
-		slices.SortStableFunc(order, func(i, j int32) int { return cmp.Compare(records[i].end, records[j].end) })
+	if !sorted {
+		slices.SortFunc(order, func(x, y endIndex) int {
+			return cmp.Or(cmp.Compare(x.end, y.end), cmp.Compare(x.i, y.i))
+		})
 	}
 	a.order = order
-	for _, i := range order {
+	for _, o := range order {
+		i := o.i
 		if r := &records[i]; !r.attempt && r.hasParent {
 			a.remember(now, r.parent, true)
 		}
 	}
-	for _, i := range order {
-		if r := &records[i]; r.attempt {
+	for _, o := range order {
+		if r := &records[o.i]; r.attempt {
 			out = a.addAttempt(now, r, out)
 		}
 	}
-	for _, i := range order {
-		r := &records[i]
+	for _, o := range order {
+		r := &records[o.i]
 		if r.attempt {
 			continue
 		}
@@ -253,26 +268,35 @@ const (
 // one call).
 type recentSet struct {
 	ttl      time.Duration
-	seed     maphash.Seed
+	seed     uint64
 	cur, old map[uint64]uint8
 	since    time.Time // when cur began
 }
 
 func newRecentSet(ttl time.Duration) recentSet {
-	return recentSet{ttl: ttl, seed: maphash.MakeSeed(), cur: make(map[uint64]uint8), old: make(map[uint64]uint8)}
+	return recentSet{ttl: ttl, seed: rand.Uint64(), cur: make(map[uint64]uint8), old: make(map[uint64]uint8)}
 }
 
+// add remembers k with flag; the caller calls expire from time to time (the pipeline's tick).
 func (s *recentSet) add(now time.Time, k spanKey, flag uint8) {
-	s.expire(now)
 	if len(s.cur) >= maxRecentSpans {
 		s.rotate(now)
 	}
-	s.cur[maphash.Comparable(s.seed, k)] |= flag
+	s.cur[s.hash(k)] |= flag
 }
 
 func (s *recentSet) has(k spanKey, flag uint8) bool {
-	h := maphash.Comparable(s.seed, k)
+	h := s.hash(k)
 	return (s.cur[h]|s.old[h])&flag != 0
+}
+
+// hash mixes the key's three words with a per-process seed (trace and span IDs are random
+// already; the seed keeps crafted collisions out of reach).
+func (s *recentSet) hash(k spanKey) uint64 {
+	h := (binary.LittleEndian.Uint64(k[0:]) ^ s.seed) * 0x9E3779B97F4A7C15
+	h = (h ^ binary.LittleEndian.Uint64(k[8:])) * 0xBF58476D1CE4E5B9
+	h = (h ^ binary.LittleEndian.Uint64(k[16:])) * 0x94D049BB133111EB
+	return h ^ h>>31
 }
 
 // expire drops the generations older than ttl.
@@ -447,6 +471,14 @@ func (a *assembler) parentStat(service string) *parentStat {
 // capSeries folds providers beyond maxProviders and models beyond maxModels into "other"; "other"
 // counts towards the caps, so at most maxProviders × maxModels series exist.
 func (a *assembler) capSeries(c *detectors.Call) {
+	if c.Provider == a.lastSeries[0] && c.Model == a.lastSeries[1] {
+		return // tracked already: calls come in runs of one series
+	}
+	a.trackSeries(c)
+	a.lastSeries = [2]string{c.Provider, c.Model}
+}
+
+func (a *assembler) trackSeries(c *detectors.Call) {
 	models, ok := a.models[c.Provider]
 	if !ok {
 		if len(a.models) >= a.maxProviders-1 && c.Provider != detectors.OtherProvider {
