@@ -97,9 +97,7 @@ func BenchmarkHTTPHandlerGenAI512(b *testing.B) {
 		if rec.Code != http.StatusOK {
 			b.Fatalf("status %d", rec.Code)
 		}
-		for len(p.queue) > 0 {
-			<-p.queue
-		}
+		drainQueue(p)
 	}
 	b.StopTimer()
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*512), "ns/span")

@@ -110,6 +110,10 @@ func newMetrics(reg prometheus.Registerer, p *Pipeline) *metrics {
 		Help: "Requests waiting in the hand-off queue between the receivers and the pipeline.",
 	}, func() float64 { return float64(len(p.queue)) })
 	f.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "outagewatch_ingest_queue_records",
+		Help: "LLM-call and attempt records waiting in the hand-off queue (at most 65536).",
+	}, func() float64 { return float64(p.queuedRecords.Load()) })
+	f.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "outagewatch_ingest_queue_capacity",
 		Help: "Capacity of the hand-off queue, in requests.",
 	}, func() float64 { return float64(cap(p.queue)) })

@@ -71,9 +71,7 @@ func FuzzDecodeOTLPHTTP(f *testing.F) {
 		case !decodes && rec.Code != http.StatusBadRequest:
 			t.Fatalf("undecodable body answered %d", rec.Code)
 		}
-		for len(p.queue) > 0 {
-			<-p.queue
-		}
+		drainQueue(p)
 	})
 }
 

@@ -50,7 +50,15 @@ type Pipeline struct {
 	metrics   *metrics
 	// pendingGroups mirrors the assembler's pending count for the metrics goroutine.
 	pendingGroups atomic.Int64
+	// queuedRecords counts the records in the queue, bounded by maxQueuedRecords.
+	queuedRecords atomic.Int64
 }
+
+// maxQueuedRecords bounds the records waiting in the hand-off queue (about 23 MB; a record is
+// some 350 bytes), whatever the size of the requests: the queue's length alone, in requests,
+// let 1024 requests of 512 LLM spans hold 180 MB. A request is refused when it would take the
+// queue past the bound, unless the queue is empty.
+const maxQueuedRecords = 1 << 16
 
 // PipelineOptions are the optional dependencies of a Pipeline.
 type PipelineOptions struct {
@@ -120,10 +128,18 @@ func (p *Pipeline) SubmitProto(protocol string, body []byte) (submitResult, erro
 func (p *Pipeline) submit(protocol string, res batchResult) (submitResult, error) {
 	p.metrics.spansReceived.WithLabelValues(protocol).Add(float64(res.spans))
 	out := submitResult{spans: res.spans, rejected: res.rejected, rejectMsg: res.rejectMsg}
-	if len(res.records) > 0 {
-		select {
-		case p.queue <- res.records:
-		default:
+	if n := int64(len(res.records)); n > 0 {
+		queued := p.queuedRecords.Add(n)
+		full := queued > maxQueuedRecords && queued > n
+		if !full {
+			select {
+			case p.queue <- res.records:
+			default:
+				full = true
+			}
+		}
+		if full {
+			p.queuedRecords.Add(-n)
 			putRecords(res.records)
 			p.metrics.spansRefused.WithLabelValues(protocol).Add(float64(res.spans))
 			return out, ErrQueueFull
@@ -179,6 +195,7 @@ func (p *Pipeline) process(recs []record, out []detectors.Call) []detectors.Call
 	p.metrics.interesting.WithLabelValues("attempt").Add(float64(attempts))
 	before := p.asm.stats
 	out = p.asm.add(p.now(), recs, out)
+	p.queuedRecords.Add(-int64(len(recs)))
 	putRecords(recs)
 	after := p.asm.stats
 	p.metrics.interesting.WithLabelValues("wrapper").Add(float64(after.wrappers - before.wrappers))

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/outagewatch/outagewatch/detectors"
+	"github.com/outagewatch/outagewatch/internal/spangen"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/pdata/pcommon"
@@ -400,4 +401,37 @@ func TestFastPathReceivers(t *testing.T) {
 	require.Contains(t, ts.rec.seen(), "anthropic/fast-grpc ok")
 	resp, _ = post(t, ts.httpURL, "application/x-protobuf", "", bytes.NewReader([]byte{0x0a, 0xff, 0xff}))
 	require.Equal(t, http.StatusBadRequest, resp.StatusCode)
+}
+
+// drainQueue empties the hand-off queue of a pipeline that is not running.
+func drainQueue(p *Pipeline) {
+	for len(p.queue) > 0 {
+		p.queuedRecords.Add(-int64(len(<-p.queue)))
+	}
+}
+
+func TestQueueIsBoundedInRecords(t *testing.T) {
+	t.Parallel()
+	cfg := DefaultConfig()
+	cfg.QueueSize = 1 << 16
+	p, err := NewPipeline(cfg, ConsumerFunc(func([]detectors.Call) {}), prometheus.NewRegistry(), slog.New(slog.NewTextHandler(io.Discard, nil)), PipelineOptions{})
+	require.NoError(t, err)
+	body := spangen.MarshalProto(spangen.GenAIBatch(512, 1))
+	accepted := 0
+	for ; accepted < 1000; accepted++ {
+		if _, err := p.SubmitProto("http", body); err != nil {
+			require.ErrorIs(t, err, ErrQueueFull)
+			break
+		}
+	}
+	require.Equal(t, maxQueuedRecords/512, accepted, "requests of 512 calls fit until the records bound, whatever the queue's length")
+	require.LessOrEqual(t, p.queuedRecords.Load(), int64(maxQueuedRecords))
+
+	drainQueue(p)
+	require.Zero(t, p.queuedRecords.Load())
+	huge := spangen.MarshalProto(spangen.GenAIBatch(maxQueuedRecords+10, 2))
+	_, err = p.SubmitProto("http", huge)
+	require.NoError(t, err, "a request larger than the bound is taken when the queue is empty")
+	_, err = p.SubmitProto("http", body)
+	require.ErrorIs(t, err, ErrQueueFull)
 }
