@@ -12,10 +12,13 @@ func FuzzFastPathMatchesPdata(f *testing.F) {
 	seedFuzz(f, func(b []byte, json bool) {
 		if !json {
 			f.Add(b)
+			f.Add(ascending(f, b))
 		}
 	})
-	f.Add(spangen.MarshalProto(spangen.GenAIBatch(4, 1)))
-	f.Add(spangen.MarshalProto(spangen.MixedBatch(16, 0.3, 2)))
+	for _, b := range [][]byte{spangen.MarshalProto(spangen.GenAIBatch(4, 1)), spangen.MarshalProto(spangen.MixedBatch(16, 0.3, 2))} {
+		f.Add(b)
+		f.Add(ascending(f, b))
+	}
 	f.Fuzz(func(t *testing.T, body []byte) {
 		diffPaths(t, body)
 	})

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	coltracepb "go.opentelemetry.io/proto/otlp/collector/trace/v1"
+	"google.golang.org/protobuf/proto"
 	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
 
 	"github.com/outagewatch/outagewatch/internal/spangen"
@@ -56,6 +58,21 @@ func fixtureBodies(tb testing.TB) map[string][]byte {
 	out["genai512"] = spangen.MarshalProto(spangen.GenAIBatch(512, 1))
 	out["mixed512"] = spangen.MarshalProto(spangen.MixedBatch(512, 0.1, 1))
 	out["mixed512_seed7"] = spangen.MarshalProto(spangen.MixedBatch(512, 0.3, 7))
+	for name, b := range out {
+		out[name+".ascending"] = ascending(tb, b)
+	}
+	return out
+}
+
+// ascending re-marshals a request with protobuf-go, as the Go, Python and Java SDKs do: fields
+// in ascending order, where pdata (the Collector) writes them in descending order. The fast
+// path reads both layouts in place.
+func ascending(tb testing.TB, body []byte) []byte {
+	tb.Helper()
+	var req coltracepb.ExportTraceServiceRequest
+	require.NoError(tb, proto.Unmarshal(body, &req))
+	out, err := proto.MarshalOptions{Deterministic: true}.Marshal(&req)
+	require.NoError(tb, err)
 	return out
 }
 
