@@ -31,13 +31,14 @@ type Config struct {
 	// ProviderHosts adds host names (or host:port) of provider endpoints to the built-in list,
 	// mapped to a provider name: a gateway, a self-hosted model, a test server.
 	ProviderHosts map[string]string `yaml:"provider_hosts"`
-	// FastPath decodes protobuf requests with the single-pass reader instead of pdata: an
-	// experiment, off by default (see Pipeline.SubmitProto).
+	// FastPath decodes protobuf requests with the single-pass reader (fastpath.go) instead of
+	// pdata; on by default. pdata stays the reference, and the way back if the reader is ever
+	// suspected of disagreeing with it.
 	FastPath bool `yaml:"fast_path"`
 }
 
 // DefaultConfig returns the defaults: the OTLP ports 4317 and 4318, 16 MiB requests, a queue of
-// 1024 requests, a 6 s wait for LLM parents, 32 providers of 64 models each.
+// 1024 requests, a 6 s wait for LLM parents, 32 providers of 64 models each, the fast path.
 func DefaultConfig() Config {
 	return Config{
 		GRPCAddr:             ":4317",
@@ -47,6 +48,7 @@ func DefaultConfig() Config {
 		AttemptWait:          6 * time.Second,
 		MaxProviders:         32,
 		MaxModelsPerProvider: 64,
+		FastPath:             true,
 	}
 }
 

@@ -107,9 +107,8 @@ func (p *Pipeline) Submit(protocol string, td ptrace.Traces) (submitResult, erro
 
 // SubmitProto is Submit for the protobuf bytes of an ExportTraceServiceRequest; body is not
 // retained. It returns an error, having queued nothing, when the bytes do not decode. The bytes
-// are decoded by pdata, or by the single-pass fast path when ingest.fast_path is set (an
-// experiment: it agrees with pdata on every fixture and test batch, but it is not yet fuzzed
-// long enough, nor as fast as it must be, to be the default).
+// are read by the single-pass fast path (fastpath.go), which accepts exactly what pdata accepts
+// and makes the same records, or by pdata when ingest.fast_path is off.
 func (p *Pipeline) SubmitProto(protocol string, body []byte) (submitResult, error) {
 	if !p.fastPath {
 		req := ptraceotlp.NewExportRequest()

@@ -383,12 +383,12 @@ func TestDistinctModelsAreCapped(t *testing.T) {
 	}
 }
 
-// TestFastPathReceivers runs the receivers with ingest.fast_path on: the same calls arrive over
-// HTTP and gRPC, and malformed bytes are still refused.
-func TestFastPathReceivers(t *testing.T) {
+// TestPdataReceivers runs the receivers with ingest.fast_path off (the default is on): the same
+// calls arrive over HTTP and gRPC through pdata, and malformed bytes are still refused.
+func TestPdataReceivers(t *testing.T) {
 	t.Parallel()
 	cfg := DefaultConfig()
-	cfg.FastPath = true
+	cfg.FastPath = false
 	ts := startServer(t, cfg, &recorder{})
 	resp, _ := post(t, ts.httpURL, "application/x-protobuf", "gzip", bytes.NewReader(gzipped(t, protoBody(t, llmTraces(3, "fast-http")))))
 	require.Equal(t, http.StatusOK, resp.StatusCode)
