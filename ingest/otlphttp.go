@@ -2,7 +2,6 @@ package ingest
 
 import (
 	"bytes"
-	"compress/gzip"
 	"errors"
 	"fmt"
 	"io"
@@ -104,14 +103,14 @@ func (h *httpHandler) readBody(r *http.Request, buf *bytes.Buffer) (int, error) 
 	switch ce := r.Header.Get("Content-Encoding"); ce {
 	case "", "identity":
 	case "gzip":
-		zr, err := gzip.NewReader(body)
+		zr, err := getGzipReader(body)
 		if err != nil {
 			if tle := tooLarge(err); tle != nil {
 				return http.StatusRequestEntityTooLarge, tle
 			}
 			return http.StatusBadRequest, fmt.Errorf("gzip: %w", err)
 		}
-		defer zr.Close()
+		defer putGzipReader(zr)
 		src = zr
 	default:
 		return http.StatusUnsupportedMediaType, fmt.Errorf("unsupported content encoding %q: use gzip or none", ce)

@@ -25,6 +25,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/encoding"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
@@ -325,9 +326,12 @@ func TestGRPC(t *testing.T) {
 		&rawMessage{b: []byte{0x0a, 0xff, 0xff, 0xff}}, &rawMessage{}, grpc.ForceCodecV2(newRawCodec()))
 	require.Equal(t, codes.InvalidArgument, status.Code(err), "%v", err)
 
-	// Oversized requests are refused.
+	// Oversized requests are refused, also when they are small compressed.
 	_, err = client.Export(context.Background(), ptraceotlp.NewExportRequestFromTraces(llmTraces(2000, "big")))
 	require.Equal(t, codes.ResourceExhausted, status.Code(err), "%v", err)
+	_, err = client.Export(context.Background(), ptraceotlp.NewExportRequestFromTraces(llmTraces(2000, "big")), grpc.UseCompressor("gzip"))
+	require.Equal(t, codes.ResourceExhausted, status.Code(err), "%v", err)
+	require.IsType(t, grpcGzip{}, encoding.GetCompressor("gzip"), "klauspost's gzip serves gRPC")
 	_, err = client.Export(context.Background(), ptraceotlp.NewExportRequestFromTraces(llmTraces(1, "after")))
 	require.NoError(t, err, "still serving after bad input")
 }
