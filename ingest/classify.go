@@ -46,15 +46,16 @@ var classPatterns = []struct {
 // classFromText classifies an error from its texts (error.type, exception type and message,
 // status description, error.code). It returns ClassOther when nothing matches.
 func classFromText(texts ...string) detectors.ErrorClass {
-	var b strings.Builder
+	var buf [1024]byte
+	b := buf[:0]
 	for _, t := range texts {
 		if t == "" {
 			continue
 		}
-		b.WriteString(strings.ToLower(t))
-		b.WriteByte('\n')
+		b = appendLower(b, t)
+		b = append(b, '\n')
 	}
-	s := b.String()
+	s := view(b) // b does not outlive this call
 	if s == "" {
 		return detectors.ClassOther
 	}
@@ -66,6 +67,45 @@ func classFromText(texts ...string) detectors.ErrorClass {
 		}
 	}
 	return detectors.ClassOther
+}
+
+// appendLower appends strings.ToLower(t) to b, without allocating for ASCII text.
+func appendLower(b []byte, t string) []byte {
+	for i := 0; i < len(t); i++ {
+		if t[i] >= 0x80 {
+			return append(b, strings.ToLower(t)...)
+		}
+	}
+	for i := 0; i < len(t); i++ {
+		c := t[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		b = append(b, c)
+	}
+	return b
+}
+
+// atoi is strconv.Atoi for the range of int, without the error value it allocates.
+func atoi(s string) (int, bool) {
+	neg := false
+	if len(s) > 0 && (s[0] == '+' || s[0] == '-') {
+		neg, s = s[0] == '-', s[1:]
+	}
+	if s == "" || len(s) > 18 {
+		return 0, false
+	}
+	n := 0
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return 0, false
+		}
+		n = n*10 + int(s[i]-'0')
+	}
+	if neg {
+		n = -n
+	}
+	return n, true
 }
 
 // containsToken reports whether s contains p; a pattern made of digits must stand alone, not

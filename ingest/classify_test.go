@@ -1,6 +1,8 @@
 package ingest
 
 import (
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -126,4 +128,20 @@ func TestModelFromURL(t *testing.T) {
 	require.Equal(t, "anthropic.claude-3-5-sonnet-20240620-v1:0", modelFromURL("https://bedrock-runtime.us-east-1.amazonaws.com/model/anthropic.claude-3-5-sonnet-20240620-v1%3A0/invoke"))
 	require.Equal(t, "", modelFromURL("https://api.anthropic.com/v1/messages"))
 	require.Equal(t, "", modelFromURL("::not a url"))
+}
+
+func TestAtoiAndAppendLowerMatchTheStandardLibrary(t *testing.T) {
+	for _, s := range []string{"", "0", "404", "+404", "-1", "0529", "12a", "+", "-", " 404", "999999999999999999", "4O4"} {
+		want, err := strconv.Atoi(s)
+		got, ok := atoi(s)
+		if err == nil {
+			require.True(t, ok, s)
+			require.Equal(t, want, got, s)
+		} else if ok {
+			require.True(t, got < 100 || got > 599, "%q parsed as %d, Atoi refuses it", s, got)
+		}
+	}
+	for _, s := range []string{"", "Error Code: 529", "OVERLOADED_error", "Ünïcödé Overloaded", "\u212Aelvin"} {
+		require.Equal(t, strings.ToLower(s), string(appendLower(nil, s)), s)
+	}
 }

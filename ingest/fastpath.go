@@ -691,6 +691,7 @@ type fastState struct {
 	sd    spanData
 	body  []byte
 	strs  internCache
+	arena []byte
 }
 
 // internCache is a small direct-mapped cache in front of intern, private to one fastState:
@@ -1033,8 +1034,20 @@ func (st *fastState) ownRecord(r *record) {
 		}
 	}
 	if st.inBody(c.ErrorMessage) {
-		c.ErrorMessage = strings.Clone(c.ErrorMessage)
+		c.ErrorMessage = st.clone(c.ErrorMessage)
 	}
+}
+
+// clone copies s into the state's arena: error messages (at most 256 bytes each) share chunks of
+// 4 KiB, rather than an allocation each. Bytes once handed out are never written again, so a
+// chunk lives on, unchanged, as long as a record holds one of its messages.
+func (st *fastState) clone(s string) string {
+	if len(s) > cap(st.arena)-len(st.arena) {
+		st.arena = make([]byte, 0, max(4096, len(s)))
+	}
+	start := len(st.arena)
+	st.arena = append(st.arena, s...)
+	return view(st.arena[start:])
 }
 
 // maxInterned bounds the intern table; past it strings are copied.

@@ -555,7 +555,7 @@ func (x *extractor) llmRecord(span *spanData, a *spanAttrs, scope, service strin
 	msg := firstNonEmpty(span.statusMsg, excMsg, errMsg)
 	c.ErrorMessage = capString(msg, 256)
 	r.textClass = classFromText(errType, excType, excMsg, span.statusMsg, errCode, errMsg)
-	if n, err := strconv.Atoi(errCode); err == nil && n >= 100 && n <= 599 {
+	if n, ok := atoi(errCode); ok && n >= 100 && n <= 599 {
 		r.textStatus = n
 	} else {
 		r.textStatus = statusFromText(msg)

@@ -41,7 +41,7 @@ func (s *syncBuffer) String() string {
 }
 
 // startWatcher runs the daemon in-process on free ports and returns it once it listens.
-func startWatcher(t *testing.T, extraArgs ...string) (*app, *syncBuffer) {
+func startWatcher(t testing.TB, extraArgs ...string) (*app, *syncBuffer) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	logs := &syncBuffer{}
