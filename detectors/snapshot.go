@@ -6,6 +6,7 @@ import (
 	"encoding/gob"
 	"fmt"
 	"io"
+	"slices"
 	"time"
 )
 
@@ -58,10 +59,18 @@ func (e *Engine) Snapshot() ([]byte, error) {
 // maxSnapshotBytes bounds what Restore decompresses.
 const maxSnapshotBytes = 1 << 30
 
+// Limits bound the series Restore brings back.
+type Limits struct {
+	// MaxProviders and MaxModelsPerProvider are ingest's caps; 0 is no limit.
+	MaxProviders, MaxModelsPerProvider int
+}
+
 // Restore loads baselines from a Snapshot into an engine that has seen no calls. Restored series
 // start unknown; their next call or tick judges them with the restored baselines, without a new
-// warm-up.
-func (e *Engine) Restore(data []byte) error {
+// warm-up. It brings back at most lim's series, the most recently called first: ingest's caps
+// start empty in each process, so without this every restart could add a full set of series to
+// the ones saved (the engine holds at most twice the caps, restored and new).
+func (e *Engine) Restore(data []byte, lim Limits) error {
 	if len(e.ordered) > 0 {
 		return fmt.Errorf("restore baselines: the engine already has %d series", len(e.ordered))
 	}
@@ -76,10 +85,18 @@ func (e *Engine) Restore(data []byte) error {
 	if snap.Version != snapshotVersion {
 		return fmt.Errorf("restore baselines: snapshot version %d, want %d", snap.Version, snapshotVersion)
 	}
+	models := make(map[string]int)
+	slices.SortStableFunc(snap.Series, func(a, b seriesSnapshot) int { return b.LastCall.Compare(a.LastCall) })
 	for _, ss := range snap.Series {
 		if ss.Model == "" {
 			continue // providers are created with their models
 		}
+		n, known := models[ss.Provider]
+		if !known && lim.MaxProviders > 0 && len(models) >= lim.MaxProviders ||
+			lim.MaxModelsPerProvider > 0 && n >= lim.MaxModelsPerProvider {
+			continue
+		}
+		models[ss.Provider] = n + 1
 		e.lookup(SeriesKey{Provider: ss.Provider, Model: ss.Model})
 	}
 	for _, ss := range snap.Series {

@@ -17,7 +17,7 @@ func TestSnapshotRestoreResumesWithoutColdStart(t *testing.T) {
 
 	restarted, err := NewEngine(DefaultConfig())
 	require.NoError(t, err)
-	require.NoError(t, restarted.Restore(data))
+	require.NoError(t, restarted.Restore(data, Limits{}))
 	key := SeriesKey{Provider: "anthropic", Model: "claude"}
 	before, after := s.e.series[key], restarted.series[key]
 	require.Equal(t, before.errBase, after.errBase)
@@ -37,7 +37,28 @@ func TestSnapshotRestoreResumesWithoutColdStart(t *testing.T) {
 
 	_, err = restarted.Snapshot()
 	require.NoError(t, err)
-	require.Error(t, restarted.Restore(data), "restore into a running engine is refused")
+	require.Error(t, restarted.Restore(data, Limits{}), "restore into a running engine is refused")
 	fresh, _ := NewEngine(DefaultConfig())
-	require.Error(t, fresh.Restore([]byte("not a snapshot")))
+	require.Error(t, fresh.Restore([]byte("not a snapshot"), Limits{}))
+}
+
+func TestRestoreKeepsTheLimitsMostRecentFirst(t *testing.T) {
+	e, err := NewEngine(DefaultConfig())
+	require.NoError(t, err)
+	t0 := time.Unix(1_782_000_000, 0)
+	for i, key := range []SeriesKey{{"b", "m1"}, {"a", "old"}, {"c", "m1"}, {"a", "m1"}, {"a", "m2"}} {
+		e.Observe(t0.Add(time.Duration(i)*time.Minute), &Call{Provider: key.Provider, Model: key.Model, Outcome: OutcomeOK, Duration: time.Second}, nil)
+	}
+	data, err := e.Snapshot()
+	require.NoError(t, err)
+
+	restarted, err := NewEngine(DefaultConfig())
+	require.NoError(t, err)
+	require.NoError(t, restarted.Restore(data, Limits{MaxProviders: 2, MaxModelsPerProvider: 2}))
+	var got []SeriesKey
+	for k := range restarted.series {
+		got = append(got, k)
+	}
+	require.ElementsMatch(t, []SeriesKey{{"a", "m1"}, {"a", "m2"}, {"c", "m1"}}, got,
+		"the two most recently called providers (a, c), and of a's models the two most recent")
 }

@@ -47,7 +47,7 @@ echo "== go test -race -short"
 go test -race -short -count=1 -timeout 15m ./...
 
 echo "== go test (full-size simulations and end-to-end tests)"
-go test -count=1 -timeout 15m ./detectors ./cmd/detectbench ./examples/router ./e2e
+go test -count=1 -timeout 15m ./detectors ./cmd/detectbench ./cmd/watcher ./examples/router ./e2e
 
 echo "== fuzz ($fuzztime per target)"
 for file in $(git ls-files '*_fuzz_test.go' 2>/dev/null || find . -name '*_fuzz_test.go'); do

@@ -128,6 +128,11 @@ func (r *ring) push(size int, now time.Time, f detectors.Figures) {
 	}}
 	r.last = now
 	if len(r.buf) < size {
+		if len(r.buf) == cap(r.buf) {
+			// Grow by doubling but never past size: append's own growth left room for 512
+			// points where 360 were wanted.
+			r.buf = append(make([]sample, 0, min(size, 2*cap(r.buf))), r.buf...)
+		}
 		r.buf = append(r.buf, s)
 		return
 	}

@@ -130,9 +130,10 @@ func (r *engineRunner) snapshot() ([]byte, error) {
 	return r.engine.Snapshot()
 }
 
-// restore loads baselines saved by an earlier run; it fails once calls have been seen.
-func (r *engineRunner) restore(data []byte) error {
+// restore loads baselines saved by an earlier run, at most lim's series; it fails once calls
+// have been seen.
+func (r *engineRunner) restore(data []byte, lim detectors.Limits) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return r.engine.Restore(data)
+	return r.engine.Restore(data, lim)
 }

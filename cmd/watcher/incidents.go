@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"time"
+
+	"github.com/outagewatch/outagewatch/detectors"
 )
 
 // baselinesName is the key of the engine's baselines in the store.
@@ -51,7 +53,8 @@ func (a *app) storeOpened(ctx context.Context) {
 	case data == nil:
 		a.logger.Info("no saved baselines: cold start")
 	default:
-		if err := a.engine.restore(data); err != nil {
+		lim := detectors.Limits{MaxProviders: a.cfg.Ingest.MaxProviders, MaxModelsPerProvider: a.cfg.Ingest.MaxModelsPerProvider}
+		if err := a.engine.restore(data, lim); err != nil {
 			a.logger.Warn("restore baselines", "err", err)
 			return
 		}
