@@ -876,7 +876,16 @@ func (x *extractor) rawSpan(st *fastState, b []byte, scope, service string, use 
 	a.reset()
 	evFrom, evTo := -1, -1
 	for pos := 0; pos < len(b); {
-		// The usual one-byte tags are read here; anything else goes through next.
+		// Attributes, most of a span's fields, first; then the other usual tags; anything else
+		// goes through next.
+		if b[pos] == 0x4a && pos+1 < len(b) && b[pos+1] < 0x80 {
+			end := pos + 2 + int(b[pos+1])
+			if end > len(b) || !a.rawAttr(b[pos+2:end]) {
+				return false
+			}
+			pos = end
+			continue
+		}
 		var f field
 		var ok bool
 		at := pos
@@ -898,6 +907,14 @@ func (x *extractor) rawSpan(st *fastState, b []byte, scope, service string, use 
 		case 0x30, 0x50, 0x60, 0x70:
 			f.num = int32(t >> 3)
 			f.u, pos, ok = consumeVarint(b, pos+1)
+		case 0x85: // flags (16, I32), if the tag's second byte is 0x01
+			if pos+1 < len(b) && b[pos+1] == 0x01 {
+				if ok = pos+6 <= len(b); ok {
+					f.num, pos = 16, pos+6
+				}
+				break
+			}
+			f, pos, ok = next(b, pos, wtSpan)
 		default:
 			f, pos, ok = next(b, pos, wtSpan)
 		}

@@ -419,20 +419,32 @@ func (x *extractor) span(span *spanData, a *spanAttrs, scope, service string, r 
 	return true
 }
 
-func isLLMSpan(name string, a *spanAttrs) bool {
+// llmMarkerMask has the bits of llmMarkers and openinference.span.kind.
+var llmMarkerMask = func() uint64 {
+	m := uint64(1) << kOpenInferenceKind
 	for _, k := range llmMarkers {
-		if a.has&(1<<uint(k)) != 0 {
-			return true
-		}
+		m |= 1 << uint(k)
 	}
-	if a.has&(1<<kOpenInferenceKind) != 0 {
-		return true
-	}
-	return llmName(name)
+	return m
+}()
+
+func isLLMSpan(name string, a *spanAttrs) bool {
+	return a.has&llmMarkerMask != 0 || llmName(name)
 }
+
+// llmNameStart marks the bytes an LLM span name of llmName can start with.
+var llmNameStart = func() (t [256]bool) {
+	for _, c := range "ctgeaobmvwlRCM" {
+		t[c] = true
+	}
+	return t
+}()
 
 // llmName matches the span names of LLM calls whose spans carry none of the marker keys.
 func llmName(name string) bool {
+	if name == "" || !llmNameStart[name[0]] {
+		return false
+	}
 	if op, _, ok := strings.Cut(name, " "); ok {
 		switch op {
 		case "chat", "text_completion", "generate_content", "embeddings":
