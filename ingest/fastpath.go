@@ -573,18 +573,25 @@ func decodeKVValue(kv []byte) pcommon.Value {
 	return pcommon.NewValueEmpty()
 }
 
+// nextLen reads the field at pos of a valid message (of field types want) and returns the
+// field's end, and its payload and true when it is the LEN field whose one-byte tag is tag.
+func nextLen(b []byte, pos int, tag byte, want *wireTypes) ([]byte, int, bool) {
+	if b[pos] == tag {
+		p, end, _ := lenAt(b, pos+1)
+		return p, end, true
+	}
+	f, end, _ := next(b, pos, want)
+	return f.p, end, f.num == int32(tag>>3)
+}
+
 // rawSliceFirst is sliceFirst for a valid ArrayValue payload.
 func rawSliceFirst(arr []byte) (string, int) {
 	n := 0
 	var first []byte
 	for pos := 0; pos < len(arr); {
 		var p []byte
-		if arr[pos] == 0x0a {
-			p, pos, _ = lenAt(arr, pos+1)
-		} else if f, np, _ := next(arr, pos, wtRepeated); f.num == 1 {
-			p, pos = f.p, np
-		} else {
-			pos = np
+		var ok bool
+		if p, pos, ok = nextLen(arr, pos, 0x0a, wtRepeated); !ok {
 			continue
 		}
 		if n == 0 {
@@ -615,15 +622,9 @@ func rawEvents(span []byte, start uint64) spanEvents {
 	chunkSeen := false
 	for pos := 0; pos < len(span); {
 		var ev []byte
-		if span[pos] == 0x5a {
-			ev, pos, _ = lenAt(span, pos+1)
-		} else {
-			var f field
-			f, pos, _ = next(span, pos, wtSpan)
-			if f.num != 11 {
-				continue
-			}
-			ev = f.p
+		var ok bool
+		if ev, pos, ok = nextLen(span, pos, 0x5a, wtSpan); !ok {
+			continue
 		}
 		var name string
 		var t uint64
@@ -843,12 +844,8 @@ func (x *extractor) scopeSpans(st *fastState, b []byte, service string, use bool
 	}
 	for pos := 0; pos < len(b); {
 		var span []byte
-		if b[pos] == 0x12 {
-			span, pos, _ = lenAt(b, pos+1)
-		} else if f, np, _ := next(b, pos, wtScopeSpans); f.num == 2 {
-			span, pos = f.p, np
-		} else {
-			pos = np
+		var ok bool
+		if span, pos, ok = nextLen(b, pos, 0x12, wtScopeSpans); !ok {
 			continue
 		}
 		if !x.rawSpan(st, span, scope, service, use, out) {
