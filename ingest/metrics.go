@@ -111,8 +111,12 @@ func newMetrics(reg prometheus.Registerer, p *Pipeline) *metrics {
 	}, func() float64 { return float64(len(p.queue)) })
 	f.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "outagewatch_ingest_queue_records",
-		Help: "LLM-call and attempt records waiting in the hand-off queue (at most 65536).",
+		Help: "LLM-call and attempt records waiting in the hand-off queue.",
 	}, func() float64 { return float64(p.queuedRecords.Load()) })
+	f.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "outagewatch_ingest_queue_records_capacity",
+		Help: "Records the hand-off queue holds at most, whatever the number of requests.",
+	}, func() float64 { return maxQueuedRecords })
 	f.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "outagewatch_ingest_queue_capacity",
 		Help: "Capacity of the hand-off queue, in requests.",
