@@ -110,15 +110,15 @@ func (g *grpcReceiver) export(_ context.Context, body []byte) ([]byte, error) {
 		g.p.metrics.requests.WithLabelValues("grpc", "proto", resultRefused).Inc()
 		return nil, retryLater(err)
 	}
-	resp := ptraceotlp.NewExportResponse()
-	result := resultOK
-	if res.rejected > 0 {
-		ps := resp.PartialSuccess()
-		ps.SetRejectedSpans(int64(res.rejected))
-		ps.SetErrorMessage(fmt.Sprintf("%d spans rejected: %s", res.rejected, res.rejectMsg))
-		result = resultPartial
+	if res.rejected == 0 {
+		g.p.metrics.requests.WithLabelValues("grpc", "proto", resultOK).Inc()
+		return nil, nil // an empty ExportTraceServiceResponse is zero bytes
 	}
-	g.p.metrics.requests.WithLabelValues("grpc", "proto", result).Inc()
+	resp := ptraceotlp.NewExportResponse()
+	ps := resp.PartialSuccess()
+	ps.SetRejectedSpans(int64(res.rejected))
+	ps.SetErrorMessage(fmt.Sprintf("%d spans rejected: %s", res.rejected, res.rejectMsg))
+	g.p.metrics.requests.WithLabelValues("grpc", "proto", resultPartial).Inc()
 	return resp.MarshalProto()
 }
 
