@@ -22,6 +22,9 @@ type config struct {
 	Duration    time.Duration
 	Connections int
 	LLMFraction float64
+	// Gzip compresses the OTLP/HTTP request bodies (otlpload -gzip; gRPC requests are sent
+	// uncompressed).
+	Gzip bool
 	// Watcher and OTLPLoad are prebuilt binaries; "" builds the command.
 	Watcher  string
 	OTLPLoad string
@@ -57,6 +60,7 @@ func parseConfig(args []string, usage io.Writer) (config, error) {
 	fs.DurationVar(&cfg.Duration, "duration", 5*time.Second, "load duration of each run")
 	fs.IntVar(&cfg.Connections, "connections", 4, "otlpload connections")
 	fs.Float64Var(&cfg.LLMFraction, "llm-fraction", 1, "share of spans that are LLM calls, 0 to 1")
+	fs.BoolVar(&cfg.Gzip, "gzip", false, "gzip OTLP/HTTP request bodies")
 	fs.StringVar(&cfg.Watcher, "watcher", "", "watcher binary (default: go build ./cmd/watcher)")
 	fs.StringVar(&cfg.OTLPLoad, "otlpload", "", "otlpload binary (default: go build ./cmd/otlpload)")
 	if err := fs.Parse(args); err != nil {

@@ -27,7 +27,7 @@ func runLoad(ctx context.Context, bin string, cfg config, c cell, w *watcher) (l
 	if c.protocol == protocolHTTP {
 		endpoint = "http://" + w.addrs.OTLPHTTP + "/v1/traces"
 	}
-	cmd := exec.CommandContext(ctx, bin,
+	args := []string{
 		"-protocol", c.protocol,
 		"-endpoint", endpoint,
 		"-spans-per-request", strconv.Itoa(c.size),
@@ -35,7 +35,12 @@ func runLoad(ctx context.Context, bin string, cfg config, c cell, w *watcher) (l
 		"-connections", strconv.Itoa(cfg.Connections),
 		"-llm-fraction", strconv.FormatFloat(cfg.LLMFraction, 'g', -1, 64),
 		"-pid", strconv.Itoa(w.pid()),
-		"-json")
+		"-json",
+	}
+	if cfg.Gzip && c.protocol == protocolHTTP {
+		args = append(args, "-gzip")
+	}
+	cmd := exec.CommandContext(ctx, bin, args...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	runErr := cmd.Run()
