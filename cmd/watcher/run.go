@@ -10,12 +10,15 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"runtime"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promauto"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"google.golang.org/grpc"
 
@@ -166,6 +169,7 @@ func newApp(cfg Config, logger *slog.Logger) (*app, error) {
 	}
 	reg.MustRegister(health.NewCollector(a.board))
 	a.history = statuspage.NewHistory(a.board, 10*time.Second, time.Hour)
+	registerOwnMetrics(reg, a.history)
 	a.checks = map[string]readyChecker{"ingest": srv, "store": a.store, "incidents": mgr, "alerts": a.alerts}
 	a.api = &http.Server{
 		Handler:           a.routes(),
@@ -367,4 +371,31 @@ func (a *app) stop() error {
 	})
 	step("api", func() error { return a.api.Shutdown(ctx) })
 	return errors.Join(errs...)
+}
+
+// registerOwnMetrics registers the daemon's build and the status page's history bounds.
+func registerOwnMetrics(reg prometheus.Registerer, history *statuspage.History) {
+	f := promauto.With(reg)
+	version, revision := "(devel)", "unknown"
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		version = bi.Main.Version
+		for _, s := range bi.Settings {
+			if s.Key == "vcs.revision" {
+				revision = s.Value
+			}
+		}
+	}
+	f.NewGauge(prometheus.GaugeOpts{
+		Name:        "outagewatch_build_info",
+		Help:        "The running build: module version, VCS revision and Go version; always 1.",
+		ConstLabels: prometheus.Labels{"version": version, "revision": revision, "goversion": runtime.Version()},
+	}).Set(1)
+	f.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "outagewatch_statuspage_series",
+		Help: "Series whose last hour the status page keeps; it keeps at most 4096.",
+	}, func() float64 { n, _ := history.Len(); return float64(n) })
+	f.NewCounterFunc(prometheus.CounterOpts{
+		Name: "outagewatch_statuspage_samples_refused_total",
+		Help: "Samples of series the status page keeps no history for, because it keeps 4096 series already.",
+	}, func() float64 { _, refused := history.Len(); return float64(refused) })
 }

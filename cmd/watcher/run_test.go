@@ -237,3 +237,14 @@ func TestPprofOnlyWhenEnabled(t *testing.T) {
 	require.Equal(t, http.StatusOK, code)
 	require.Contains(t, body, "goroutine")
 }
+
+func TestOwnMetricsAreExposed(t *testing.T) {
+	t.Parallel()
+	a, _ := startWatcher(t)
+	code, body := get(t, "http://"+a.apiAddr()+"/metrics")
+	require.Equal(t, http.StatusOK, code)
+	require.Regexp(t, `outagewatch_build_info\{goversion="go[^"]+",revision="[^"]*",version="[^"]*"\} 1`, body)
+	require.Contains(t, body, "outagewatch_statuspage_series 0")
+	require.Contains(t, body, "outagewatch_statuspage_samples_refused_total 0")
+	require.Contains(t, body, "outagewatch_ingest_queue_records_capacity 65536")
+}
