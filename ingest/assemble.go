@@ -110,8 +110,7 @@ func (a *assembler) add(now time.Time, records []record, out []detectors.Call) [
 	}
 	a.order = order
 	for _, o := range order {
-		i := o.i
-		if r := &records[i]; !r.attempt && r.hasParent {
+		if r := &records[o.i]; !r.attempt && r.hasParent {
 			a.remember(now, r.parent, true)
 		}
 	}
