@@ -87,7 +87,7 @@ func BenchmarkMemory10000Series(b *testing.B) {
 // full-size run without -race keeps it.
 func TestMemoryBoundedBeyondCaps(t *testing.T) {
 	if testing.Short() {
-		t.Skip("5 s of CPU under -race; runs at full size")
+		t.Skip("-short: 5 s of CPU under -race; CI runs it in the full-size run")
 	}
 	t.Parallel()
 	a, _ := startWatcher(t)
