@@ -304,21 +304,27 @@ func validRepeated(b []byte, depth int, kv bool) bool {
 		return false
 	}
 	depth++
+	return fields(b, wtRepeated, func(f field) bool {
+		if kv {
+			_, _, ok := parseKV(f.p, depth)
+			return ok
+		}
+		_, ok := parseAnyValue(f.p, depth)
+		return ok
+	})
+}
+
+// fields validates the message b, whose known fields have the wire types want, and calls fn
+// with each known field (unknown ones are skipped); it reports whether b is valid and fn
+// accepted every field.
+func fields(b []byte, want *wireTypes, fn func(f field) bool) bool {
 	for pos := 0; pos < len(b); {
-		f, np, ok := next(b, pos, wtRepeated)
+		f, np, ok := next(b, pos, want)
 		if !ok {
 			return false
 		}
 		pos = np
-		if f.num == 0 {
-			continue
-		}
-		if kv {
-			_, _, ok = parseKV(f.p, depth)
-		} else {
-			_, ok = parseAnyValue(f.p, depth)
-		}
-		if !ok {
+		if f.num != 0 && !fn(f) {
 			return false
 		}
 	}
@@ -718,17 +724,9 @@ func (x *extractor) fastExtract(body []byte, res *batchResult) error {
 	defer fastPool.Put(st)
 	st.body = body
 	out := batchResult{records: getRecords()}
-	for pos := 0; pos < len(body); {
-		f, np, ok := next(body, pos, wtRequest)
-		if !ok {
-			putRecords(out.records)
-			return errMalformed
-		}
-		pos = np
-		if f.num == 1 && !x.resourceSpans(st, f.p, &out) {
-			putRecords(out.records)
-			return errMalformed
-		}
+	if !fields(body, wtRequest, func(f field) bool { return x.resourceSpans(st, f.p, &out) }) {
+		putRecords(out.records)
+		return errMalformed
 	}
 	st.body = nil
 	*res = out
@@ -737,20 +735,17 @@ func (x *extractor) fastExtract(body []byte, res *batchResult) error {
 
 func (x *extractor) resourceSpans(st *fastState, b []byte, out *batchResult) bool {
 	service, haveService, haveScopes := "", false, false
-	for pos := 0; pos < len(b); {
-		f, np, ok := next(b, pos, wtResourceSpans)
-		if !ok {
-			return false
-		}
-		pos = np
+	valid := fields(b, wtResourceSpans, func(f field) bool {
 		switch f.num {
 		case 1:
-			if !resource(f.p, &service, &haveService) {
-				return false
-			}
+			return resource(f.p, &service, &haveService)
 		case 2:
 			haveScopes = true
 		}
+		return true
+	})
+	if !valid {
+		return false
 	}
 	for pos := 0; pos < len(b); {
 		f, np, _ := next(b, pos, wtResourceSpans)
@@ -771,42 +766,26 @@ func (x *extractor) resourceSpans(st *fastState, b []byte, out *batchResult) boo
 }
 
 func resource(b []byte, service *string, have *bool) bool {
-	for pos := 0; pos < len(b); {
-		f, np, ok := next(b, pos, wtResource)
-		if !ok {
-			return false
-		}
-		pos = np
+	return fields(b, wtResource, func(f field) bool {
 		switch f.num {
 		case 1:
 			k, av, ok := parseKV(f.p, 0)
-			if !ok {
-				return false
-			}
-			if !*have && k == "service.name" {
+			if ok && !*have && k == "service.name" {
 				var v attrValue
 				v.setRaw(av, f.p)
 				*service, *have = capString(v.asString(), 128), true
 			}
+			return ok
 		case 3:
-			if !validFlat(f.p, wtEntityRef) {
-				return false
-			}
+			return validFlat(f.p, wtEntityRef)
 		}
-	}
-	return true
+		return true
+	})
 }
 
 // validFlat validates a message whose fields are all scalars or strings.
 func validFlat(b []byte, want *wireTypes) bool {
-	for pos := 0; pos < len(b); {
-		_, np, ok := next(b, pos, want)
-		if !ok {
-			return false
-		}
-		pos = np
-	}
-	return true
+	return fields(b, want, func(field) bool { return true })
 }
 
 // validKV validates an attribute.
@@ -817,30 +796,22 @@ func validKV(b []byte) bool {
 
 func (x *extractor) scopeSpans(st *fastState, b []byte, service string, use bool, out *batchResult) bool {
 	scope := ""
-	for pos := 0; pos < len(b); {
-		f, np, ok := next(b, pos, wtScopeSpans)
-		if !ok {
-			return false
-		}
-		pos = np
+	valid := fields(b, wtScopeSpans, func(f field) bool {
 		if f.num != 1 {
-			continue
+			return true
 		}
-		for sp := 0; sp < len(f.p); {
-			g, nsp, ok := next(f.p, sp, wtScope)
-			if !ok {
-				return false
-			}
-			sp = nsp
+		return fields(f.p, wtScope, func(g field) bool {
 			switch g.num {
 			case 1:
 				scope = view(g.p)
 			case 3:
-				if !validKV(g.p) {
-					return false
-				}
+				return validKV(g.p)
 			}
-		}
+			return true
+		})
+	})
+	if !valid {
+		return false
 	}
 	for pos := 0; pos < len(b); {
 		var span []byte
@@ -973,59 +944,36 @@ func (x *extractor) rawSpan(st *fastState, b []byte, scope, service string, use 
 }
 
 func validEvent(b []byte) bool {
-	for pos := 0; pos < len(b); {
-		f, np, ok := next(b, pos, wtEvent)
-		if !ok {
-			return false
-		}
-		pos = np
-		if f.num == 3 && !validKV(f.p) {
-			return false
-		}
-	}
-	return true
+	return fields(b, wtEvent, func(f field) bool { return f.num != 3 || validKV(f.p) })
 }
 
 func validLink(b []byte) bool {
 	var tid pcommon.TraceID
 	var sid pcommon.SpanID
-	for pos := 0; pos < len(b); {
-		f, np, ok := next(b, pos, wtLink)
-		if !ok {
-			return false
-		}
-		pos = np
+	return fields(b, wtLink, func(f field) bool {
 		switch f.num {
 		case 1:
-			ok = readID(tid[:], f.p)
+			return readID(tid[:], f.p)
 		case 2:
-			ok = readID(sid[:], f.p)
+			return readID(sid[:], f.p)
 		case 4:
-			ok = validKV(f.p)
+			return validKV(f.p)
 		}
-		if !ok {
-			return false
-		}
-	}
-	return true
+		return true
+	})
 }
 
 // rawStatus merges a Status message into sd, as pdata merges repeated message fields.
 func (sd *spanData) rawStatus(b []byte) bool {
-	for pos := 0; pos < len(b); {
-		f, np, ok := next(b, pos, wtStatus)
-		if !ok {
-			return false
-		}
-		pos = np
+	return fields(b, wtStatus, func(f field) bool {
 		switch f.num {
 		case 2:
 			sd.statusMsg = view(f.p)
 		case 3:
 			sd.statusCode = ptrace.StatusCode(int32(f.u))
 		}
-	}
-	return true
+		return true
+	})
 }
 
 // inBody reports whether s shares the bytes of the request being extracted.
