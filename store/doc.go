@@ -1,4 +1,6 @@
-// Package store is the home of outagewatch's persistence; it holds no code itself.
+// Package store is the home of outagewatch's persistence. Its own code opens the configured
+// database (Open, OpenInBackground) and hands it to the daemon through Lazy, which answers
+// ErrNotOpen until the database could be opened.
 //
 // What lives where:
 //

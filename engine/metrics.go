@@ -1,0 +1,60 @@
+package engine
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promauto"
+
+	"github.com/outagewatch/outagewatch/detectors"
+)
+
+type metrics struct {
+	transitions    *prometheus.CounterVec
+	lag            prometheus.Histogram
+	fanoutWaits    prometheus.Counter
+	snapshotErrors prometheus.Counter
+	snapshotBytes  prometheus.Gauge
+	snapshotSaved  prometheus.Gauge
+}
+
+func newMetrics(reg prometheus.Registerer) *metrics {
+	f := promauto.With(reg)
+	m := &metrics{
+		transitions: f.NewCounterVec(prometheus.CounterOpts{
+			Name: "outagewatch_engine_transitions_total",
+			Help: "State changes decided by the detection engine, by the state entered and the detector that decided.",
+		}, []string{"to", "detector"}),
+		lag: f.NewHistogram(prometheus.HistogramOpts{
+			Name:    "outagewatch_engine_lag_seconds",
+			Help:    "Time from a call's end (its span's end time) to the engine seeing it.",
+			Buckets: []float64{0.01, 0.05, 0.1, 0.5, 1, 2, 5, 10, 30, 60},
+		}),
+		fanoutWaits: f.NewCounter(prometheus.CounterOpts{
+			Name: "outagewatch_engine_fanout_waits_total",
+			Help: "Times the engine waited because its fan-out queue of transitions (to the board, incidents and logs) was full.",
+		}),
+		snapshotErrors: f.NewCounter(prometheus.CounterOpts{
+			Name: "outagewatch_engine_snapshot_errors_total",
+			Help: "Snapshots of the engine (states and baselines) that could not be saved; retried at the next save.",
+		}),
+		snapshotBytes: f.NewGauge(prometheus.GaugeOpts{
+			Name: "outagewatch_engine_snapshot_bytes",
+			Help: "Size of the last snapshot saved.",
+		}),
+		snapshotSaved: f.NewGauge(prometheus.GaugeOpts{
+			Name: "outagewatch_engine_snapshot_last_success_timestamp_seconds",
+			Help: "When the last snapshot was saved (Unix time); 0 before the first.",
+		}),
+	}
+	for _, s := range detectors.States() {
+		m.transitions.WithLabelValues(s.String(), "")
+	}
+	return m
+}
+
+// register adds the gauges that read the runner's own state.
+func (m *metrics) register(reg prometheus.Registerer, out *fanout) {
+	promauto.With(reg).NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "outagewatch_engine_fanout_queue_depth",
+		Help: "Transitions waiting in the engine's fan-out queue for the board, incidents and logs.",
+	}, func() float64 { return float64(out.depth()) })
+}
