@@ -2,7 +2,6 @@ package detectors
 
 import (
 	"math"
-	"sync"
 	"time"
 )
 
@@ -245,26 +244,40 @@ func (p *peakRate) peak() float64 {
 	return r
 }
 
-// decayTables caches 2^(−k/T) for k = 0…1023 seconds, per half-life T.
-var (
-	decayMu     sync.Mutex
-	decayTables = map[time.Duration]*[1024]float64{}
-)
+// decayTable holds 2^(−k/T) for k = 0…1023 seconds, for one half-life T: series.age reads its
+// factors from tables so that the per-call path has no Exp2. Each engine builds its own
+// (decayTables, at NewEngine: 24 KB), so engines share no state.
+type decayTable struct {
+	halfLife time.Duration
+	f        [1024]float64
+}
 
-// decayFactor returns 2^(−secs/halfLife), from a table for the common short gaps.
-func decayFactor(secs int64, halfLife time.Duration) float64 {
-	if secs >= 1024 {
-		return math.Exp2(-float64(secs) / halfLife.Seconds())
+func newDecayTable(halfLife time.Duration) *decayTable {
+	t := &decayTable{halfLife: halfLife}
+	for k := range t.f {
+		t.f[k] = math.Exp2(-float64(k) / halfLife.Seconds())
 	}
-	decayMu.Lock()
-	t, ok := decayTables[halfLife]
-	if !ok {
-		t = new([1024]float64)
-		for k := range t {
-			t[k] = math.Exp2(-float64(k) / halfLife.Seconds())
-		}
-		decayTables[halfLife] = t
+	return t
+}
+
+// factor returns 2^(−secs/T), from the table for the common short gaps.
+func (t *decayTable) factor(secs int64) float64 {
+	if secs >= int64(len(t.f)) {
+		return math.Exp2(-float64(secs) / t.halfLife.Seconds())
 	}
-	decayMu.Unlock()
-	return t[secs]
+	return t.f[secs]
+}
+
+// decayTables are an engine's tables, one per half-life series.age uses: the figures', the call
+// rate's and the baselines' EWMA (Config.BaselineHalfLife).
+type decayTables struct {
+	figures, callRate, base *decayTable
+}
+
+func newDecayTables(baseHalfLife time.Duration) decayTables {
+	return decayTables{
+		figures:  newDecayTable(figuresHalfLife),
+		callRate: newDecayTable(callRateHalfLife),
+		base:     newDecayTable(baseHalfLife),
+	}
 }

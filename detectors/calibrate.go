@@ -1,9 +1,6 @@
 package detectors
 
-import (
-	"math"
-	"sync"
-)
+import "math"
 
 // A Bernoulli CUSUM S = max(0, S + (x ? a : b)), with a = ln(p1/p0) > 0 and b = ln((1−p1)/(1−p0))
 // < 0, alarms when S ≥ h. Its in-control average run length ARL0(h) (in observations, when
@@ -109,35 +106,40 @@ type thresholdKey struct {
 	exact          bool
 }
 
-// thresholdCache holds calibrations for the whole process: they are pure functions of their
-// key, and a fresh engine (a test, a bench run, a restart) would otherwise redo them.
-var thresholdCache struct {
-	sync.Mutex
-	m map[thresholdKey]float64
-}
+// maxCachedThresholds bounds an engine's calibration cache: at the default caps (32 providers
+// of 64 models, about 2,100 series) with a few distinct designs each, it holds every live
+// design; an entry is about 100 bytes, so the cache stays under 2 MB.
+const maxCachedThresholds = 1 << 14
 
-// thresholds hands out calibrated thresholds, exact or closed-form.
+// thresholds hands out calibrated thresholds, exact or closed-form. Calibrations are pure
+// functions of their key and cost up to a few milliseconds each (calibrate), and every series
+// redesigns its members each minute, so they are cached. The cache belongs to one engine (the
+// engine is not safe for concurrent use, so neither is the cache) and is released with it:
+// engines in one process share no mutable state. When full, an arbitrary entry is evicted;
+// which one changes only the cost of a later calibration, never its result.
 type thresholds struct {
 	exact bool
+	cache map[thresholdKey]float64
 }
 
 func (t *thresholds) get(p0, p1, target float64) float64 {
 	k := thresholdKey{p0, p1, target, t.exact}
-	thresholdCache.Lock()
-	h, ok := thresholdCache.m[k]
-	thresholdCache.Unlock()
-	if ok {
+	if h, ok := t.cache[k]; ok {
 		return h
 	}
-	h = closedFormThreshold(target)
+	h := closedFormThreshold(target)
 	if t.exact {
 		h = calibrate(p0, p1, target)
 	}
-	thresholdCache.Lock()
-	if thresholdCache.m == nil {
-		thresholdCache.m = make(map[thresholdKey]float64)
+	if t.cache == nil {
+		t.cache = make(map[thresholdKey]float64)
 	}
-	thresholdCache.m[k] = h
-	thresholdCache.Unlock()
+	if len(t.cache) >= maxCachedThresholds {
+		for old := range t.cache {
+			delete(t.cache, old)
+			break
+		}
+	}
+	t.cache[k] = h
 	return h
 }

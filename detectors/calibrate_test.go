@@ -93,3 +93,36 @@ func TestSketchStaysExactAtHighRates(t *testing.T) {
 	q95 := s.quantile(0.95).Seconds()
 	require.Greater(t, q95, sketchMin*math.Pow(sketchGamma, 193))
 }
+
+// TestEnginesCalibrateIndependently: each engine owns its calibrations. A threshold one engine
+// cached (here, deliberately wrong) is not what another engine uses.
+func TestEnginesCalibrateIndependently(t *testing.T) {
+	t.Parallel()
+	a, err := NewEngine(DefaultConfig())
+	require.NoError(t, err)
+	b, err := NewEngine(DefaultConfig())
+	require.NoError(t, err)
+	c := Call{Provider: "anthropic", Model: "claude", Outcome: OutcomeOK}
+	a.Observe(t0, &c, nil)
+	require.NotEmpty(t, a.th.cache)
+	for k := range a.th.cache {
+		a.th.cache[k] = 1 // poison a's cache
+	}
+	b.Observe(t0, &c, nil)
+	hb := b.series[SeriesKey{Provider: "anthropic", Model: "claude"}].members[mDown].h
+	require.Greater(t, hb, 5.0, "b calibrated for itself")
+	require.Len(t, b.th.cache, len(a.th.cache))
+	for k, h := range b.th.cache {
+		require.Equal(t, calibrate(k.p0, k.p1, k.target), h)
+	}
+}
+
+func TestThresholdCacheIsBounded(t *testing.T) {
+	t.Parallel()
+	th := thresholds{} // closed form: cheap to fill
+	for i := range maxCachedThresholds + 100 {
+		h := th.get(0.01, 0.2, float64(1000+i))
+		require.InDelta(t, closedFormThreshold(float64(1000+i)), h, 1e-12)
+	}
+	require.Len(t, th.cache, maxCachedThresholds)
+}

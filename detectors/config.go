@@ -76,6 +76,11 @@ type Config struct {
 	// about 15), and gave 18–32 false alarms per 30 days at 1 call/s. Attempts of one request
 	// are not independent evidence: 1 restores the bar.
 	MaxRetryErrors int `yaml:"max_retry_errors"`
+
+	// Limits cap the series the engine tracks. They are not part of the YAML surface
+	// (detectors.*): the daemon copies ingest.max_providers and ingest.max_models_per_provider
+	// here, so that the engine and ingest agree on one set of caps.
+	Limits Limits `yaml:"-"`
 }
 
 // DefaultConfig returns the defaults of the design: one false alarm per 30 days per series,
@@ -113,6 +118,7 @@ func DefaultConfig() Config {
 		SilenceMin:            60 * time.Second,
 		SilenceKappa:          2,
 		MaxRetryErrors:        1,
+		Limits:                Limits{MaxProviders: 32, MaxModelsPerProvider: 64},
 	}
 }
 
@@ -184,6 +190,10 @@ func (c Config) Validate() error {
 	}
 	if c.WarmupCalls < 0 || c.DownEstimateCalls < 1 || c.LatencyMinSamples < 1 || c.MaxRetryErrors < 1 {
 		bad("warmup_calls", "warmup_calls must be >= 0, down_estimate_calls, latency_min_samples and max_retry_errors >= 1")
+	}
+	if c.Limits.MaxProviders < 1 || c.Limits.MaxModelsPerProvider < 1 {
+		// Not a YAML field: named as the Go field the caller sets.
+		errs = append(errs, errors.New("detectors: Limits.MaxProviders and Limits.MaxModelsPerProvider must be >= 1"))
 	}
 	return errors.Join(errs...)
 }

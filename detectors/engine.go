@@ -23,9 +23,16 @@ type Engine struct {
 	ordered   []*series // every series, sorted by key, for deterministic ticks
 	providers map[string]*series
 
+	// decay holds the factor tables of series.age; th caches calibrations. Both belong to
+	// this engine alone.
+	decay decayTables
+
 	retries     map[uint64]uint8
 	retryOrder  []retryEntry
 	retryCursor int
+
+	// refused and folded count the calls beyond cfg.Limits (Refused, Folded).
+	refused, folded uint64
 }
 
 type retryEntry struct {
@@ -43,36 +50,13 @@ func NewEngine(cfg Config) (*Engine, error) {
 		th:        thresholds{exact: true},
 		series:    make(map[SeriesKey]*series),
 		providers: make(map[string]*series),
+		decay:     newDecayTables(cfg.BaselineHalfLife),
 		retries:   make(map[uint64]uint8),
 	}, nil
 }
 
 // Config returns the engine's configuration.
 func (e *Engine) Config() Config { return e.cfg }
-
-// lookupProvider returns a provider's pooled series, creating it.
-func (e *Engine) lookupProvider(provider string) *series {
-	p, ok := e.providers[provider]
-	if !ok {
-		p = &series{key: SeriesKey{Provider: provider}, baseHalfLife: e.cfg.BaselineHalfLife}
-		e.providers[provider] = p
-		e.insert(p)
-	}
-	return p
-}
-
-// lookup returns the series of key and its provider's, creating them.
-func (e *Engine) lookup(key SeriesKey) *series {
-	if s, ok := e.series[key]; ok {
-		return s
-	}
-	p := e.lookupProvider(key.Provider)
-	s := &series{key: key, provider: p, baseHalfLife: e.cfg.BaselineHalfLife}
-	p.models = append(p.models, s)
-	e.series[key] = s
-	e.insert(s)
-	return s
-}
 
 func (e *Engine) insert(s *series) {
 	i, _ := slices.BinarySearchFunc(e.ordered, s.key, func(a *series, k SeriesKey) int { return compareKeys(a.key, k) })
@@ -92,17 +76,26 @@ func (e *Engine) Observe(now time.Time, c *Call, out []Transition) []Transition 
 	if model == "" {
 		model = UnknownModel
 	}
-	o := e.observation(now, c)
 	if model == UnknownModel && c.Source == SourceAttempt {
 		// HTTP attempts whose LLM span never came (in time) tell about the provider, not about a
 		// model: they feed the provider's pooled bank only. As a series of its own, "unknown"
 		// would collect the first failed attempt of every retried request whose LLM span came
 		// after the wait, and look like a model that always fails.
-		p := e.lookupProvider(c.Provider)
+		p := e.admitProvider(c.Provider)
+		if p == nil {
+			e.refused++
+			return out
+		}
+		o := e.observation(now, c)
 		p.observe(e, now, &o)
 		return e.settleProvider(now, p, out)
 	}
 	s := e.lookup(SeriesKey{Provider: c.Provider, Model: model})
+	if s == nil {
+		e.refused++ // a provider beyond Limits.MaxProviders
+		return out
+	}
+	o := e.observation(now, c)
 	s.observe(e, now, &o)
 	s.provider.observe(e, now, &o)
 	// A call cannot change a quiet series' state unless it raised an alarm, which adds a latch

@@ -56,7 +56,9 @@ func BenchmarkSeriesMemory(b *testing.B) {
 		var before, after runtime.MemStats
 		runtime.GC()
 		runtime.ReadMemStats(&before)
-		e, _ := NewEngine(DefaultConfig())
+		cfg := DefaultConfig()
+		cfg.Limits = Limits{MaxProviders: 100, MaxModelsPerProvider: 1000} // above the 20 × 100 below
+		e, _ := NewEngine(cfg)
 		const n = 2000
 		now := t0
 		var out []Transition

@@ -82,10 +82,8 @@ type series struct {
 	ttftRecent, latRecent        sketch
 	ttftLimit, latLimit          float64 // seconds (per token for latency); 0 until designed
 
-	// agedAt is when the decayed counters were last aged; baseHalfLife is the baselines' EWMA
-	// half-life (from the configuration).
-	agedAt       time.Time
-	baseHalfLife time.Duration
+	// agedAt is when the decayed counters were last aged.
+	agedAt time.Time
 
 	peak     peakRate
 	callRate decayed // N: calls, half-life callRateHalfLife, for silence
@@ -123,7 +121,7 @@ func (s *series) observe(e *Engine, now time.Time, o *observation) {
 	if s.calls == 0 {
 		s.firstSeen, s.since = now, now
 	}
-	s.age(now)
+	s.age(&e.decay, now)
 	s.calls++
 	s.lastCall = now
 	s.peak.add(now)
@@ -197,8 +195,8 @@ func (s *series) observe(e *Engine, now time.Time, o *observation) {
 }
 
 // age decays every counter of the series at once, in whole seconds, at most once a second:
-// factors come from tables (decayFactor), so the per-call path has no Exp2.
-func (s *series) age(now time.Time) {
+// factors come from the engine's tables, so the per-call path has no Exp2.
+func (s *series) age(t *decayTables, now time.Time) {
 	if s.agedAt.IsZero() {
 		s.agedAt = now
 		for _, d := range s.decayers() {
@@ -212,9 +210,9 @@ func (s *series) age(now time.Time) {
 	}
 	// Advance by whole seconds, keeping the remainder, so that rounding never accumulates.
 	at := s.agedAt.Add(time.Duration(secs) * time.Second)
-	ff := decayFactor(secs, figuresHalfLife)
-	fr := decayFactor(secs, callRateHalfLife)
-	fb := decayFactor(secs, s.baseHalfLife)
+	ff := t.figures.factor(secs)
+	fr := t.callRate.factor(secs)
+	fb := t.base.factor(secs)
 	for _, d := range []*decayed{&s.fig.calls, &s.fig.errors, &s.fig.truncation, &s.fig.rateLimit} {
 		d.scale(ff, at)
 	}

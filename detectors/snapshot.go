@@ -10,19 +10,45 @@ import (
 	"time"
 )
 
-// snapshotVersion is bumped whenever the encoding of baselines changes; Restore refuses other
-// versions rather than misread them.
-const snapshotVersion = 1
+// snapshotVersion is bumped whenever the encoding changes; Restore refuses versions it does not
+// know rather than misread them.
+//   - 1: baselines and traffic only. Restore brings the series back unknown; still accepted.
+//   - 2: also the state machine, so that a restart does not forget an outage.
+const snapshotVersion = 2
 
+// A snapshot keeps, for every series (models and providers):
+//
+//   - what it learned: the error, truncation and 429 baselines (per hour of week and EWMA), the
+//     latency and TTFT baselines, the peak rate that sets λ_ref, the call rate that sets the
+//     silence timeout, its first and last call and its call count (version 1);
+//   - where its state machine stands (version 2): the state, since when and the evidence of the
+//     last transition; whether the warm-up is over; each member's design (p0, p1, h) and CUSUM
+//     statistic with its change point, counts, error classes and sample error; the latched
+//     alarms with their level, hold-down deadline, reverse CUSUM and counts; the number of
+//     recent entries into down (the hold-down's back-off); when it was last designed, aged and
+//     decayed; and the recent figures Status reports (decayed counts, latency and TTFT sketches).
+//
+// So a restored engine answers Status as the saved one did, and continues from its next call
+// or tick exactly as the saved engine would have: a down series stays down until the normal
+// hold-down and reverse test clear it, and a snapshot older than a series' silence timeout
+// makes it unknown on the first Tick, as for a live engine that had seen no call meanwhile.
+//
+// A snapshot does not keep:
+//
+//   - the retry memory (which logical requests already gave their errors, kept ten minutes): a
+//     request retried across the restart may count one error more;
+//   - the counters Refused and Folded, which are the process's;
+//   - the configuration: members keep the thresholds the saved engine designed, and a changed
+//     configuration takes effect at their next redesign (within a minute of calls or ticks).
 type snapshot struct {
 	Version int
 	Series  []seriesSnapshot
 }
 
-// seriesSnapshot is what a series learned and must not forget across a restart: its baselines,
-// its traffic, and how long it has been seen. Alarms are not kept: a restarted engine judges
-// afresh from its baselines.
+// seriesSnapshot is one series. gob matches fields by name, so a version 1 snapshot decodes
+// into it with the version 2 fields zero.
 type seriesSnapshot struct {
+	// Version 1: baselines and traffic.
 	Provider, Model     string
 	Calls               uint64
 	FirstSeen, LastCall time.Time
@@ -30,91 +56,212 @@ type seriesSnapshot struct {
 	TTFT, Latency       sketch
 	Peak                peakRate
 	CallRate            decayed
+
+	// Version 2: the state machine.
+	State                         State
+	Since                         time.Time
+	Evidence                      Evidence
+	Warm                          bool
+	DesignedAt, DecayedAt, AgedAt time.Time
+	Members                       [numMembers]cusumSnapshot
+	Latches                       []latchSnapshot
+	TTFTRecent, LatencyRecent     sketch
+	TTFTLimit, LatencyLimit       float64
+	FigCalls, FigErrors           decayed
+	FigTruncation, FigRateLimit   decayed
+	DownCount                     int
+	DownDecayAt                   time.Time
 }
 
-// Snapshot encodes the baselines of every series (gob, gzip-compressed), so that a restarted
-// daemon resumes instead of starting cold.
+// cusumSnapshot is a member: its design and its statistic.
+type cusumSnapshot struct {
+	P0, P1, H, Target, S float64
+	Since                time.Time
+	N, K                 int32
+	Classes              [numClasses]uint16
+	Sample               string
+}
+
+// latchSnapshot is a latched alarm.
+type latchSnapshot struct {
+	Member    int
+	Level     State
+	HoldUntil time.Time
+	R, Step   float64
+	N, K      int32
+	Evidence  Evidence
+}
+
+// Snapshot encodes the baselines and the state of every series (gob, gzip-compressed), so that
+// a restarted daemon resumes where it stopped instead of starting cold and forgetting outages.
 func (e *Engine) Snapshot() ([]byte, error) {
 	snap := snapshot{Version: snapshotVersion, Series: make([]seriesSnapshot, 0, len(e.ordered))}
 	for _, s := range e.ordered {
-		snap.Series = append(snap.Series, seriesSnapshot{
-			Provider: s.key.Provider, Model: s.key.Model,
-			Calls: s.calls, FirstSeen: s.firstSeen, LastCall: s.lastCall,
-			Err: s.errBase, Trunc: s.truncBase, Rate: s.rateBase,
-			TTFT: s.ttftBase, Latency: s.latBase,
-			Peak: s.peak, CallRate: s.callRate,
-		})
+		snap.Series = append(snap.Series, s.snapshot())
 	}
 	var buf bytes.Buffer
 	zw := gzip.NewWriter(&buf)
 	if err := gob.NewEncoder(zw).Encode(&snap); err != nil {
-		return nil, fmt.Errorf("encode baselines: %w", err)
+		return nil, fmt.Errorf("encode snapshot: %w", err)
 	}
 	if err := zw.Close(); err != nil {
-		return nil, fmt.Errorf("compress baselines: %w", err)
+		return nil, fmt.Errorf("compress snapshot: %w", err)
 	}
 	return buf.Bytes(), nil
+}
+
+func (s *series) snapshot() seriesSnapshot {
+	ss := seriesSnapshot{
+		Provider: s.key.Provider, Model: s.key.Model,
+		Calls: s.calls, FirstSeen: s.firstSeen, LastCall: s.lastCall,
+		Err: s.errBase, Trunc: s.truncBase, Rate: s.rateBase,
+		TTFT: s.ttftBase, Latency: s.latBase,
+		Peak: s.peak, CallRate: s.callRate,
+
+		State: s.state, Since: s.since, Evidence: s.evidence, Warm: s.warm,
+		DesignedAt: s.designedAt, DecayedAt: s.decayedAt, AgedAt: s.agedAt,
+		TTFTRecent: s.ttftRecent, LatencyRecent: s.latRecent,
+		TTFTLimit: s.ttftLimit, LatencyLimit: s.latLimit,
+		FigCalls: s.fig.calls, FigErrors: s.fig.errors,
+		FigTruncation: s.fig.truncation, FigRateLimit: s.fig.rateLimit,
+		DownCount: s.downCount, DownDecayAt: s.downDecayAt,
+	}
+	for m, c := range s.members {
+		ss.Members[m] = cusumSnapshot{
+			P0: c.p0, P1: c.p1, H: c.h, Target: c.target, S: c.s,
+			Since: c.since, N: c.n, K: c.k, Classes: c.classes, Sample: c.sample,
+		}
+	}
+	for _, l := range s.latches {
+		ss.Latches = append(ss.Latches, latchSnapshot{
+			Member: int(l.member), Level: l.level, HoldUntil: l.holdUntil,
+			R: l.r, Step: l.step, N: l.n, K: l.k, Evidence: l.evidence,
+		})
+	}
+	return ss
 }
 
 // maxSnapshotBytes bounds what Restore decompresses.
 const maxSnapshotBytes = 1 << 30
 
-// Limits bound the series Restore brings back.
-type Limits struct {
-	// MaxProviders and MaxModelsPerProvider are ingest's caps; 0 is no limit.
-	MaxProviders, MaxModelsPerProvider int
-}
-
-// Restore loads baselines from a Snapshot into an engine that has seen no calls. Restored series
-// start unknown; their next call or tick judges them with the restored baselines, without a new
-// warm-up. It brings back at most lim's series, the most recently called first: ingest's caps
-// start empty in each process, so without this every restart could add a full set of series to
-// the ones saved (the engine holds at most twice the caps, restored and new).
-func (e *Engine) Restore(data []byte, lim Limits) error {
+// Restore loads a Snapshot into an engine that has seen no calls, and emits no transitions.
+//
+// A version 2 snapshot brings back every series' state: Status answers at once as the saved
+// engine did, and the next call or tick continues from there (see snapshot for what is kept).
+// A version 1 snapshot brings back baselines only: its series start unknown, and their next
+// call or tick judges them with the restored baselines, without a new warm-up.
+//
+// It brings back at most the engine's Limits of series, the most recently called first: the
+// caps start empty in each process, so without this every restart could add a full set of
+// series to the ones saved.
+func (e *Engine) Restore(data []byte) error {
 	if len(e.ordered) > 0 {
-		return fmt.Errorf("restore baselines: the engine already has %d series", len(e.ordered))
+		return fmt.Errorf("restore snapshot: the engine already has %d series", len(e.ordered))
 	}
-	zr, err := gzip.NewReader(bytes.NewReader(data))
+	snap, err := decodeSnapshot(data)
 	if err != nil {
-		return fmt.Errorf("restore baselines: %w", err)
+		return err
 	}
-	var snap snapshot
-	if err := gob.NewDecoder(io.LimitReader(zr, maxSnapshotBytes)).Decode(&snap); err != nil {
-		return fmt.Errorf("decode baselines: %w", err)
-	}
-	if snap.Version != snapshotVersion {
-		return fmt.Errorf("restore baselines: snapshot version %d, want %d", snap.Version, snapshotVersion)
-	}
-	models := make(map[string]int)
 	slices.SortStableFunc(snap.Series, func(a, b seriesSnapshot) int { return b.LastCall.Compare(a.LastCall) })
 	for _, ss := range snap.Series {
-		if ss.Model == "" {
-			continue // providers are created with their models
+		p := e.admitProvider(ss.Provider)
+		if p != nil && ss.Model != "" {
+			e.admitModel(p, ss.Model)
 		}
-		n, known := models[ss.Provider]
-		if !known && lim.MaxProviders > 0 && len(models) >= lim.MaxProviders ||
-			lim.MaxModelsPerProvider > 0 && n >= lim.MaxModelsPerProvider {
-			continue
-		}
-		models[ss.Provider] = n + 1
-		e.lookup(SeriesKey{Provider: ss.Provider, Model: ss.Model})
 	}
-	for _, ss := range snap.Series {
-		var s *series
-		if ss.Model == "" {
-			s = e.providers[ss.Provider]
-		} else {
+	for i := range snap.Series {
+		ss := &snap.Series[i]
+		s := e.providers[ss.Provider]
+		if ss.Model != "" {
 			s = e.series[SeriesKey{Provider: ss.Provider, Model: ss.Model}]
 		}
 		if s == nil {
-			continue
+			continue // beyond the limits
 		}
-		s.calls, s.firstSeen, s.lastCall, s.since = ss.Calls, ss.FirstSeen, ss.LastCall, ss.LastCall
-		s.errBase, s.truncBase, s.rateBase = ss.Err, ss.Trunc, ss.Rate
-		s.ttftBase, s.latBase = ss.TTFT, ss.Latency
-		s.peak, s.callRate = ss.Peak, ss.CallRate
-		s.agedAt = ss.CallRate.At
-		s.warm = s.calls >= uint64(e.cfg.WarmupCalls) && ss.LastCall.Sub(ss.FirstSeen) >= e.cfg.WarmupAge
+		s.restoreBaselines(ss)
+		if snap.Version >= 2 {
+			s.restoreState(ss)
+		} else {
+			s.since, s.agedAt = ss.LastCall, ss.CallRate.At
+			s.warm = s.calls >= uint64(e.cfg.WarmupCalls) && ss.LastCall.Sub(ss.FirstSeen) >= e.cfg.WarmupAge
+		}
+	}
+	for _, p := range e.providers {
+		for _, m := range p.models {
+			p.unhealthy += unhealthy(m.state)
+		}
 	}
 	return nil
+}
+
+// decodeSnapshot decompresses, decodes and checks a snapshot.
+func decodeSnapshot(data []byte) (*snapshot, error) {
+	zr, err := gzip.NewReader(bytes.NewReader(data))
+	if err != nil {
+		return nil, fmt.Errorf("restore snapshot: %w", err)
+	}
+	var snap snapshot
+	if err := gob.NewDecoder(io.LimitReader(zr, maxSnapshotBytes)).Decode(&snap); err != nil {
+		return nil, fmt.Errorf("decode snapshot: %w", err)
+	}
+	if snap.Version < 1 || snap.Version > snapshotVersion {
+		return nil, fmt.Errorf("restore snapshot: version %d, want 1 to %d", snap.Version, snapshotVersion)
+	}
+	if snap.Version >= 2 {
+		for i := range snap.Series {
+			if err := snap.Series[i].check(); err != nil {
+				return nil, fmt.Errorf("restore snapshot: series %s/%s: %w", snap.Series[i].Provider, snap.Series[i].Model, err)
+			}
+		}
+	}
+	return &snap, nil
+}
+
+// check refuses what the state machine could not hold: a state, member or latch level out of
+// range, more latches than members.
+func (ss *seriesSnapshot) check() error {
+	if ss.State >= numStates {
+		return fmt.Errorf("state %d", ss.State)
+	}
+	if len(ss.Latches) > int(numMembers) {
+		return fmt.Errorf("%d latches", len(ss.Latches))
+	}
+	for _, l := range ss.Latches {
+		if l.Member < 0 || l.Member >= int(numMembers) || l.Level != StateDegraded && l.Level != StateDown {
+			return fmt.Errorf("latch of member %d at %s", l.Member, l.Level)
+		}
+	}
+	return nil
+}
+
+func (s *series) restoreBaselines(ss *seriesSnapshot) {
+	s.calls, s.firstSeen, s.lastCall = ss.Calls, ss.FirstSeen, ss.LastCall
+	s.errBase, s.truncBase, s.rateBase = ss.Err, ss.Trunc, ss.Rate
+	s.ttftBase, s.latBase = ss.TTFT, ss.Latency
+	s.peak, s.callRate = ss.Peak, ss.CallRate
+}
+
+func (s *series) restoreState(ss *seriesSnapshot) {
+	s.state, s.since, s.evidence, s.warm = ss.State, ss.Since, ss.Evidence, ss.Warm
+	s.designedAt, s.decayedAt, s.agedAt = ss.DesignedAt, ss.DecayedAt, ss.AgedAt
+	s.ttftRecent, s.latRecent = ss.TTFTRecent, ss.LatencyRecent
+	s.ttftLimit, s.latLimit = ss.TTFTLimit, ss.LatencyLimit
+	s.fig = figures{calls: ss.FigCalls, errors: ss.FigErrors, truncation: ss.FigTruncation, rateLimit: ss.FigRateLimit}
+	s.downCount, s.downDecayAt = ss.DownCount, ss.DownDecayAt
+	for m, cs := range ss.Members {
+		if cs.H <= 0 {
+			continue // not designed yet
+		}
+		c := &s.members[m]
+		c.setParams(cs.P0, cs.P1, cs.H)
+		c.target, c.s = cs.Target, cs.S
+		c.since, c.n, c.k, c.classes, c.sample = cs.Since, cs.N, cs.K, cs.Classes, cs.Sample
+	}
+	s.latches = s.latches[:0]
+	for _, l := range ss.Latches {
+		s.latches = append(s.latches, latch{
+			member: member(l.Member), level: l.Level, holdUntil: l.HoldUntil,
+			r: l.R, step: l.Step, n: l.N, k: l.K, evidence: l.Evidence,
+		})
+	}
 }
