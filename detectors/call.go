@@ -42,7 +42,8 @@ func Outcomes() []Outcome {
 // ErrorClass says why a call failed. The zero value, ClassNone, is a call with no error.
 type ErrorClass uint8
 
-// Error classes, from ../DETECTION.md's event classification.
+// Error classes. docs/normalisation.md ("Error classes") says which statuses and error
+// types map to each; docs/detection.md which ones count as provider faults.
 const (
 	ClassNone ErrorClass = iota
 	// ClassOverloaded is 529, 503 and overloaded_error: the provider cannot take the load.

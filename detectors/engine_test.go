@@ -94,7 +94,7 @@ func TestStepOutageIsDetectedQuickly(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
 		lambda, p0, p1 float64
-		bound          time.Duration // DETECTION.md "Delay (hard, closed form)"
+		bound          time.Duration // the design's closed-form delay bound (cmd/detectbench/bounds.go)
 		want           State
 	}{
 		{1, 0.01, 1.0, 4500 * time.Millisecond, StateDown},

@@ -112,7 +112,7 @@ type observation struct {
 }
 
 // learning reports whether baselines may learn from this series' calls now: only while no alarm
-// is latched (DETECTION: baselines update only while healthy).
+// is latched (docs/detection.md: baselines are learned only while the series has no alarm).
 func (s *series) learning() bool { return len(s.latches) == 0 }
 
 // observe feeds one call's observation to the series' bank at time now.

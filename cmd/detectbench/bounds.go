@@ -1,9 +1,11 @@
 package main
 
-// The figures the bench compares against, copied from /work/shared/DETECTION.md (the design
-// document, docs/detection.md in the repository). Each table is indexed by the baseline p0, the
-// outage error rate p1 and the call rate λ; delays are mean seconds from the change to the alarm
-// at one false alarm per 30 days per series.
+// The figures the bench compares against, copied from the design document DETECTION.md, which
+// is not part of the repository: these tables are the repository's copy. docs/detection.md
+// describes the detector they measure, docs/bench.md shows them as the optimum and bound
+// columns. Each table is indexed by the baseline p0, the outage error rate p1 and the call rate
+// λ; delays are mean seconds from the change to the alarm at one false alarm per 30 days per
+// series.
 
 // benchRates, benchP0s and benchP1s are the grid of both tables.
 var (
