@@ -191,6 +191,8 @@ func TestRouterFailsOverBeforeUsersNotice(t *testing.T) {
 	logger := slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
 	e, err := newExample(ctx, config{outagewatch: w.apiURL, otlpEndpoint: w.otlpHTTP, rate: 20, latency: 20 * time.Millisecond}, logger)
 	require.NoError(t, err)
+	handles := newHandleTracker(e.router.tracer)
+	e.router.tracer = handles
 	var wg sync.WaitGroup
 	e.start(ctx, &wg)
 	loadCtx, stopLoad := context.WithCancel(ctx)
@@ -228,14 +230,19 @@ func TestRouterFailsOverBeforeUsersNotice(t *testing.T) {
 		"the router's health client did not learn the primary is down")
 	switched := time.Since(faultAt)
 	// Requests that chose the primary just before the switch are still in flight for one
-	// provider latency and their retry: let them end before taking the counters.
-	time.Sleep(200 * time.Millisecond)
+	// provider latency and their retry: wait until every request begun so far has ended (each
+	// begins before it asks for the primary's usability) before taking the counters.
+	begun := handles.begun()
+	require.Eventually(t, func() bool { return handles.endedUpTo(begun) }, 10*time.Second, time.Millisecond,
+		"the requests begun before the switch did not end")
 	atSwitch := e.router.Stats()
 	require.Zero(t, atSwitch.Failed, "the retry on the fallback hid the failed primary calls")
 	require.Positive(t, atSwitch.PrimaryErrors, "some user requests hit the outage before the switch")
 
-	// The provider recovers a little later; only the probes can tell.
-	time.Sleep(2 * time.Second)
+	// The provider recovers a little later, after two probes have met the outage; only the
+	// probes can tell.
+	require.Eventually(t, func() bool { return e.router.Stats().ProbeErrors >= atSwitch.ProbeErrors+2 }, 10*time.Second, 10*time.Millisecond,
+		"the router did not probe the unusable primary")
 	e.primary.SetFailing(false)
 	recoveredAt := time.Now()
 	// atBack is the last count taken while the primary was still unusable: counts taken first,
@@ -267,4 +274,67 @@ func TestRouterFailsOverBeforeUsersNotice(t *testing.T) {
 	require.Equal(t, atBack.PrimaryErrors, final.PrimaryErrors)
 	t.Logf("requests %d: primary %d, fallback %d, retried %d, failed %d; probes %d; test took %s",
 		final.Requests, final.ToPrimary, final.ToFallback, final.Retried, final.Failed, final.Probes, time.Since(began).Round(time.Millisecond))
+}
+
+// handleTracker wraps the router's tracer to tell which user requests are still being served:
+// Handle starts its "router.handle" span before it routes the request and ends it (deferred)
+// after its last counter update, so a request whose span has ended is wholly counted.
+type handleTracker struct {
+	trace.Tracer
+
+	mu      sync.Mutex
+	started int64          // router.handle spans started
+	open    map[int64]bool // the sequence numbers of those not yet ended
+}
+
+func newHandleTracker(tracer trace.Tracer) *handleTracker {
+	return &handleTracker{Tracer: tracer, open: map[int64]bool{}}
+}
+
+// Start starts the span with the wrapped tracer, and tracks it if it is a user request's.
+func (h *handleTracker) Start(ctx context.Context, name string, opts ...trace.SpanStartOption) (context.Context, trace.Span) {
+	ctx, span := h.Tracer.Start(ctx, name, opts...)
+	if name != "router.handle" {
+		return ctx, span
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.started++
+	seq := h.started
+	h.open[seq] = true
+	return ctx, &trackedSpan{Span: span, ended: func() {
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		delete(h.open, seq)
+	}}
+}
+
+// begun returns how many user requests have begun so far.
+func (h *handleTracker) begun() int64 {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.started
+}
+
+// endedUpTo reports whether the first n user requests have all ended.
+func (h *handleTracker) endedUpTo(n int64) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for seq := range h.open {
+		if seq <= n {
+			return false
+		}
+	}
+	return true
+}
+
+// trackedSpan calls ended after the span ends.
+type trackedSpan struct {
+	trace.Span
+	ended func()
+}
+
+func (s *trackedSpan) End(opts ...trace.SpanEndOption) {
+	s.Span.End(opts...)
+	s.ended()
 }
