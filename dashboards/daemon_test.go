@@ -63,6 +63,29 @@ func (d *daemon) metrics() (map[string]*dto.MetricFamily, error) {
 	return parser.TextToMetricFamilies(resp.Body)
 }
 
+// healthy reports whether the daemon's /metrics says that s is healthy: warm (a cold series is
+// unknown) and seeing nothing wrong.
+func (d *daemon) healthy(s series) (bool, error) {
+	families, err := d.metrics()
+	if err != nil {
+		return false, err
+	}
+	f := families["outagewatch_health_state"]
+	if f == nil {
+		return false, nil
+	}
+	for _, m := range f.GetMetric() {
+		labels := map[string]string{}
+		for _, l := range m.GetLabel() {
+			labels[l.GetName()] = l.GetValue()
+		}
+		if labels["provider"] == s.provider && labels["model"] == s.model && labels["state"] == "healthy" {
+			return m.GetGauge().GetValue() == 1, nil
+		}
+	}
+	return false, nil
+}
+
 // eventually calls cond every 200ms until it returns true, and fails the test with msg if it
 // has not after timeout. Unlike require.Eventually, it calls cond on the test's goroutine, so
 // cond may use the test's helpers.

@@ -178,7 +178,11 @@ func exportedMetrics(t *testing.T) exposition {
 	t.Helper()
 	d := startDaemon(t)
 	tr := startTraffic(t, d, 50)
-	time.Sleep(2 * time.Second) // the detectors' warm-up
+	// The detectors' warm-up: an outage of a cold (unknown) series opens no incident.
+	eventually(t, 30*time.Second, func() bool {
+		ok, err := d.healthy(sonnet)
+		return err == nil && ok
+	}, "%s never became healthy:\n%s", sonnet.model, d.logs)
 	tr.set(sonnet, outage)
 	var families map[string]*dto.MetricFamily
 	eventually(t, 30*time.Second, func() bool {

@@ -243,8 +243,18 @@ func TestPrometheusEvaluatesEveryQuery(t *testing.T) {
 	tr := startTraffic(t, d, 100)
 	t.Logf("daemon and prometheus up after %v", time.Since(start).Round(time.Millisecond))
 
-	// The baseline: the detectors warm up, and Prometheus takes a few scrapes of normal traffic.
-	time.Sleep(6 * time.Second)
+	// The baseline: the detectors warm up, and Prometheus takes a few scrapes of normal traffic:
+	// three in which every series is healthy.
+	eventually(t, 45*time.Second, func() bool {
+		for _, s := range everySeries {
+			res, err := prom.query(fmt.Sprintf(`sum_over_time(outagewatch_health_state{provider=%q, model=%q, state="healthy"}[1m]) >= 3`, s.provider, s.model))
+			if err != nil || len(res) == 0 {
+				return false
+			}
+		}
+		return true
+	}, "Prometheus did not scrape three healthy samples of every series; daemon log:\n%s", d.logs)
+	t.Logf("baseline scraped after %v", time.Since(start).Round(time.Millisecond))
 	tr.set(sonnet, outage)
 	tr.set(gpt4o, truncation)
 	outageAt := time.Now()
