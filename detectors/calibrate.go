@@ -10,7 +10,8 @@ import "math"
 // step δ = |b|/m, a success steps down m cells, an event steps up A = ⌈a/δ⌉ cells (rounding a up
 // makes the chain alarm sooner than the real CUSUM, so the calibrated h errs on the safe side),
 // and the run lengths L(i) from each cell solve (I − P)L = 1. The matrix is banded (m below the
-// diagonal, A above), so banded elimination solves it in O(K·m·A).
+// diagonal, A above), so banded elimination solves it in O(K·m·A); a calibration factors the
+// largest system it may need once (runLengths).
 
 // latticeSteps returns m, the cells a success steps down: at least 8, and enough that an event
 // steps up at least 32 cells, so that rounding a costs at most 3%.
@@ -18,73 +19,143 @@ func latticeSteps(a, b float64) int {
 	return min(64, max(8, int(math.Ceil(32*-b/a))))
 }
 
-// arl0 returns the average run length, from S = 0, of the lattice CUSUM with K cells below the
-// threshold, event probability p, and steps +up and −m. buf is scratch space.
-func arl0(p float64, up, m, k int, buf []float64) (float64, []float64) {
-	w := m + up + 1 // band width: columns i−m … i+up
-	need := k * w
-	if cap(buf) < need {
-		buf = make([]float64, need)
-	}
-	band := buf[:need]
-	clear(band)
-	rhs := make([]float64, k)
+// runLengths is the LU factorisation, without pivoting, of the run-length system (I − P)L = 1 of
+// the lattice CUSUM with event probability p, steps +up and −m, and kmax cells below the
+// threshold. The system of any K ≤ kmax cells is its leading K×K block (the event steps that
+// would leave the block are exactly the ones that alarm), and the LU factors of a leading block
+// are the leading blocks of the factors: one elimination, O(kmax·m·up), serves every threshold a
+// calibration tries, and each then costs a back substitution, O(K·up). The operations on the
+// leading block are those of eliminating the K-cell system alone, in the same order, so the run
+// lengths are bit for bit those of separate solves (TestRunLengthsMatchSeparateSolves).
+type runLengths struct {
+	up, m, w int
+	band     []float64 // row i holds columns i−m … i+up
+	rhs, l   []float64
+}
+
+func factorRunLengths(p float64, up, m, kmax int) *runLengths {
+	r := new(runLengths)
+	r.factor(p, up, m, kmax)
+	return r
+}
+
+func (r *runLengths) at(i, j int) *float64 { return &r.band[i*r.w+(j-i+r.m)] }
+
+// factor sets r to the factors of the system of kmax cells, reusing r's memory.
+func (r *runLengths) factor(p float64, up, m, kmax int) {
+	w := m + up + 1
+	r.up, r.m, r.w = up, m, w
+	r.band = grow(r.band, kmax*w)
+	r.rhs, r.l = grow(r.rhs, kmax), grow(r.l, kmax)
 	q := 1 - p
-	at := func(i, j int) *float64 { return &band[i*w+(j-i+m)] }
-	for i := 0; i < k; i++ {
-		*at(i, i) += 1
-		if i+up < k {
-			*at(i, i+up) -= p
+	for i := 0; i < kmax; i++ {
+		*r.at(i, i) += 1
+		if i+up < kmax {
+			*r.at(i, i+up) -= p
 		}
-		*at(i, max(i-m, 0)) -= q
-		rhs[i] = 1
+		*r.at(i, max(i-m, 0)) -= q
+		r.rhs[i] = 1
 	}
-	// Elimination without pivoting is stable here: I − P is a nonsingular M-matrix.
-	for c := 0; c < k; c++ {
-		piv := *at(c, c)
-		last := min(c+up, k-1)
-		for i := c + 1; i <= min(c+m, k-1); i++ {
-			f := *at(i, c) / piv
+	// Elimination without pivoting is stable here: I − P is a nonsingular M-matrix. Row i
+	// subtracts f × row c over columns c … last; the rows are sliced from column c on, so that
+	// the inner loop runs without index arithmetic or bounds checks.
+	for c := 0; c < kmax; c++ {
+		n := min(c+up, kmax-1) - c + 1
+		rowC := r.band[c*w+m : c*w+m+n]
+		piv := rowC[0]
+		for i := c + 1; i <= min(c+m, kmax-1); i++ {
+			rowI := r.band[i*w+c-i+m:]
+			f := rowI[0] / piv
 			if f == 0 {
 				continue
 			}
-			for j := c; j <= last; j++ {
-				*at(i, j) -= f * *at(c, j)
+			rowI = rowI[:len(rowC)]
+			for j, v := range rowC {
+				rowI[j] -= f * v
 			}
-			rhs[i] -= f * rhs[c]
+			r.rhs[i] -= f * r.rhs[c]
 		}
 	}
-	// Back substitution.
-	l := rhs
+}
+
+// grow returns s with length n, zeroed.
+func grow(s []float64, n int) []float64 {
+	if cap(s) < n {
+		return make([]float64, n)
+	}
+	s = s[:n]
+	clear(s)
+	return s
+}
+
+// arl0 returns the average run length, from S = 0, of the lattice CUSUM with k cells below the
+// threshold (k at most the kmax factored): a back substitution on the leading block.
+func (r *runLengths) arl0(k int) float64 {
+	l := r.l[:k]
 	for i := k - 1; i >= 0; i-- {
-		s := l[i]
-		for j := i + 1; j <= min(i+up, k-1); j++ {
-			s -= *at(i, j) * l[j]
+		n := min(i+r.up, k-1) - i
+		row := r.band[i*r.w+r.m : i*r.w+r.m+1+n]
+		s := r.rhs[i]
+		for j, v := range row[1:] {
+			s -= v * l[i+1+j]
 		}
-		l[i] = s / *at(i, i)
+		l[i] = s / row[0]
 	}
-	return l[0], buf
+	return l[0]
 }
 
 // calibrate returns the smallest threshold h on the lattice whose exact in-control ARL0 reaches
 // target observations, for a CUSUM designed for p0 → p1 and run against true rate p0.
 func calibrate(p0, p1, target float64) float64 {
+	var r runLengths
+	return r.calibrate(p0, p1, target)
+}
+
+// calibrate is calibrate with r's memory as scratch space. It searches the number of cells K
+// (h = K·δ) for the smallest whose run length reaches target: ln ARL0 grows about linearly with
+// h (by about δ per cell: ARL0 ≈ C·e^h), so a secant step on ln ARL0 lands within a cell or two
+// of the answer, and bisection of the bracket takes over if it does not. Any search of the
+// bracket finds the same K, ARL0 being increasing in K; the secant needs about 4 back
+// substitutions where bisection took 11.
+func (r *runLengths) calibrate(p0, p1, target float64) float64 {
 	a, b := math.Log(p1/p0), math.Log((1-p1)/(1-p0))
 	m := latticeSteps(a, b)
 	delta := -b / float64(m)
 	up := int(math.Ceil(a/delta - 1e-9))
-	// ARL0 ≥ e^h (Lorden), so the threshold is at most ln(target).
+	// ARL0 ≥ e^h (Lorden), so the threshold is at most ln(target): the bracket is [lo, hi],
+	// with hi taken as reaching target (the answer when nothing below does).
 	hi := int(math.Ceil(math.Log(target)/delta)) + 1
 	lo := 1
-	var buf []float64
-	for lo < hi {
-		mid := (lo + hi) / 2
-		var l float64
-		l, buf = arl0(p0, up, m, mid, buf)
-		if l >= target {
-			hi = mid
+	r.factor(p0, up, m, hi)
+	lnTarget := math.Log(target)
+	var prevK int
+	var prevG float64
+	k := hi - 1
+	for step := 0; lo < hi; step++ {
+		k = min(max(k, lo), hi-1)
+		g := math.Log(r.arl0(k)) - lnTarget
+		if g >= 0 {
+			hi = k
 		} else {
-			lo = mid + 1
+			lo = k + 1
+		}
+		slope := delta
+		if step > 0 && k != prevK {
+			if s := (g - prevG) / float64(k-prevK); s > 0 {
+				slope = s
+			}
+		}
+		prevK, prevG = k, g
+		next := float64(k) - g/slope
+		if step >= 6 || math.IsNaN(next) || math.IsInf(next, 0) {
+			k = (lo + hi) / 2
+			continue
+		}
+		// The smallest K at or above the root; past it by one when the root is a whole cell
+		// (g = 0 there), which the bracket's next probe settles.
+		k = int(math.Ceil(next))
+		if g < 0 && k <= lo-1 {
+			k = lo
 		}
 	}
 	return float64(lo) * delta
@@ -120,6 +191,9 @@ const maxCachedThresholds = 1 << 14
 type thresholds struct {
 	exact bool
 	cache map[thresholdKey]float64
+	// scratch is calibrate's memory, kept between calibrations (under 1 MB at the default
+	// false-alarm interval).
+	scratch runLengths
 }
 
 func (t *thresholds) get(p0, p1, target float64) float64 {
@@ -129,7 +203,7 @@ func (t *thresholds) get(p0, p1, target float64) float64 {
 	}
 	h := closedFormThreshold(target)
 	if t.exact {
-		h = calibrate(p0, p1, target)
+		h = t.scratch.calibrate(p0, p1, target)
 	}
 	if t.cache == nil {
 		t.cache = make(map[thresholdKey]float64)

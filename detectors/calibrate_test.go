@@ -126,3 +126,120 @@ func TestThresholdCacheIsBounded(t *testing.T) {
 	}
 	require.Len(t, th.cache, maxCachedThresholds)
 }
+
+// arl0Separate solves the run-length system of k cells on its own, as calibrate did before it
+// factored once per calibration (runLengths): the reference the factored solves must match.
+func arl0Separate(p float64, up, m, k int) float64 {
+	w := m + up + 1
+	band := make([]float64, k*w)
+	rhs := make([]float64, k)
+	q := 1 - p
+	at := func(i, j int) *float64 { return &band[i*w+(j-i+m)] }
+	for i := 0; i < k; i++ {
+		*at(i, i) += 1
+		if i+up < k {
+			*at(i, i+up) -= p
+		}
+		*at(i, max(i-m, 0)) -= q
+		rhs[i] = 1
+	}
+	for c := 0; c < k; c++ {
+		piv := *at(c, c)
+		last := min(c+up, k-1)
+		for i := c + 1; i <= min(c+m, k-1); i++ {
+			f := *at(i, c) / piv
+			if f == 0 {
+				continue
+			}
+			for j := c; j <= last; j++ {
+				*at(i, j) -= f * *at(c, j)
+			}
+			rhs[i] -= f * rhs[c]
+		}
+	}
+	l := rhs
+	for i := k - 1; i >= 0; i-- {
+		s := l[i]
+		for j := i + 1; j <= min(i+up, k-1); j++ {
+			s -= *at(i, j) * l[j]
+		}
+		l[i] = s / *at(i, i)
+	}
+	return l[0]
+}
+
+// TestRunLengthsMatchSeparateSolves: one factorisation gives, for every smaller threshold, the
+// same run length bit for bit as solving that threshold's system alone, so calibrations (and
+// every threshold, every delay of the bench) are unchanged by the factoring.
+func TestRunLengthsMatchSeparateSolves(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct{ p0, p1 float64 }{{0.01, 0.2}, {0.0283, 0.2099}, {0.05, 0.8}, {0.002, 0.5}, {0.3, 0.95}} {
+		a, b := math.Log(tc.p1/tc.p0), math.Log((1-tc.p1)/(1-tc.p0))
+		m := latticeSteps(a, b)
+		delta := -b / float64(m)
+		up := int(math.Ceil(a/delta - 1e-9))
+		kmax := int(math.Ceil(math.Log(1e8)/delta)) + 1
+		r := factorRunLengths(tc.p0, up, m, kmax)
+		for _, k := range []int{1, 2, up, kmax / 3, kmax / 2, kmax - 1, kmax} {
+			if k < 1 || k > kmax {
+				continue
+			}
+			require.Equal(t, math.Float64bits(arl0Separate(tc.p0, up, m, k)), math.Float64bits(r.arl0(k)), "p0=%v p1=%v k=%d", tc.p0, tc.p1, k)
+		}
+		lo, hi := 1, kmax
+		for lo < hi {
+			if mid := (lo + hi) / 2; arl0Separate(tc.p0, up, m, mid) >= 1e8 {
+				hi = mid
+			} else {
+				lo = mid + 1
+			}
+		}
+		require.Equal(t, float64(lo)*delta, calibrate(tc.p0, tc.p1, 1e8), "p0=%v p1=%v", tc.p0, tc.p1)
+	}
+}
+
+// calibrateBisect is calibrate's search as it was: bisection of the cells, from 1 to the
+// Lorden bound.
+func calibrateBisect(p0, p1, target float64) float64 {
+	a, b := math.Log(p1/p0), math.Log((1-p1)/(1-p0))
+	m := latticeSteps(a, b)
+	delta := -b / float64(m)
+	up := int(math.Ceil(a/delta - 1e-9))
+	hi := int(math.Ceil(math.Log(target)/delta)) + 1
+	lo := 1
+	r := factorRunLengths(p0, up, m, hi)
+	for lo < hi {
+		if mid := (lo + hi) / 2; r.arl0(mid) >= target {
+			hi = mid
+		} else {
+			lo = mid + 1
+		}
+	}
+	return float64(lo) * delta
+}
+
+// TestSecantSearchMatchesBisection: the secant search finds the threshold bisection found, on
+// the grids the engine designs on (baselines on a 2% grid, alternatives on a 5% grid, targets
+// of 2 or 3 × λ_ref·T_FA with λ_ref on a 1.25 grid).
+func TestSecantSearchMatchesBisection(t *testing.T) {
+	t.Parallel()
+	rng := rand.New(rand.NewPCG(3, 4))
+	n := 300
+	if testing.Short() {
+		n = 60
+	}
+	var r runLengths
+	for range n {
+		p0 := gridUp(0.002*math.Pow(150, rng.Float64()), baselineGrid)
+		p1 := []float64{0.8, 0.2, alternative(p0, 0.2, 4*p0/1.25), alternative(p0, 0.5, 0), alternative(p0, 0.1, 10*p0), DefaultConfig().LatencyAlternative}[rng.IntN(6)]
+		if p1 <= p0 {
+			continue
+		}
+		lambda := gridUp(math.Pow(10, 3*rng.Float64()), 1.25)
+		target := float64(2+rng.IntN(2)) * lambda * 30 * 86400
+		require.Equal(t, calibrateBisect(p0, p1, target), r.calibrate(p0, p1, target), "p0=%v p1=%v target=%v", p0, p1, target)
+	}
+	for _, target := range []float64{10, 100, 1e4} { // small targets: short brackets
+		require.Equal(t, calibrateBisect(0.01, 0.2, target), calibrate(0.01, 0.2, target))
+	}
+}
