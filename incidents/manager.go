@@ -73,9 +73,11 @@ type Manager struct {
 	active  map[string]*tracked // by provider: the incident under way
 	pending map[string]*group   // by provider: failing transitions in their group wait
 
-	// qmu guards the write queue; wake tells the writer there is work.
+	// qmu guards the write queue; wake tells the writer there is work. Every change goes
+	// through it in order: the engine's transitions and the API's acknowledgements and
+	// resolutions alike, so that neither overtakes the other.
 	qmu      sync.Mutex
-	queue    []Change
+	queue    []queued
 	wake     chan struct{}
 	lastErr  error
 	failedAt time.Time
@@ -358,160 +360,9 @@ func peakOf(ev detectors.Evidence) Peak {
 	return p
 }
 
-// enqueue appends a change to the write queue; when the queue is full the change is dropped,
-// logged and counted (the only way incident work is lost: a store down for very long).
-func (mgr *Manager) enqueue(c Change) {
-	mgr.qmu.Lock()
-	if len(mgr.queue) >= mgr.cfg.QueueSize {
-		mgr.qmu.Unlock()
-		mgr.m.dropped.Inc()
-		mgr.logger.Error("incident change dropped", "provider", c.Provider, "err", ErrQueueFull)
-		return
-	}
-	mgr.queue = append(mgr.queue, c)
-	mgr.qmu.Unlock()
-	select {
-	case mgr.wake <- struct{}{}:
-	default:
-	}
-}
-
-// Run opens incidents after their group wait and writes queued changes in order, until ctx
-// ends; then it makes a last attempt to write what is queued (bounded by drain).
-func (mgr *Manager) Run(ctx context.Context) error {
-	ticker := time.NewTicker(200 * time.Millisecond)
-	defer ticker.Stop()
-	backoff := time.Duration(0)
-	var retry <-chan time.Time
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-ticker.C:
-			mgr.tick(mgr.now())
-		case <-mgr.wake:
-		case <-retry:
-			retry = nil
-		}
-		if retry != nil {
-			continue // waiting out a backoff
-		}
-		if err := mgr.flush(ctx); err != nil {
-			backoff = nextBackoff(backoff, mgr.cfg.RetryMin, mgr.cfg.RetryMax)
-			retry = time.After(backoff)
-			continue
-		}
-		backoff = 0
-	}
-}
-
-// Drain makes one bounded attempt to write the queued changes, for shutdown.
-func (mgr *Manager) Drain(ctx context.Context) error {
-	mgr.tick(mgr.now().Add(mgr.cfg.GroupWait)) // open what is waiting: its evidence is in
-	return mgr.flush(ctx)
-}
-
-// flush writes queued changes in order until the queue is empty or the store fails.
-func (mgr *Manager) flush(ctx context.Context) error {
-	for {
-		mgr.qmu.Lock()
-		if len(mgr.queue) == 0 {
-			mgr.qmu.Unlock()
-			return nil
-		}
-		c := mgr.queue[0]
-		mgr.qmu.Unlock()
-		actx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		inc, err := mgr.store.Apply(actx, c)
-		cancel()
-		if err != nil && !errors.Is(err, ErrNotFound) {
-			mgr.m.storeErrors.Inc()
-			mgr.qmu.Lock()
-			first := mgr.lastErr == nil
-			mgr.lastErr, mgr.failedAt = err, mgr.now()
-			depth := len(mgr.queue)
-			mgr.qmu.Unlock()
-			if first {
-				mgr.logger.Warn("store unreachable, incident changes queued", "err", err, "queued", depth)
-			}
-			return err
-		}
-		mgr.qmu.Lock()
-		mgr.queue = mgr.queue[1:]
-		if mgr.lastErr != nil {
-			mgr.logger.Info("store reachable again, writing queued incident changes", "queued", len(mgr.queue))
-		}
-		mgr.lastErr = nil
-		mgr.qmu.Unlock()
-		mgr.learnID(c, inc)
-		if len(c.Events) > 0 && c.Events[0].Kind == EventOpened && inc.ID != 0 {
-			mgr.logger.Info("incident opened", "incident_id", inc.ID, "provider", inc.Provider, "models", inc.Models, "severity", string(inc.Severity))
-		}
-		if c.State == StateResolved && inc.ID != 0 {
-			mgr.logger.Info("incident resolved", "incident_id", inc.ID, "provider", inc.Provider, "duration", inc.ResolvedAt.Sub(inc.OpenedAt).Round(time.Second))
-		}
-	}
-}
-
-// learnID gives the tracked incident its ID once the store has written it.
-func (mgr *Manager) learnID(c Change, inc Incident) {
-	if inc.ID == 0 {
-		return
-	}
-	mgr.mu.Lock()
-	defer mgr.mu.Unlock()
-	if t, ok := mgr.active[c.Provider]; ok && t.id == 0 && inc.State.Active() {
-		t.id = inc.ID
-	}
-}
-
 func nextBackoff(cur, lo, hi time.Duration) time.Duration {
 	next := max(lo, cur*2)
 	next = min(next, hi)
 	// Full jitter on the upper half: replicas retrying together spread out.
 	return next/2 + time.Duration(rand.Int64N(int64(next/2)+1))
-}
-
-// Check reports the store's health for /readyz: not ready while changes wait because the store
-// failed.
-func (mgr *Manager) Check(context.Context) error {
-	mgr.qmu.Lock()
-	defer mgr.qmu.Unlock()
-	if mgr.lastErr != nil {
-		return fmt.Errorf("store unreachable since %s, %d incident changes queued: %w", mgr.failedAt.UTC().Format(time.RFC3339), len(mgr.queue), mgr.lastErr)
-	}
-	return nil
-}
-
-// QueueDepth returns the number of changes waiting for the store.
-func (mgr *Manager) QueueDepth() int {
-	mgr.qmu.Lock()
-	defer mgr.qmu.Unlock()
-	return len(mgr.queue)
-}
-
-// Acknowledge records that actor acknowledged incident id.
-func (mgr *Manager) Acknowledge(ctx context.Context, id int64, actor string) (Incident, error) {
-	at := mgr.now()
-	return mgr.store.Apply(ctx, Change{IncidentID: id, At: at, State: StateAcknowledged, Actor: actor, Events: []EventSpec{{
-		Event: Event{At: at, Kind: EventAcknowledged, Actor: actor}, Notify: []string{NotifyEvent, NotifyUpdate},
-	}}})
-}
-
-// Resolve resolves incident id on actor's word. If its provider fails again, a new incident
-// opens.
-func (mgr *Manager) Resolve(ctx context.Context, id int64, actor string) (Incident, error) {
-	at := mgr.now()
-	inc, err := mgr.store.Apply(ctx, Change{IncidentID: id, At: at, State: StateResolved, Actor: actor, Events: []EventSpec{{
-		Event: Event{At: at, Kind: EventResolved, Actor: actor}, Notify: []string{NotifyResolve},
-	}}})
-	if err != nil {
-		return inc, err
-	}
-	mgr.mu.Lock()
-	if t, ok := mgr.active[inc.Provider]; ok && t.id == inc.ID {
-		delete(mgr.active, inc.Provider)
-	}
-	mgr.mu.Unlock()
-	return inc, nil
 }

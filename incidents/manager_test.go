@@ -211,11 +211,24 @@ func TestResumeContinuesTheActiveIncident(t *testing.T) {
 	require.Equal(t, StateResolved, incs[0].State)
 }
 
+// running starts mgr's writer for the rest of the test.
+func running(t *testing.T, mgr *Manager) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- mgr.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		require.NoError(t, <-done)
+	})
+}
+
 func TestManualResolveAndAck(t *testing.T) {
 	t.Parallel()
 	store := &memStore{}
 	mgr := newManager(t, store)
 	openIncident(t, mgr)
+	running(t, mgr)
 	_, err := mgr.Acknowledge(context.Background(), 1, "alice")
 	require.NoError(t, err)
 	inc, err := mgr.Resolve(context.Background(), 1, "alice")
@@ -224,6 +237,56 @@ func TestManualResolveAndAck(t *testing.T) {
 	require.Equal(t, "alice", inc.ResolvedBy)
 	_, err = mgr.Resolve(context.Background(), 99, "alice")
 	require.ErrorIs(t, err, ErrNotFound)
+}
+
+// TestAPIChangesTakeTheirTurn: an acknowledgement waits behind the opening queued before it
+// (while the store is down) instead of overtaking it and finding no incident.
+func TestAPIChangesTakeTheirTurn(t *testing.T) {
+	t.Parallel()
+	store := &memStore{fail: true}
+	mgr := newManager(t, store)
+	mgr.Handle([]detectors.Transition{tr("sonnet", H, D, 0)})
+	mgr.tick(t0.Add(11 * time.Second)) // the opening is queued; the store refuses it
+	require.Error(t, mgr.flush(context.Background()))
+	running(t, mgr)
+
+	acked := make(chan error, 1)
+	go func() {
+		_, err := mgr.Acknowledge(context.Background(), 1, "alice")
+		acked <- err
+	}()
+	require.Eventually(t, func() bool { return mgr.QueueDepth() == 2 }, 5*time.Second, time.Millisecond, "the ack queues behind the opening")
+	select {
+	case err := <-acked:
+		t.Fatalf("the ack was answered before the opening was written: %v", err)
+	default:
+	}
+	store.mu.Lock()
+	store.fail = false
+	store.mu.Unlock()
+	require.NoError(t, <-acked)
+	incs, events, _ := store.snapshot()
+	require.Len(t, incs, 1)
+	require.Equal(t, StateAcknowledged, incs[0].State)
+	require.Equal(t, EventOpened, events[0].Kind)
+	require.Equal(t, EventAcknowledged, events[len(events)-1].Kind)
+}
+
+// TestAPIChangeAbandonedWhileQueued: a caller that gives up before its change's turn leaves
+// nothing behind.
+func TestAPIChangeAbandonedWhileQueued(t *testing.T) {
+	t.Parallel()
+	store := &memStore{}
+	mgr := newManager(t, store)
+	openIncident(t, mgr)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel() // gone before the writer runs
+	_, err := mgr.Acknowledge(ctx, 1, "alice")
+	require.ErrorIs(t, err, context.Canceled)
+	require.NoError(t, mgr.flush(context.Background()))
+	require.Zero(t, mgr.QueueDepth())
+	incs, _, _ := store.snapshot()
+	require.Equal(t, StateOpen, incs[0].State, "an abandoned ack is not written")
 }
 
 func TestResumedSeriesNeedConfirmation(t *testing.T) {
