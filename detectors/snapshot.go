@@ -46,7 +46,8 @@ type snapshot struct {
 }
 
 // seriesSnapshot is one series. gob matches fields by name, so a version 1 snapshot decodes
-// into it with the version 2 fields zero.
+// into it with the version 2 fields zero. Members and a member's Classes are indexed by
+// position: appending a member or an error class needs no new version, reordering them does.
 type seriesSnapshot struct {
 	// Version 1: baselines and traffic.
 	Provider, Model     string
@@ -63,7 +64,7 @@ type seriesSnapshot struct {
 	Evidence                      Evidence
 	Warm                          bool
 	DesignedAt, DecayedAt, AgedAt time.Time
-	Members                       [numMembers]cusumSnapshot
+	Members                       []cusumSnapshot // by member, in the bank's order
 	Latches                       []latchSnapshot
 	TTFTRecent, LatencyRecent     sketch
 	TTFTLimit, LatencyLimit       float64
@@ -78,7 +79,7 @@ type cusumSnapshot struct {
 	P0, P1, H, Target, S float64
 	Since                time.Time
 	N, K                 int32
-	Classes              [numClasses]uint16
+	Classes              []uint16 // by ErrorClass
 	Sample               string
 }
 
@@ -126,10 +127,11 @@ func (s *series) snapshot() seriesSnapshot {
 		FigTruncation: s.fig.truncation, FigRateLimit: s.fig.rateLimit,
 		DownCount: s.downCount, DownDecayAt: s.downDecayAt,
 	}
+	ss.Members = make([]cusumSnapshot, numMembers)
 	for m, c := range s.members {
 		ss.Members[m] = cusumSnapshot{
 			P0: c.p0, P1: c.p1, H: c.h, Target: c.target, S: c.s,
-			Since: c.since, N: c.n, K: c.k, Classes: c.classes, Sample: c.sample,
+			Since: c.since, N: c.n, K: c.k, Classes: slices.Clone(c.classes[:]), Sample: c.sample,
 		}
 	}
 	for _, l := range s.latches {
@@ -223,8 +225,8 @@ func (ss *seriesSnapshot) check() error {
 	if ss.State >= numStates {
 		return fmt.Errorf("state %d", ss.State)
 	}
-	if len(ss.Latches) > int(numMembers) {
-		return fmt.Errorf("%d latches", len(ss.Latches))
+	if len(ss.Latches) > int(numMembers) || len(ss.Members) > int(numMembers) {
+		return fmt.Errorf("%d latches, %d members", len(ss.Latches), len(ss.Members))
 	}
 	for _, l := range ss.Latches {
 		if l.Member < 0 || l.Member >= int(numMembers) || l.Level != StateDegraded && l.Level != StateDown {
@@ -255,7 +257,8 @@ func (s *series) restoreState(ss *seriesSnapshot) {
 		c := &s.members[m]
 		c.setParams(cs.P0, cs.P1, cs.H)
 		c.target, c.s = cs.Target, cs.S
-		c.since, c.n, c.k, c.classes, c.sample = cs.Since, cs.N, cs.K, cs.Classes, cs.Sample
+		c.since, c.n, c.k, c.sample = cs.Since, cs.N, cs.K, cs.Sample
+		copy(c.classes[:], cs.Classes)
 	}
 	s.latches = s.latches[:0]
 	for _, l := range ss.Latches {
