@@ -27,6 +27,8 @@ type Server struct {
 	grpcLn net.Listener
 	httpLn net.Listener
 	wg     sync.WaitGroup
+	// failed receives the error of a listener that stopped serving on its own (Wait).
+	failed chan error
 }
 
 // NewServer builds the OTLP receivers of p. It binds nothing.
@@ -34,7 +36,7 @@ func NewServer(cfg Config, p *Pipeline, logger *slog.Logger) (*Server, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, logger: logger.With("component", "ingest")}
+	s := &Server{cfg: cfg, logger: logger.With("component", "ingest"), failed: make(chan error, 2)}
 	s.grpc = grpc.NewServer(
 		grpc.ForceServerCodecV2(newRawCodec()),
 		grpc.MaxRecvMsgSize(int(min(cfg.MaxRequestBytes, 1<<31-1))),
@@ -72,7 +74,7 @@ func (s *Server) Start() error {
 		s.logger.Info("otlp grpc listening", "addr", ln.Addr().String())
 		s.wg.Go(func() {
 			if err := s.grpc.Serve(ln); err != nil && !errors.Is(err, grpc.ErrServerStopped) {
-				s.logger.Error("otlp grpc server stopped", "err", err)
+				s.failed <- fmt.Errorf("otlp grpc: %w", err)
 			}
 		})
 	}
@@ -86,11 +88,23 @@ func (s *Server) Start() error {
 		s.logger.Info("otlp http listening", "addr", ln.Addr().String())
 		s.wg.Go(func() {
 			if err := s.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-				s.logger.Error("otlp http server stopped", "err", err)
+				s.failed <- fmt.Errorf("otlp http: %w", err)
 			}
 		})
 	}
 	return nil
+}
+
+// Wait blocks until a listener stops serving on its own, and returns its error, or until ctx
+// ends, and returns nil: the supervisor runs it as the receivers' part, so that a receiver that
+// fails while running stops the daemon.
+func (s *Server) Wait(ctx context.Context) error {
+	select {
+	case err := <-s.failed:
+		return err
+	case <-ctx.Done():
+		return nil
+	}
 }
 
 // GRPCAddr returns the bound gRPC address, or "" when gRPC is off or not started.
