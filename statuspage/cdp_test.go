@@ -34,7 +34,8 @@ type browser struct {
 	mu      sync.Mutex
 	nextID  int64
 	pending map[int64]chan cdpMessage
-	events  []cdpMessage // every event received, for the test to inspect
+	events  []cdpMessage  // every event received, for the test to inspect
+	arrived chan struct{} // closed (and replaced) when an event is received
 	done    chan struct{}
 }
 
@@ -86,7 +87,8 @@ func startBrowser(t *testing.T) *browser {
 		"--disable-background-networking", "--disable-component-update", "--disable-sync",
 		"--no-first-run", "--no-default-browser-check", "--disable-extensions", "--mute-audio",
 		"--hide-scrollbars", "--user-data-dir="+t.TempDir(), "--remote-debugging-pipe", "about:blank")
-	b := &browser{cmd: cmd, stderr: &lockedBuffer{}, w: fromUs, pending: map[int64]chan cdpMessage{}, done: make(chan struct{})}
+	b := &browser{cmd: cmd, stderr: &lockedBuffer{}, w: fromUs, pending: map[int64]chan cdpMessage{},
+		arrived: make(chan struct{}), done: make(chan struct{})}
 	cmd.Stderr = b.stderr
 	cmd.ExtraFiles = []*os.File{toChrome, toUs} // fd 3: commands in, fd 4: answers out
 	require.NoError(t, cmd.Start())
@@ -118,6 +120,8 @@ func (b *browser) read(r io.ReadCloser) {
 			}
 		} else {
 			b.events = append(b.events, m)
+			close(b.arrived)
+			b.arrived = make(chan struct{})
 		}
 		b.mu.Unlock()
 	}
@@ -156,6 +160,36 @@ func (b *browser) call(ctx context.Context, session, method string, params, out 
 		return fmt.Errorf("%s: chromium exited", method)
 	case <-ctx.Done():
 		return fmt.Errorf("%s: %w", method, ctx.Err())
+	}
+}
+
+// eventCount returns how many events have been received so far.
+func (b *browser) eventCount() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return len(b.events)
+}
+
+// waitEvent waits until an event of method for session has been received after the first
+// `after` events.
+func (b *browser) waitEvent(ctx context.Context, session, method string, after int) error {
+	for {
+		b.mu.Lock()
+		for _, e := range b.events[after:] {
+			if e.Method == method && e.SessionID == session {
+				b.mu.Unlock()
+				return nil
+			}
+		}
+		arrived := b.arrived
+		b.mu.Unlock()
+		select {
+		case <-arrived:
+		case <-b.done:
+			return fmt.Errorf("waiting for %s: chromium exited", method)
+		case <-ctx.Done():
+			return fmt.Errorf("waiting for %s: %w", method, ctx.Err())
+		}
 	}
 }
 
@@ -225,13 +259,19 @@ func (tb *tab) viewport(ctx context.Context, t *testing.T, width, height int, mo
 	}, nil))
 }
 
+// navigate loads url in the tab and waits for the page's load event (Page.loadEventFired),
+// which Chromium sends even when the page's scripts are disabled.
 func (tb *tab) navigate(ctx context.Context, t *testing.T, url string) {
 	t.Helper()
+	seen := tb.b.eventCount()
 	var nav struct {
 		ErrorText string `json:"errorText"`
 	}
 	require.NoError(t, tb.call(ctx, "Page.navigate", map[string]any{"url": url}, &nav))
 	require.Empty(t, nav.ErrorText)
+	loaded, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	require.NoError(t, tb.b.waitEvent(loaded, tb.session, "Page.loadEventFired", seen))
 }
 
 // eval evaluates a JavaScript expression in the page and decodes its value into out.
@@ -256,17 +296,49 @@ func (tb *tab) eval(ctx context.Context, expr string, out any) error {
 	return json.Unmarshal(res.Result.Value, out)
 }
 
-// waitFor polls a JavaScript expression until it is true.
+// waitFor waits until a JavaScript expression is true. The page signals it: the expression is
+// evaluated once, then again on every change of the document (a MutationObserver: every state,
+// banner and snapshot the live script applies writes the DOM) and of its loading state, inside
+// one promise that Runtime.evaluate awaits; no round trip per check, no interval. A navigation
+// that replaces the document while waiting rejects the evaluation ("context destroyed"); the
+// wait then starts again in the new document. In a tab whose scripts are disabled the observer
+// never calls back, so there only the first evaluation counts: navigate has waited for the load.
 func (tb *tab) waitFor(ctx context.Context, t *testing.T, what, expr string, timeout time.Duration) {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
+	wctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	wait := `new Promise(function (resolve) {
+	  function check() { try { return !!(` + expr + `); } catch (e) { return false; } }
+	  function recheck() {
+	    if (!check()) return;
+	    observer.disconnect();
+	    document.removeEventListener("readystatechange", recheck);
+	    window.removeEventListener("load", recheck);
+	    resolve(true);
+	  }
+	  var observer = new MutationObserver(recheck);
+	  observer.observe(document, { subtree: true, childList: true, attributes: true, characterData: true });
+	  document.addEventListener("readystatechange", recheck);
+	  window.addEventListener("load", recheck);
+	  recheck();
+	})`
 	var lastErr error
-	for time.Now().Before(deadline) {
-		var ok bool
-		if lastErr = tb.eval(ctx, expr, &ok); lastErr == nil && ok {
+	for wctx.Err() == nil {
+		var res struct {
+			Result struct {
+				Value bool `json:"value"`
+			} `json:"result"`
+			ExceptionDetails *struct {
+				Text string `json:"text"`
+			} `json:"exceptionDetails"`
+		}
+		lastErr = tb.call(wctx, "Runtime.evaluate", map[string]any{"expression": wait, "awaitPromise": true, "returnByValue": true}, &res)
+		if lastErr == nil && res.ExceptionDetails != nil {
+			lastErr = errors.New("evaluate: " + res.ExceptionDetails.Text)
+		}
+		if lastErr == nil && res.Result.Value {
 			return
 		}
-		time.Sleep(50 * time.Millisecond)
 	}
 	t.Fatalf("waited %s for %s (%s): last error %v", timeout, what, expr, lastErr)
 }
