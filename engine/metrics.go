@@ -52,9 +52,18 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 }
 
 // register adds the gauges that read the runner's own state.
-func (m *metrics) register(reg prometheus.Registerer, out *fanout) {
-	promauto.With(reg).NewGaugeFunc(prometheus.GaugeOpts{
+func (m *metrics) register(reg prometheus.Registerer, out *fanout, capped func() (refused, folded uint64)) {
+	f := promauto.With(reg)
+	f.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "outagewatch_engine_fanout_queue_depth",
 		Help: "Transitions waiting in the engine's fan-out queue for the board, incidents and logs.",
 	}, func() float64 { return float64(out.depth()) })
+	f.NewCounterFunc(prometheus.CounterOpts{
+		Name: "outagewatch_engine_calls_refused_total",
+		Help: "Calls the engine ignored because their provider is beyond its cap of providers.",
+	}, func() float64 { r, _ := capped(); return float64(r) })
+	f.NewCounterFunc(prometheus.CounterOpts{
+		Name: "outagewatch_engine_calls_folded_total",
+		Help: "Calls the engine counted under the model \"other\" because their model is beyond its provider's cap of models.",
+	}, func() float64 { _, fo := capped(); return float64(fo) })
 }

@@ -54,8 +54,6 @@ type Config struct {
 	SnapshotMinGap time.Duration
 	// FanoutQueue bounds the transitions waiting for the fan-out goroutine.
 	FanoutQueue int
-	// Limits bound the series a snapshot brings back (ingest's caps).
-	Limits detectors.Limits
 }
 
 // DefaultConfig returns the detectors' defaults, a snapshot every 5 minutes and after state
@@ -152,7 +150,7 @@ func New(cfg Config, deps Deps) (*Runner, error) {
 	}
 	r.m = newMetrics(deps.Registerer)
 	r.out = newFanout(cfg.FanoutQueue, r.m)
-	r.m.register(deps.Registerer, r.out)
+	r.m.register(deps.Registerer, r.out, r.capped)
 	return r, nil
 }
 
@@ -271,6 +269,14 @@ func (r *Runner) Statuses() []detectors.Status {
 	return r.engine.Status(r.now(), nil)
 }
 
+// capped returns the calls the engine refused (providers past the cap) and folded into
+// detectors.OtherModel (models past the cap).
+func (r *Runner) capped() (refused, folded uint64) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.engine.Refused(), r.engine.Folded()
+}
+
 // errNoSnapshots is returned by Save and Restore without a snapshot store.
 var errNoSnapshots = errors.New("engine: no snapshot store")
 
@@ -333,7 +339,7 @@ func (r *Runner) restore(data []byte) (bool, int, error) {
 		r.logger.Info("snapshot not restored: calls came first")
 		return false, 0, nil
 	}
-	if err := r.engine.Restore(data, r.cfg.Limits); err != nil {
+	if err := r.engine.Restore(data); err != nil {
 		return false, 0, fmt.Errorf("restore snapshot: %w", err)
 	}
 	r.trans = r.trans[:0]

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -85,6 +86,12 @@ func (d *daemon) api() string { return "http://" + d.a.apiAddr() }
 // sendCalls exports n chat spans of claude-sonnet through the SDK; failing ones are 529s.
 func sendCalls(t *testing.T, d *daemon, n int, failing bool) {
 	t.Helper()
+	sendModelCalls(t, d, "claude-sonnet", n, failing)
+}
+
+// sendModelCalls exports n chat spans of an Anthropic model through the SDK.
+func sendModelCalls(t *testing.T, d *daemon, model string, n int, failing bool) {
+	t.Helper()
 	exp, err := otlptracehttp.New(context.Background(), otlptracehttp.WithEndpoint(d.a.ingest.HTTPAddr()), otlptracehttp.WithInsecure())
 	require.NoError(t, err)
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(exp), sdktrace.WithResource(resource.NewSchemaless(semconv.ServiceName("checkout"))))
@@ -93,14 +100,14 @@ func sendCalls(t *testing.T, d *daemon, n int, failing bool) {
 		attrs := []attribute.KeyValue{
 			attribute.String("gen_ai.operation.name", "chat"),
 			attribute.String("gen_ai.provider.name", "anthropic"),
-			attribute.String("gen_ai.request.model", "claude-sonnet"),
+			attribute.String("gen_ai.request.model", model),
 		}
 		if !failing {
 			attrs = append(attrs, attribute.StringSlice("gen_ai.response.finish_reasons", []string{"stop"}))
 		} else {
 			attrs = append(attrs, attribute.String("error.type", "OverloadedError"))
 		}
-		_, span := tracer.Start(context.Background(), "chat claude-sonnet", trace.WithSpanKind(trace.SpanKindClient), trace.WithAttributes(attrs...))
+		_, span := tracer.Start(context.Background(), "chat "+model, trace.WithSpanKind(trace.SpanKindClient), trace.WithAttributes(attrs...))
 		if failing {
 			span.SetStatus(codes.Error, "Error code: 529 - overloaded_error")
 		}
@@ -135,12 +142,18 @@ func incidentByID(t *testing.T, d *daemon, id int64) timelineView {
 	return out
 }
 
-// outage sends failing calls until the model is down.
+// outage sends failing calls until claude-sonnet is down.
 func outage(t *testing.T, d *daemon) {
 	t.Helper()
-	key := detectors.SeriesKey{Provider: "anthropic", Model: "claude-sonnet"}
+	outageOf(t, d, "claude-sonnet")
+}
+
+// outageOf sends failing calls until the model is down.
+func outageOf(t *testing.T, d *daemon, model string) {
+	t.Helper()
+	key := detectors.SeriesKey{Provider: "anthropic", Model: model}
 	require.Eventually(t, func() bool {
-		sendCalls(t, d, 6, true)
+		sendModelCalls(t, d, model, 6, true)
 		st, ok := d.a.board.Get(key)
 		return ok && st.State == detectors.StateDown
 	}, 20*time.Second, 50*time.Millisecond)
@@ -251,8 +264,9 @@ func TestPostgresDownDuringAnIncident(t *testing.T) {
 	require.Equal(t, incidents.EventResolved, got.Timeline[len(got.Timeline)-1].Kind)
 }
 
-// TestRestartAndReplicasShareOneIncident: a daemon restarted during an incident continues it,
-// and a second daemon on the same database seeing the same outage joins it.
+// TestRestartAndReplicasShareOneIncident: a daemon restarted during an incident answers as
+// before, at once and before any traffic, and continues the incident; a second daemon on the
+// same database that sees a second model fail writes its change into that same incident.
 func TestRestartAndReplicasShareOneIncident(t *testing.T) {
 	t.Parallel()
 	dsn := pgtest.NewDatabase(t)
@@ -264,16 +278,24 @@ func TestRestartAndReplicasShareOneIncident(t *testing.T) {
 
 	restarted := startDaemon(t, map[string]string{"OUTAGEWATCH_POSTGRES_DSN": dsn})
 	defer restarted.stop(t)
+	require.Contains(t, restarted.logs.String(), "snapshot restored")
+	code, body := get(t, restarted.api()+"/v1/health/anthropic/claude-sonnet")
+	require.Equal(t, http.StatusServiceUnavailable, code, "down before any traffic, as before the restart: %s", body)
 	replica := startDaemon(t, map[string]string{"OUTAGEWATCH_POSTGRES_DSN": dsn})
 	defer replica.stop(t)
-	require.Contains(t, restarted.logs.String(), "baselines restored")
-	outage(t, restarted)
-	outage(t, replica)
-	time.Sleep(time.Second) // group waits and queued writes
-	require.Eventually(t, func() bool {
-		return restarted.a.incidents.QueueDepth() == 0 && replica.a.incidents.QueueDepth() == 0
-	}, 10*time.Second, 50*time.Millisecond)
+	code, _ = get(t, replica.api()+"/v1/health/anthropic/claude-sonnet")
+	require.Equal(t, http.StatusServiceUnavailable, code, "the replica starts from the same snapshot")
+
 	incs := incidentList(t, replica, "")
+	require.Len(t, incs, 1)
+	before := len(incidentByID(t, replica, incs[0].ID).Timeline)
+	sendModelCalls(t, replica, "claude-haiku", 15, false)
+	outageOf(t, replica, "claude-haiku")
+	require.Eventually(t, func() bool {
+		got := incidentByID(t, restarted, incs[0].ID)
+		return replica.a.incidents.QueueDepth() == 0 && len(got.Timeline) > before && slices.Contains(got.Models, "claude-haiku")
+	}, 10*time.Second, 50*time.Millisecond, "the replica's change is written into the incident")
+	incs = incidentList(t, restarted, "")
 	require.Len(t, incs, 1, "one incident across a restart and two replicas")
 	require.Equal(t, incidents.StateOpen, incs[0].State)
 }

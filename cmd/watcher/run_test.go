@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -70,12 +71,27 @@ func startWatcher(t testing.TB, extraArgs ...string) (*app, *syncBuffer) {
 		cancel()
 		require.NoError(t, <-done)
 		out := logs.String()
-		for _, step := range []string{`step="ingest listeners"`, `step="ingest pipeline"`, `step=api`} {
-			require.Contains(t, out, step, "shutdown logs each step")
-		}
-		require.Less(t, strings.Index(out, `step="ingest listeners"`), strings.Index(out, `step="ingest pipeline"`), "listeners stop before the pipeline drains")
+		requireStepsInOrder(t, out)
 	})
 	return a, logs
+}
+
+// requireStepsInOrder checks that the shutdown logged every step, each once, in the order that
+// loses nothing.
+func requireStepsInOrder(t testing.TB, logs string) {
+	t.Helper()
+	last := -1
+	for _, step := range []string{stepReadiness, stepPush, stepReceivers, stepQueue, stepEngine, stepSnapshot, stepAPI, stepIncidents, stepAlerts, stepStore} {
+		needle := fmt.Sprintf("msg=\"shutdown step done\" component=supervisor step=%q", step)
+		if !strings.ContainsAny(step, " ") {
+			needle = "msg=\"shutdown step done\" component=supervisor step=" + step + " "
+		}
+		i := strings.Index(logs, needle)
+		require.GreaterOrEqual(t, i, 0, "shutdown step %q done, once, in order:\n%s", step, logs)
+		require.Equal(t, 1, strings.Count(logs, needle), "step %q logged once", step)
+		require.Greater(t, i, last, "step %q after the one before it", step)
+		last = i
+	}
 }
 
 func get(t *testing.T, url string) (int, string) {

@@ -1,0 +1,97 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/pprof"
+	"runtime"
+	"runtime/debug"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promauto"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/outagewatch/outagewatch/alerts"
+	"github.com/outagewatch/outagewatch/health"
+	"github.com/outagewatch/outagewatch/incidents"
+	"github.com/outagewatch/outagewatch/statuspage"
+)
+
+// readyChecker is a component whose readiness /readyz aggregates.
+type readyChecker interface {
+	Check(ctx context.Context) error
+}
+
+func (a *app) routes() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		_, _ = io.WriteString(w, "ok\n")
+	})
+	mux.HandleFunc("GET /readyz", a.readyz)
+	health.NewAPI(a.board, health.HTTPOptions{Heartbeat: a.cfg.Health.SSEHeartbeat}).Register(mux)
+	incidents.NewAPI(a.store, a.incidents, string(a.cfg.API.Token)).Register(mux)
+	alerts.NewSilenceAPI(a.store, string(a.cfg.API.Token)).Register(mux)
+	statuspage.New(a.board, a.history, a.store, a.store, statuspage.Options{GrafanaURL: a.cfg.Links.GrafanaURL}).Register(mux)
+	mux.Handle("GET /metrics", promhttp.HandlerFor(a.reg, promhttp.HandlerOpts{Registry: a.reg, EnableOpenMetrics: true}))
+	if a.cfg.API.Pprof {
+		mux.HandleFunc("GET /debug/pprof/", pprof.Index)
+		mux.HandleFunc("GET /debug/pprof/cmdline", pprof.Cmdline)
+		mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
+		mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
+	}
+	return mux
+}
+
+// readyz answers 200 when every component is ready, else 503 with what is not.
+func (a *app) readyz(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	var problems []string
+	if a.stopping.Load() {
+		problems = append(problems, "shutting down")
+	}
+	for name, c := range a.checks {
+		if err := c.Check(ctx); err != nil {
+			problems = append(problems, name+": "+err.Error())
+		}
+	}
+	if len(problems) > 0 {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		for _, p := range problems {
+			_, _ = fmt.Fprintln(w, p)
+		}
+		return
+	}
+	_, _ = io.WriteString(w, "ready\n")
+}
+
+// registerOwnMetrics registers the daemon's build and the status page's history bounds.
+func registerOwnMetrics(reg prometheus.Registerer, history *statuspage.History) {
+	f := promauto.With(reg)
+	version, revision := "(devel)", "unknown"
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		version = bi.Main.Version
+		for _, s := range bi.Settings {
+			if s.Key == "vcs.revision" {
+				revision = s.Value
+			}
+		}
+	}
+	f.NewGauge(prometheus.GaugeOpts{
+		Name:        "outagewatch_build_info",
+		Help:        "The running build: module version, VCS revision and Go version; always 1.",
+		ConstLabels: prometheus.Labels{"version": version, "revision": revision, "goversion": runtime.Version()},
+	}).Set(1)
+	f.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "outagewatch_statuspage_series",
+		Help: "Series whose last hour the status page keeps; it keeps at most 4096.",
+	}, func() float64 { n, _ := history.Len(); return float64(n) })
+	f.NewCounterFunc(prometheus.CounterOpts{
+		Name: "outagewatch_statuspage_samples_refused_total",
+		Help: "Samples of series the status page keeps no history for, because it keeps 4096 series already.",
+	}, func() float64 { _, refused := history.Len(); return float64(refused) })
+}

@@ -1,0 +1,129 @@
+package main
+
+import (
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"google.golang.org/grpc"
+
+	"github.com/outagewatch/outagewatch/alerts"
+	"github.com/outagewatch/outagewatch/alerts/slack"
+	"github.com/outagewatch/outagewatch/detectors"
+	"github.com/outagewatch/outagewatch/engine"
+	"github.com/outagewatch/outagewatch/health"
+	"github.com/outagewatch/outagewatch/incidents"
+	"github.com/outagewatch/outagewatch/ingest"
+	"github.com/outagewatch/outagewatch/internal/supervisor"
+	"github.com/outagewatch/outagewatch/statuspage"
+	"github.com/outagewatch/outagewatch/store"
+)
+
+// The lazy store serves the alert worker and the silences API: asserted here, where they meet.
+var (
+	_ alerts.Outbox       = (*store.Lazy)(nil)
+	_ alerts.Settler      = (*store.Lazy)(nil)
+	_ alerts.Reader       = (*store.Lazy)(nil)
+	_ alerts.SilenceStore = (*store.Lazy)(nil)
+)
+
+// app holds the running daemon: every component, built by newApp, started by start, and run and
+// stopped by sup. Its fields are read-only after start.
+type app struct {
+	cfg    Config
+	logger *slog.Logger
+	reg    *prometheus.Registry
+	sup    *supervisor.Supervisor
+
+	pipeline *ingest.Pipeline
+	ingest   *ingest.Server
+	engine   *engine.Runner
+	board    *health.Board
+	// history keeps the last hour of every series' figures for the status page.
+	history   *statuspage.History
+	store     *store.Lazy
+	incidents *incidents.Manager
+	alerts    *alerts.Dispatcher
+	// healthGRPC serves grpc.health.v1 on the OTLP gRPC server, and on healthOwn (with
+	// healthLn) when health.grpc_addr is set.
+	healthGRPC *health.GRPCServer
+	healthOwn  *grpc.Server
+	healthLn   net.Listener
+	api        *http.Server
+	apiLn      net.Listener
+
+	// stopping is set when shutdown begins, so that /readyz turns 503 at once.
+	stopping atomic.Bool
+	checks   map[string]readyChecker
+}
+
+// newApp builds every component from a validated configuration. It starts and binds nothing.
+func newApp(cfg Config, logger *slog.Logger) (*app, error) {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	a := &app{cfg: cfg, logger: logger, reg: reg, sup: supervisor.New(logger), store: &store.Lazy{}}
+	a.board = health.NewBoard()
+	mgr, err := incidents.NewManager(cfg.Incidents, a.store, reg, logger)
+	if err != nil {
+		return nil, fmt.Errorf("incidents: %w", err)
+	}
+	a.incidents = mgr
+	ecfg := engine.DefaultConfig()
+	ecfg.Detectors, ecfg.SnapshotInterval = cfg.Detectors, cfg.Store.BaselineInterval
+	ecfg.Detectors.Limits = detectors.Limits{MaxProviders: cfg.Ingest.MaxProviders, MaxModelsPerProvider: cfg.Ingest.MaxModelsPerProvider}
+	a.engine, err = engine.New(ecfg, engine.Deps{
+		Board: a.board, Transitions: []engine.TransitionHandler{mgr}, Snapshots: a.store,
+		Registerer: reg, Logger: logger,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("detection engine: %w", err)
+	}
+	acfg := cfg.alertsConfig()
+	var notifier alerts.Notifier
+	if acfg.Enabled() {
+		if notifier, err = slack.New(acfg, logger); err != nil {
+			return nil, fmt.Errorf("slack: %w", err)
+		}
+	}
+	a.alerts, err = alerts.New(acfg, alerts.Deps{
+		Outbox: a.store, Settler: a.store, Reader: a.store, Notifier: notifier,
+		Silences: alerts.CheckSilences(a.store), Registerer: reg, Logger: logger,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("alerts: %w", err)
+	}
+	if a.pipeline, err = ingest.NewPipeline(cfg.Ingest, a.engine, reg, logger, ingest.PipelineOptions{}); err != nil {
+		return nil, fmt.Errorf("ingest pipeline: %w", err)
+	}
+	if a.ingest, err = ingest.NewServer(cfg.Ingest, a.pipeline, logger); err != nil {
+		return nil, fmt.Errorf("ingest server: %w", err)
+	}
+	a.healthGRPC = health.NewGRPCServer(a.board)
+	a.healthGRPC.Register(a.ingest.GRPC())
+	if cfg.Health.GRPCAddr != "" {
+		a.healthOwn = grpc.NewServer()
+		a.healthGRPC.Register(a.healthOwn)
+	}
+	reg.MustRegister(health.NewCollector(a.board))
+	a.history = statuspage.NewHistory(a.board, 10*time.Second, time.Hour)
+	registerOwnMetrics(reg, a.history)
+	a.checks = map[string]readyChecker{"ingest": a.ingest, "store": a.store, "incidents": mgr, "alerts": a.alerts}
+	a.api = &http.Server{
+		Handler:           a.routes(),
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+	}
+	return a, nil
+}
+
+func (a *app) apiAddr() string {
+	if a.apiLn == nil {
+		return ""
+	}
+	return a.apiLn.Addr().String()
+}
