@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -273,21 +274,26 @@ func TestPermanent(t *testing.T) {
 	require.Equal(t, 1.0, h.counter(t, "outagewatch_alerts_errors_total", "permanent"))
 }
 
-// TestUnauthorized stops all sending after the first refusal.
+// TestUnauthorized stops all sending after the first refusal. It runs in a synctest bubble, so
+// the twenty poll intervals it waits are twenty polls of the dispatcher on the bubble's clock:
+// time advances only once every goroutine of the bubble is blocked, so each poll has run.
 func TestUnauthorized(t *testing.T) {
 	t.Parallel()
-	n := &recorder{answer: func(alerts.Notification, int) (alerts.Receipt, error) {
-		return alerts.Receipt{}, alerts.Unauthorized(errors.New("slack: invalid_auth: set OUTAGEWATCH_SLACK_BOT_TOKEN"))
-	}}
-	h := run(t, testConfig(), n, nil)
-	h.apply(t, opening(incidents.SeverityCritical))
-	other := opening(incidents.SeverityCritical)
-	other.Provider = "anthropic"
-	h.apply(t, other)
-	require.Eventually(t, func() bool { return h.d.Check(t.Context()) != nil }, 5*time.Second, time.Millisecond)
-	time.Sleep(20 * testConfig().PollInterval)
-	require.Len(t, n.Calls(), 1)
-	require.ErrorContains(t, h.d.Check(t.Context()), "alerts halted until restart: slack: invalid_auth")
+	synctest.Test(t, func(t *testing.T) {
+		n := &recorder{answer: func(alerts.Notification, int) (alerts.Receipt, error) {
+			return alerts.Receipt{}, alerts.Unauthorized(errors.New("slack: invalid_auth: set OUTAGEWATCH_SLACK_BOT_TOKEN"))
+		}}
+		h := run(t, testConfig(), n, nil)
+		h.apply(t, opening(incidents.SeverityCritical))
+		other := opening(incidents.SeverityCritical)
+		other.Provider = "anthropic"
+		h.apply(t, other)
+		require.Eventually(t, func() bool { return h.d.Check(t.Context()) != nil }, 5*time.Second, time.Millisecond)
+		time.Sleep(20 * testConfig().PollInterval) // twenty polls: nothing more may be sent
+		synctest.Wait()
+		require.Len(t, n.Calls(), 1)
+		require.ErrorContains(t, h.d.Check(t.Context()), "alerts halted until restart: slack: invalid_auth")
+	})
 }
 
 // TestMinSeverity skips an incident until it reaches the minimum severity; from then on all of
