@@ -92,28 +92,38 @@ func sendCalls(t *testing.T, d *daemon, n int, failing bool) {
 // sendModelCalls exports n chat spans of an Anthropic model through the SDK.
 func sendModelCalls(t *testing.T, d *daemon, model string, n int, failing bool) {
 	t.Helper()
-	exp, err := otlptracehttp.New(context.Background(), otlptracehttp.WithEndpoint(d.a.ingest.HTTPAddr()), otlptracehttp.WithInsecure())
+	sendSpans(t, d.a.ingest.HTTPAddr(), model, n, failing)
+}
+
+// sendSpans exports n chat spans of an Anthropic model to an OTLP/HTTP receiver through the
+// SDK; failing ones are 529s.
+func sendSpans(t *testing.T, addr, model string, n int, failing bool) {
+	t.Helper()
+	exp, err := otlptracehttp.New(context.Background(), otlptracehttp.WithEndpoint(addr), otlptracehttp.WithInsecure())
 	require.NoError(t, err)
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(exp), sdktrace.WithResource(resource.NewSchemaless(semconv.ServiceName("checkout"))))
 	tracer := tp.Tracer("test")
 	for i := 0; i < n; i++ {
-		attrs := []attribute.KeyValue{
-			attribute.String("gen_ai.operation.name", "chat"),
-			attribute.String("gen_ai.provider.name", "anthropic"),
-			attribute.String("gen_ai.request.model", model),
-		}
-		if !failing {
-			attrs = append(attrs, attribute.StringSlice("gen_ai.response.finish_reasons", []string{"stop"}))
-		} else {
-			attrs = append(attrs, attribute.String("error.type", "OverloadedError"))
-		}
-		_, span := tracer.Start(context.Background(), "chat "+model, trace.WithSpanKind(trace.SpanKindClient), trace.WithAttributes(attrs...))
+		_, span := tracer.Start(context.Background(), "chat "+model, trace.WithSpanKind(trace.SpanKindClient), trace.WithAttributes(chatAttributes(model, failing)...))
 		if failing {
 			span.SetStatus(codes.Error, "Error code: 529 - overloaded_error")
 		}
 		span.End()
 	}
 	require.NoError(t, tp.Shutdown(context.Background()))
+}
+
+// chatAttributes are a GenAI chat span's attributes: a stop, or an overloaded error.
+func chatAttributes(model string, failing bool) []attribute.KeyValue {
+	attrs := []attribute.KeyValue{
+		attribute.String("gen_ai.operation.name", "chat"),
+		attribute.String("gen_ai.provider.name", "anthropic"),
+		attribute.String("gen_ai.request.model", model),
+	}
+	if failing {
+		return append(attrs, attribute.String("error.type", "OverloadedError"))
+	}
+	return append(attrs, attribute.StringSlice("gen_ai.response.finish_reasons", []string{"stop"}))
 }
 
 // incidentList fetches GET /v1/incidents.

@@ -119,6 +119,13 @@ func (p *Process) Output() string {
 // Done is closed when the process has exited and its output is read.
 func (p *Process) Done() <-chan struct{} { return p.done }
 
+// ExitCode returns the exit code of a process that has exited (Done is closed), or -1 when it
+// was ended by a signal.
+func (p *Process) ExitCode() int {
+	<-p.done
+	return p.cmd.ProcessState.ExitCode()
+}
+
 // Signal sends sig to the process.
 func (p *Process) Signal(sig os.Signal) error { return p.cmd.Process.Signal(sig) }
 
