@@ -10,8 +10,8 @@ import "math"
 // step δ = |b|/m, a success steps down m cells, an event steps up A = ⌈a/δ⌉ cells (rounding a up
 // makes the chain alarm sooner than the real CUSUM, so the calibrated h errs on the safe side),
 // and the run lengths L(i) from each cell solve (I − P)L = 1. The matrix is banded (m below the
-// diagonal, A above), so banded elimination solves it in O(K·m·A); a calibration factors the
-// largest system it may need once (runLengths).
+// diagonal, A above), so banded elimination solves it in O(K·m·A); one elimination gives the
+// run lengths of every threshold up to the largest a calibration may need (runLengths).
 
 // latticeSteps returns m, the cells a success steps down: at least 8, and enough that an event
 // steps up at least 32 cells, so that rounding a costs at most 3%.
@@ -19,24 +19,22 @@ func latticeSteps(a, b float64) int {
 	return min(64, max(8, int(math.Ceil(32*-b/a))))
 }
 
-// runLengths is the LU factorisation, without pivoting, of the run-length system (I − P)L = 1 of
-// the lattice CUSUM with event probability p, steps +up and −m, and kmax cells below the
-// threshold. The system of any K ≤ kmax cells is its leading K×K block (the event steps that
+// runLengths solves the run-length systems (I − P)L = 1 of the lattice CUSUM with event
+// probability p and steps +up and −m, for every number of cells K ≤ kmax at once.
+//
+// The system of K cells is the leading K×K block of the system of kmax (the event steps that
 // would leave the block are exactly the ones that alarm), and the LU factors of a leading block
-// are the leading blocks of the factors: one elimination, O(kmax·m·up), serves every threshold a
-// calibration tries, and each then costs a back substitution, O(K·up). The operations on the
-// leading block are those of eliminating the K-cell system alone, in the same order, so the run
-// lengths are bit for bit those of separate solves (TestRunLengthsMatchSeparateSolves).
+// are the leading blocks of the factors. So with one elimination, O(kmax·m·up), L_K(0) =
+// e0ᵀ·U_K⁻¹·y_K, where y = L⁻¹·1 is the eliminated right-hand side; and zᵀ = e0ᵀ·U⁻¹ solves a
+// lower-triangular system (Uᵀz = e0) whose first K entries do not depend on kmax. Hence
+// L_K(0) = Σ_{i<K} z_i·y_i: every threshold's run length is a prefix sum, O(kmax·up) for all of
+// them. I − P is a nonsingular M-matrix, so z and y are non-negative: the sums have no
+// cancellation, and the run length is non-decreasing in K by construction.
 type runLengths struct {
 	up, m, w int
-	band     []float64 // row i holds columns i−m … i+up
-	rhs, l   []float64
-}
-
-func factorRunLengths(p float64, up, m, kmax int) *runLengths {
-	r := new(runLengths)
-	r.factor(p, up, m, kmax)
-	return r
+	band     []float64 // row i holds columns i−m … i+up; U after factor
+	rhs      []float64 // y after factor
+	arl      []float64 // arl[K−1] = L_K(0)
 }
 
 func (r *runLengths) at(i, j int) *float64 { return &r.band[i*r.w+(j-i+r.m)] }
@@ -46,7 +44,7 @@ func (r *runLengths) factor(p float64, up, m, kmax int) {
 	w := m + up + 1
 	r.up, r.m, r.w = up, m, w
 	r.band = grow(r.band, kmax*w)
-	r.rhs, r.l = grow(r.rhs, kmax), grow(r.l, kmax)
+	r.rhs = grow(r.rhs, kmax)
 	q := 1 - p
 	for i := 0; i < kmax; i++ {
 		*r.at(i, i) += 1
@@ -88,20 +86,25 @@ func grow(s []float64, n int) []float64 {
 	return s
 }
 
-// arl0 returns the average run length, from S = 0, of the lattice CUSUM with k cells below the
-// threshold (k at most the kmax factored): a back substitution on the leading block.
-func (r *runLengths) arl0(k int) float64 {
-	l := r.l[:k]
-	for i := k - 1; i >= 0; i-- {
-		n := min(i+r.up, k-1) - i
-		row := r.band[i*r.w+r.m : i*r.w+r.m+1+n]
-		s := r.rhs[i]
-		for j, v := range row[1:] {
-			s -= v * l[i+1+j]
+// solve fills r.arl: arl[K−1] is the average run length, from S = 0, of the lattice CUSUM with
+// K cells below the threshold, for every K up to the factored kmax.
+func (r *runLengths) solve() {
+	k := len(r.rhs)
+	r.arl = grow(r.arl, k)
+	acc := r.arl // Σ_{j<i} U_ji·z_j, accumulated row by row (U's rows are contiguous)
+	var sum float64
+	for i := 0; i < k; i++ {
+		row := r.band[i*r.w+r.m : i*r.w+r.m+1+min(r.up, k-1-i)]
+		z := -acc[i] / row[0]
+		if i == 0 {
+			z = 1 / row[0]
 		}
-		l[i] = s / row[0]
+		for j, u := range row[1:] {
+			acc[i+1+j] += u * z
+		}
+		sum += z * r.rhs[i]
+		r.arl[i] = sum // acc[i] is no longer needed
 	}
-	return l[0]
 }
 
 // calibrate returns the smallest threshold h on the lattice whose exact in-control ARL0 reaches
@@ -111,54 +114,23 @@ func calibrate(p0, p1, target float64) float64 {
 	return r.calibrate(p0, p1, target)
 }
 
-// calibrate is calibrate with r's memory as scratch space. It searches the number of cells K
-// (h = K·δ) for the smallest whose run length reaches target: ln ARL0 grows about linearly with
-// h (by about δ per cell: ARL0 ≈ C·e^h), so a secant step on ln ARL0 lands within a cell or two
-// of the answer, and bisection of the bracket takes over if it does not. Any search of the
-// bracket finds the same K, ARL0 being increasing in K; the secant needs about 4 back
-// substitutions where bisection took 11.
+// calibrate is calibrate with r's memory as scratch space.
 func (r *runLengths) calibrate(p0, p1, target float64) float64 {
 	a, b := math.Log(p1/p0), math.Log((1-p1)/(1-p0))
 	m := latticeSteps(a, b)
 	delta := -b / float64(m)
 	up := int(math.Ceil(a/delta - 1e-9))
-	// ARL0 ≥ e^h (Lorden), so the threshold is at most ln(target): the bracket is [lo, hi],
-	// with hi taken as reaching target (the answer when nothing below does).
+	// ARL0 ≥ e^h (Lorden), so the threshold is at most ln(target): hi cells, taken as reaching
+	// the target when nothing below does.
 	hi := int(math.Ceil(math.Log(target)/delta)) + 1
-	lo := 1
-	r.factor(p0, up, m, hi)
-	lnTarget := math.Log(target)
-	var prevK int
-	var prevG float64
-	k := hi - 1
-	for step := 0; lo < hi; step++ {
-		k = min(max(k, lo), hi-1)
-		g := math.Log(r.arl0(k)) - lnTarget
-		if g >= 0 {
-			hi = k
-		} else {
-			lo = k + 1
-		}
-		slope := delta
-		if step > 0 && k != prevK {
-			if s := (g - prevG) / float64(k-prevK); s > 0 {
-				slope = s
-			}
-		}
-		prevK, prevG = k, g
-		next := float64(k) - g/slope
-		if step >= 6 || math.IsNaN(next) || math.IsInf(next, 0) {
-			k = (lo + hi) / 2
-			continue
-		}
-		// The smallest K at or above the root; past it by one when the root is a whole cell
-		// (g = 0 there), which the bracket's next probe settles.
-		k = int(math.Ceil(next))
-		if g < 0 && k <= lo-1 {
-			k = lo
+	r.factor(p0, up, m, hi-1)
+	r.solve()
+	for k, l := range r.arl {
+		if l >= target {
+			return float64(k+1) * delta
 		}
 	}
-	return float64(lo) * delta
+	return float64(hi) * delta
 }
 
 // closedFormThreshold is the guaranteed fallback h = ln(target): ARL0 ≥ e^h for any CUSUM of
