@@ -15,16 +15,17 @@ const (
 // Engine decides, from calls, the health state of every (provider, model) series and of every
 // provider. It is deterministic: the same calls and ticks at the same times give the same
 // transitions. It is not safe for concurrent use; it does no I/O and reads no clock: every
-// method takes the time.
+// method takes the time. It tracks at most Config.Limits series (Refused, Folded), and saves
+// and restores its state with Snapshot and Restore.
 type Engine struct {
 	cfg       Config
-	th        thresholds
 	series    map[SeriesKey]*series
 	ordered   []*series // every series, sorted by key, for deterministic ticks
 	providers map[string]*series
 
-	// decay holds the factor tables of series.age; th caches calibrations. Both belong to
-	// this engine alone.
+	// th caches calibrations and decay holds the factor tables of series.age. Both belong to
+	// this engine alone: engines in one process share no mutable state.
+	th    thresholds
 	decay decayTables
 
 	retries     map[uint64]uint8

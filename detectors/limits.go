@@ -2,6 +2,7 @@ package detectors
 
 import (
 	"slices"
+	"strings"
 )
 
 // Limits cap the series an engine tracks, so that hostile or buggy input (a model name per
@@ -64,9 +65,7 @@ func (e *Engine) admitModel(p *series, model string) *series {
 	s := &series{key: key, provider: p}
 	// Models are kept sorted by name, so that a provider's roll-up breaks ties the same way in
 	// a restored engine as in the one that was saved.
-	i, _ := slices.BinarySearchFunc(p.models, model, func(m *series, name string) int {
-		return compareKeys(m.key, SeriesKey{Provider: m.key.Provider, Model: name})
-	})
+	i, _ := slices.BinarySearchFunc(p.models, model, func(m *series, name string) int { return strings.Compare(m.key.Model, name) })
 	p.models = slices.Insert(p.models, i, s)
 	e.series[key] = s
 	e.insert(s)
