@@ -147,13 +147,14 @@ func TestBadToken(t *testing.T) {
 	}
 	apply(t, st, opening("anthropic", time.Now()))
 	apply(t, st, opening("openai", time.Now()))
-	r := start(t, botConfig(ws), st, nil)
+	var polls pollCounter
+	r := start(t, botConfig(ws), st, polls.countPolls)
 	require.Eventually(t, func() bool { return r.d.Check(t.Context()) != nil }, 10*time.Second, 5*time.Millisecond)
 	err := r.d.Check(t.Context())
 	require.ErrorContains(t, err, "slack: invalid_auth: the bot token is wrong or revoked; set OUTAGEWATCH_SLACK_BOT_TOKEN")
 	require.NotContains(t, err.Error(), "xoxb-test")
 
-	time.Sleep(20 * botConfig(ws).PollInterval) // twenty polls: nothing more may be sent
+	polls.waitPolls(t, 20) // twenty polls: nothing more may be sent
 	require.Len(t, ws.Calls(""), 1, "one request, then nothing")
 	n, _, err := st.Backlog(t.Context(), time.Now())
 	require.NoError(t, err)

@@ -2,11 +2,13 @@ package slack_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"github.com/outagewatch/outagewatch/internal/slackfake"
 	"os"
 	"path/filepath"
 	"slices"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -188,6 +190,34 @@ func drained(t *testing.T, st store) func() bool {
 		require.NoError(t, err)
 		return n == 0
 	}
+}
+
+// pollCounter counts the dispatcher's polls through its Outbox, halted or not: every poll first
+// refreshes the backlog gauges, at most every 5 s once a refresh succeeds, but again at the next
+// poll after one fails; this Backlog always fails, so the dispatcher asks at every poll. The
+// tests that use it read the backlog from the store itself, never from the gauges.
+type pollCounter struct {
+	alerts.Outbox
+	polls atomic.Int64
+}
+
+func (p *pollCounter) Backlog(context.Context, time.Time) (int, time.Time, error) {
+	p.polls.Add(1)
+	return 0, time.Time{}, errors.New("backlog not read: the test counts polls")
+}
+
+// countPolls makes deps' Outbox count the dispatcher's polls; pass it to start.
+func (p *pollCounter) countPolls(deps *alerts.Deps) {
+	p.Outbox = deps.Outbox
+	deps.Outbox = p
+}
+
+// waitPolls waits until the dispatcher has polled n more times.
+func (p *pollCounter) waitPolls(t *testing.T, n int64) {
+	t.Helper()
+	target := p.polls.Load() + n
+	require.Eventually(t, func() bool { return p.polls.Load() >= target }, 10*time.Second, time.Millisecond,
+		"the dispatcher did not poll %d times", n)
 }
 
 // payload returns the incident ID, outbox ID and kind of a message's metadata.

@@ -50,11 +50,12 @@ func TestWebhookGone(t *testing.T) {
 	}
 	apply(t, st, opening("anthropic", time.Now()))
 	apply(t, st, opening("openai", time.Now()))
-	r := start(t, webhookConfig(ws), st, nil)
+	var polls pollCounter
+	r := start(t, webhookConfig(ws), st, polls.countPolls)
 	require.Eventually(t, func() bool { return r.d.Check(t.Context()) != nil }, 10*time.Second, 5*time.Millisecond)
 	err := r.d.Check(t.Context())
 	require.ErrorContains(t, err, "set OUTAGEWATCH_SLACK_WEBHOOK_URL")
 	require.NotContains(t, err.Error(), ws.WebhookURL())
-	time.Sleep(10 * webhookConfig(ws).PollInterval)
+	polls.waitPolls(t, 10) // ten polls: nothing more may be sent
 	require.Len(t, ws.Calls("webhook"), 1)
 }
