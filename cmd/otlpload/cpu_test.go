@@ -2,6 +2,8 @@ package main
 
 import (
 	"os"
+	"runtime"
+	"syscall"
 	"testing"
 	"time"
 
@@ -36,14 +38,42 @@ func TestParseStatCPU(t *testing.T) {
 	}
 }
 
+// TestProcessCPU has the meter watch this process while it burns 200 ms of CPU, as the kernel
+// counts it for getrusage: the meter must see most of it (/proc counts in 10 ms ticks).
 func TestProcessCPU(t *testing.T) {
 	t.Parallel()
 	m, err := startCPUMeter(os.Getpid())
 	require.NoError(t, err)
+	burned := burnCPU(t, 200*time.Millisecond)
 	used, err := m.stop()
 	require.NoError(t, err)
-	require.GreaterOrEqual(t, used, time.Duration(0))
+	require.GreaterOrEqual(t, used, burned/2, "the meter saw %s of the %s burned", used, burned)
 
 	_, err = startCPUMeter(1 << 30)
 	require.ErrorContains(t, err, "read cpu time")
+}
+
+// burnCPU spins until this process has used at least d of CPU time by getrusage's account, and
+// returns how much it used.
+func burnCPU(tb testing.TB, d time.Duration) time.Duration {
+	tb.Helper()
+	start := rusageCPU(tb)
+	x := uint64(1)
+	for {
+		for range 100_000 {
+			x = x*6364136223846793005 + 1442695040888963407
+		}
+		if used := rusageCPU(tb) - start; used >= d {
+			runtime.KeepAlive(x)
+			return used
+		}
+	}
+}
+
+// rusageCPU returns the user and system CPU time this process has used.
+func rusageCPU(tb testing.TB) time.Duration {
+	tb.Helper()
+	var ru syscall.Rusage
+	require.NoError(tb, syscall.Getrusage(syscall.RUSAGE_SELF, &ru))
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
