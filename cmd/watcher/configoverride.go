@@ -44,7 +44,7 @@ type envVar struct {
 }
 
 // envVars is every variable but OUTAGEWATCH_CONFIG, which loadConfig reads before the file. The
-// names are a public interface (DESIGN.md); a new one is one line, e.g.
+// names are a public interface (README.md, "Configuration"); a new one is one line, e.g.
 //
 //	{name: "OUTAGEWATCH_POSTGRES_DSN", secret: true, set: setString(postgresDSNField)},
 var envVars = []envVar{
