@@ -102,11 +102,10 @@ func TestRunAgainstOTLPReceiver(t *testing.T) {
 	require.NoError(t, os.WriteFile(path, []byte(fastYAML), 0o600))
 	env := map[string]string{"OTEL_SERVICE_NAME": "loadgen-test", "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf"}
 	var stdout, stderr bytes.Buffer
-	start := time.Now()
 	err := run(context.Background(), []string{"-scenario", path, "-endpoint", srv.URL, "-seed", "42", "-drain", "5s"},
 		func(k string) string { return env[k] }, &stdout, &stderr)
 	require.NoError(t, err, stderr.String())
-	require.Less(t, time.Since(start), 10*time.Second)
+	require.Contains(t, stderr.String(), `msg="timeline over"`, "the run played the whole timeline")
 
 	// The summary's total row: every call counted there reached the receiver.
 	total := summaryRow(t, stdout.String(), "total")
@@ -156,7 +155,10 @@ func TestRunStopsOnCancel(t *testing.T) {
 	err := run(ctx, []string{"-scenario", path, "-endpoint", srv.URL, "-quiet", "-seed", "3"},
 		func(string) string { return "" }, &stdout, &stderr)
 	require.NoError(t, err)
-	require.Less(t, time.Since(start), 8*time.Second)
+	// Ended by the cancel, not by the 20-minute timeline; the bound is a hang guard, not a
+	// measure of speed.
+	require.Less(t, time.Since(start), time.Minute)
+	require.NotContains(t, stderr.String(), `msg="timeline over"`)
 	require.NotContains(t, stderr.String(), " | calls ", "-quiet silences progress")
 	calls, err := strconv.Atoi(summaryRow(t, stdout.String(), "total")[1])
 	require.NoError(t, err)
