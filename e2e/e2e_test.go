@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -57,6 +58,9 @@ phases:
 	require.NoError(tb, os.WriteFile(path, []byte(text), 0o600))
 	return path
 }
+
+// outagePhaseStarted matches loadgen's log line for the start of the outage phase.
+var outagePhaseStarted = regexp.MustCompile(`msg="phase started".* phase=outage `)
 
 // watcherConfig keeps the daemon's defaults (cold start included) but shortens the hold-downs
 // and the group wait, so that recovery and the incident's resolution fit in the test.
@@ -129,10 +133,33 @@ func runOutage(t *testing.T, loadgenBin, backend string) {
 	outageAt := begin.Add(baselinePhase)
 	recoveryAt := outageAt.Add(outagePhase)
 
-	// Healthy (or warming up) before the outage: usable.
-	time.Sleep(time.Until(outageAt.Add(-2 * time.Second)))
-	code, body := httpGet(t, apiURL+"/v1/health/anthropic")
-	require.Equal(t, http.StatusOK, code, "before the outage: %s", body)
+	// Healthy (or warming up) before the outage: usable at every look (not seen yet, 404 with
+	// usable true, at first), and seen and usable (200) at the last, until the load generator
+	// logs that the outage phase has started. The scenario runs on the wall clock by design;
+	// the test follows it by what the load generator says, not by its own reckoning. A look
+	// just after the phase began still sees the baseline: the first failing span reaches the
+	// daemon a second later at the earliest (the SDK's retries and batch delay).
+	looks, lastCode := 0, 0
+	tick := time.NewTicker(250 * time.Millisecond)
+	defer tick.Stop()
+	for ; !outagePhaseStarted.MatchString(lg.Output()); <-tick.C {
+		code, body := httpGet(t, apiURL+"/v1/health/anthropic")
+		var health struct {
+			Usable bool `json:"usable"`
+		}
+		require.NoError(t, json.Unmarshal(body, &health), "%s", body)
+		require.True(t, health.Usable, "before the outage: %d %s", code, body)
+		require.Contains(t, []int{http.StatusOK, http.StatusNotFound}, code, "before the outage: %s", body)
+		looks, lastCode = looks+1, code
+		select {
+		case <-lg.Done():
+			t.Fatalf("loadgen exited before the outage phase:\n%s", lg.Output())
+		default:
+		}
+		require.Less(t, time.Since(begin), baselinePhase+30*time.Second, "loadgen never started the outage phase:\n%s", lg.Output())
+	}
+	require.Equal(t, http.StatusOK, lastCode, "seen and usable at the end of the baseline")
+	t.Logf("%s: usable at each of %d looks during the baseline", backend, looks)
 
 	// Down within the bound.
 	allowance := detectionAllowance()
@@ -147,7 +174,7 @@ func runOutage(t *testing.T, loadgenBin, backend string) {
 	}, outagePhase, 50*time.Millisecond, "the provider never answered 503 during the outage")
 	t.Logf("%s: 503 %.1f s after the outage began (allowed %.1f s)", backend, downAt.Sub(outageAt).Seconds(), allowance.Seconds())
 	require.LessOrEqual(t, downAt.Sub(outageAt), allowance)
-	code, _ = httpGet(t, apiURL+"/v1/health/anthropic/claude-sonnet-4-5")
+	code, _ := httpGet(t, apiURL+"/v1/health/anthropic/claude-sonnet-4-5")
 	require.Equal(t, http.StatusServiceUnavailable, code)
 	code, _ = httpGet(t, apiURL+"/v1/health/openai/gpt-4o")
 	require.Equal(t, http.StatusOK, code, "the other provider stays usable")
@@ -183,7 +210,7 @@ func runOutage(t *testing.T, loadgenBin, backend string) {
 		require.LessOrEqual(t, len(list.Incidents), 1, "one incident: %s", body)
 		return len(list.Incidents) == 1 && list.Incidents[0].State == "resolved"
 	}, 2*time.Minute, 250*time.Millisecond, "the incident did not resolve")
-	_, body = httpGet(t, apiURL+"/v1/incidents")
+	_, body := httpGet(t, apiURL+"/v1/incidents")
 	var list struct {
 		Incidents []struct {
 			ID int64 `json:"id"`
