@@ -86,7 +86,8 @@ func httpGet(tb testing.TB, url string) (int, []byte) {
 }
 
 // detectionAllowance is the delay the test allows from the start of the outage phase to 503:
-// DETECTION.md's closed-form bound (h + a)/(λ·μ(p1)) for the model's hard-outage member in its
+// the closed-form delay bound (h + a)/(λ·μ(p1)) (the bound column of docs/bench.md; h is the
+// threshold of docs/detection.md, "Thresholds") for the model's hard-outage member in its
 // cold start (p̃0 = 5%, p1 = 0.8, all calls failing, h = ln(2·λ_ref·T_FA) with λ_ref = 10/s),
 // plus what lies before the detector: the failing call itself (three attempts with the SDK's
 // backoff), the application's batch span processor (1 s), and the daemon's tick.

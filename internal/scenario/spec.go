@@ -23,8 +23,8 @@ const (
 	DefaultLatency = 2 * time.Second
 	// DefaultTTFT is the median time to first token of a stream.
 	DefaultTTFT = 400 * time.Millisecond
-	// DefaultSigma is the σ of the lognormal latencies (σ=0.5, as in DETECTION.md's latency
-	// section).
+	// DefaultSigma is the σ of the lognormal latencies (σ=0.5); docs/detection.md (Inputs) says
+	// how the latency detectors test them.
 	DefaultSigma = 0.5
 	// DefaultOutputTokens is the OutputTokens of a successful call.
 	DefaultOutputTokens = 200
@@ -141,7 +141,8 @@ func (s Spec) Validate() error {
 func probability(p float64) bool { return p >= 0 && p <= 1 }
 
 // StepOutage is i.i.d. traffic at rate calls/s whose error rate (overloaded, 529) steps from p0
-// to p1 at change: the stream of DETECTION.md's Table A.
+// to p1 at change: the stream of the bench's step rows (docs/bench.md), whose optimum column is
+// the fastest possible mean delay on it.
 func StepOutage(rate, p0, p1 float64, change time.Duration) Spec {
 	return Spec{Rate: rate, Change: change, Errors: Step{Before: p0, After: p1}}
 }
