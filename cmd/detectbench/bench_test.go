@@ -12,16 +12,18 @@ import (
 	"github.com/outagewatch/outagewatch/detectors"
 )
 
-// These tests assert DETECTION.md's bar ("The measurable bound and acceptance tests" and its CI
-// acceptance tests) on a subset of the bench's grid, replaying the engine alone. The bounds are
-// the hard-coded tables of bounds.go, copied from DETECTION.md. The seeds are fixed, so a
-// failure is reproducible with the same sizes.
+// These tests assert the bar of docs/bench.md ("The limit, the bound and the rules measured
+// against": the closed-form delay bound and the false-alarm bar) on a subset of the bench's
+// grid, replaying the engine alone. The bounds are the hard-coded tables of bounds.go, which
+// docs/bench.md states. The seeds are fixed, so a failure is reproducible with the same sizes.
 //
 // Sizes (the engine costs about 1 µs a call, 2 µs a tick and 0.1 s of calibration per fresh
 // engine, so they are what keeps the tests fast):
-//   - -short: 5 runs per delay cell, false alarms over 10 days at λ=1 and 2 days at λ=10;
-//   - default: 12 runs, 30 days at λ=1 and 10 days at λ=10;
-//   - -full: 30 runs and 30 days everywhere: the bar exactly as DETECTION.md states it.
+//   - -short: a smoke test, 3 runs per delay cell (no mean asserted), 1 scenario run and
+//     1 day of noise;
+//   - default: 40 runs, 3 scenario runs, 30 days of noise at λ=1 and 10 days at λ=10;
+//   - -full: 30 runs, 5 scenario runs and 30 days everywhere: the false-alarm bar exactly as
+//     docs/bench.md states it.
 //
 // Fewer days test "at most one false alarm" over a shorter time, which is a weaker bar.
 
@@ -56,13 +58,14 @@ func testSettings() settings {
 
 func engineOnly() []ruleKind { return []ruleKind{engineKind(detectors.DefaultConfig())} }
 
-// boundCells are the cells where the test holds the engine to DETECTION.md's closed-form bound.
-// That bound is computed for a detector that knows p0 exactly; the engine designs for the 95%
-// upper confidence bound of its learned baseline × 1.25 (the margin that protects against false
-// alarms when p0 is underestimated). At p0 = 1% that costs little and every cell is inside the
-// bound; at p0 = 5% the margin puts the design baseline near 6.5%, and the cells with p1 = 20%
-// (and the hard outage at 1 call/s, by a fraction of a call) are slower than the bound, at up to
-// 1.7× the optimum: the bench's table shows them. Every cell is held to detectionRatio.
+// boundCells are the cells where the test holds the engine to the closed-form bound of
+// docs/bench.md. That bound is computed for a detector that knows p0 exactly; the engine designs
+// for the 95% upper confidence bound of its learned baseline × 1.25 (the margin that protects
+// against false alarms when p0 is underestimated). At p0 = 1% that costs little and every cell
+// is inside the bound; at p0 = 5% the margin puts the design baseline near 6.5%, and the cells
+// with p1 = 20% (and the hard outage at 1 call/s, by a fraction of a call) are slower than the
+// bound, at up to 1.7× the optimum: the bench's table shows them. Every cell is held to
+// detectionRatio.
 var boundCells = map[[3]float64]bool{
 	{1, 0.01, 0.2}: true, {1, 0.01, 0.5}: true, {1, 0.01, 1}: true,
 	{10, 0.01, 0.2}: true, {10, 0.01, 0.5}: true, {10, 0.01, 1}: true,

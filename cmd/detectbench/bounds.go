@@ -1,9 +1,9 @@
 package main
 
-// The figures the bench compares against, copied from the design document DETECTION.md, which
-// is not part of the repository: these tables are the repository's copy. docs/detection.md
-// describes the detector they measure, docs/bench.md shows them as the optimum and bound
-// columns. Each table is indexed by the baseline p0, the outage error rate p1 and the call rate
+// The figures the bench compares against. docs/bench.md ("The limit, the bound and the rules
+// measured against") states them, says how they are computed, and shows them as the optimum and
+// bound columns; these tables must agree with it. docs/detection.md describes the detector they
+// measure. Each table is indexed by the baseline p0, the outage error rate p1 and the call rate
 // λ; delays are mean seconds from the change to the alarm at one false alarm per 30 days per
 // series.
 
@@ -14,9 +14,9 @@ var (
 	benchP1s   = []float64{0.2, 0.5, 1}
 )
 
-// optimumTable is DETECTION.md's Table A, "The limit: fastest possible mean detection delay
-// (seconds)": the optimal CUSUM for the true p1, exact Markov-chain solve. Rows are p0 then
-// p1 (in benchP0s × benchP1s order), columns λ = 0.1, 1, 10, 100.
+// optimumTable is Table A of docs/bench.md, the fastest possible mean detection delay
+// (seconds): the optimal CUSUM for the true p0 and p1, exact Markov-chain solve. Rows are p0
+// then p1 (in benchP0s × benchP1s order), columns λ = 0.1, 1, 10, 100.
 var optimumTable = [2][3][4]float64{
 	{ // p0 = 1%
 		{234, 28.9, 3.42, 0.40},  // p1 = 20%
@@ -30,9 +30,10 @@ var optimumTable = [2][3][4]float64{
 	},
 }
 
-// boundTable is DETECTION.md's "Delay (hard, closed form)" table in "The measurable bound and
-// acceptance tests": E[delay] ≤ min over members of (h + a)/(λ·μ(p1)) for the bank with the
-// closed-form threshold. It is a guarantee, and the CI acceptance test's limit.
+// boundTable is the closed-form delay bound of docs/bench.md: E[delay] ≤ min over members of
+// (h + a)/(λ·μ(p1)) for the two error members (p1d = max(0.20, 4·p0) and 0.80) with the
+// closed-form threshold h = ln(2·λ·T_FA), rounded to two or three figures; TestBoundTable
+// recomputes it. It is a guarantee, and the acceptance tests' limit.
 var boundTable = [2][3][4]float64{
 	{ // p0 = 1%
 		{377, 43, 4.8, 0.54},
@@ -46,13 +47,13 @@ var boundTable = [2][3][4]float64{
 	},
 }
 
-// optimalRatio is the bar on the engine's mean delay relative to Table A (the bank is specified
-// at 0.99–1.20× the optimum with exact thresholds and ≤ 1.44× with the closed form; the bench
-// allows 1.5×).
+// optimalRatio is the bar on the engine's mean delay relative to Table A (the design expected
+// the bank at 0.99–1.20× the optimum with exact thresholds and ≤ 1.44× with the closed form,
+// docs/bench.md; the bench allows 1.5×).
 const optimalRatio = 1.5
 
-// falseAlarmBar is the bar on false alarms per series per 30 days (DETECTION.md, "The
-// measurable bound and acceptance tests", item 1 and the CI acceptance tests).
+// falseAlarmBar is the bar on false alarms per series per 30 days (docs/bench.md, "The
+// false-alarm bar").
 const falseAlarmBar = 1
 
 // lookup returns the entry of table t for (p0, p1, rate), or false off the grid.

@@ -6,8 +6,9 @@ import (
 	"github.com/outagewatch/outagewatch/detectors"
 )
 
-// Envoy outlier-detection settings: consecutive_5xx as in DETECTION.md, the rest Envoy's
-// defaults (interval 10 s, base_ejection_time 30 s, max_ejection_time 300 s).
+// Envoy outlier-detection settings: consecutive_5xx = 5 as docs/bench.md lists the reference
+// rules, the rest Envoy's defaults (interval 10 s, base_ejection_time 30 s, max_ejection_time
+// 300 s).
 const (
 	envoyConsecutive5xx   = 5
 	envoyInterval         = 10 * time.Second

@@ -1,9 +1,10 @@
 // Command detectbench replays synthetic LLM-call streams through the outage rules people use
 // today (Envoy outlier detection, Hystrix, the LiteLLM router cooldown, an SRE burn-rate alert)
 // and through the outagewatch engine, and prints one table: per call rate and baseline error
-// rate, the mean detection delay of step outages against DETECTION.md's optimum and bound, the
-// false alarms over 30 days of normal traffic, and what happens on truncation storms, latency
-// and TTFT slowdowns, 429 storms, silence, recovery and flapping traffic.
+// rate, the mean detection delay of step outages against the optimum and bound of
+// docs/bench.md, the false alarms over 30 days of normal traffic, and what happens on
+// truncation storms, latency and TTFT slowdowns, 429 storms, silence, recovery and flapping
+// traffic.
 //
 // Everything runs under a virtual clock, so the results depend only on the flags:
 //

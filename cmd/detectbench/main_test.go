@@ -64,7 +64,7 @@ func TestRunMarkdown(t *testing.T) {
 	require.True(t, strings.HasPrefix(lines[0], "| scenario | λ/s |"))
 	require.Equal(t, "|"+strings.Repeat("---|", 12), lines[1])
 	require.True(t, strings.HasPrefix(lines[2], "| step | 10 | 1% | 20% |"))
-	require.Contains(t, out, "\n- optimum: DETECTION.md Table A")
+	require.Contains(t, out, "\n- optimum: Table A of docs/bench.md; bound: its closed-form delay bound")
 }
 
 func TestRunWithEngine(t *testing.T) {

@@ -27,8 +27,8 @@ type ruleKind struct {
 	build func() (rule, error)
 }
 
-// referenceRules returns the rules people use today, as documented in DETECTION.md ("What the
-// usual rules achieve").
+// referenceRules returns the rules people use today, with the settings docs/bench.md lists
+// ("The reference rules").
 func referenceRules() []ruleKind {
 	return []ruleKind{
 		{"envoy", "Envoy outlier detection, consecutive_5xx=5", func() (rule, error) { return newEnvoy(), nil }},
@@ -71,7 +71,7 @@ func clientFailure(c *detectors.Call) bool {
 }
 
 // sloFailure reports whether the call burns the availability SLO's error budget: a provider
-// fault or a 429, as LLM API SLOs usually count them (DETECTION.md notes the 5% baseline this
+// fault or a 429, as LLM API SLOs usually count them (docs/bench.md notes the 5% baseline this
 // gives).
 func sloFailure(c *detectors.Call) bool {
 	return c.Outcome == detectors.OutcomeError &&

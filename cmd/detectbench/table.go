@@ -282,7 +282,7 @@ func (r *results) legend(markdown bool) string {
 	line("step: mean seconds from the change p0→p1 to the first alarm over %d runs (%d at λ<1); "+
 		"\"(k miss)\": no alarm within %s; \"on\": alarmed already at the change; warm-up ≥ %s at p0.",
 		p.runs, p.runsFor(0.1), p.set.cap, p.set.warmup)
-	line("optimum: DETECTION.md Table A; bound: its closed-form delay bound; eng/opt: %s mean / optimum.", engineName)
+	line("optimum: Table A of docs/bench.md; bound: its closed-form delay bound; eng/opt: %s mean / optimum.", engineName)
 	if p.days > 0 {
 		line("false alarms: alarm onsets in %d days of p0 noise (after the warm-up) with a 3-attempt retry storm every ~%d requests, scaled to 30 days.",
 			p.days, p.set.stormEvery)
