@@ -70,7 +70,7 @@ func (g *generator) drawCall() call {
 // drawFailure turns c into a failed call. Failures return sooner than
 // successes; mid-stream failures happen only on streams, and OpenLLMetry
 // exports failed calls only when not streaming (its streaming spans are
-// never ended, genai-spans.md).
+// never ended when a stream fails: docs/normalisation.md, "Outcome").
 func (g *generator) drawFailure(c *call) {
 	r := g.rnd
 	for {

@@ -103,7 +103,8 @@ var anthropic = provider{
 		}},
 		{10, providerError{
 			// An overload inside an HTTP 200 stream: the SDK raises a bare
-			// APIStatusError (genai-spans.md, fact 3).
+			// APIStatusError, which ingest reads as truncated (docs/normalisation.md,
+			// "Outcome").
 			errorType: "APIStatusError",
 			message: func(*rng, model) string {
 				return "{'type': 'error', 'error': {'details': None, 'type': 'overloaded_error', 'message': 'Overloaded'}}"
