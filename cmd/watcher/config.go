@@ -15,6 +15,7 @@ import (
 	"github.com/outagewatch/outagewatch/detectors"
 	"github.com/outagewatch/outagewatch/incidents"
 	"github.com/outagewatch/outagewatch/ingest"
+	"github.com/outagewatch/outagewatch/internal/strictyaml"
 )
 
 // Config is the whole daemon configuration. loadConfig fills it from, in rising precedence,
@@ -211,7 +212,7 @@ func decodeConfigFile(path string, cfg *Config) error {
 	if err != nil {
 		return fmt.Errorf("read config: %w", err)
 	}
-	return decodeYAML(path, data, cfg)
+	return strictyaml.Decode(path, data, cfg)
 }
 
 // secretFromEnv returns the value of the environment variable name, or the contents of the file

@@ -1,4 +1,4 @@
-package main
+package strictyaml
 
 import (
 	"bytes"
@@ -14,26 +14,31 @@ import (
 	"go.yaml.in/yaml/v3"
 )
 
-// decodeYAML decodes the one YAML document in data strictly into cfg, over the values cfg holds;
-// an empty or null document leaves it alone. Errors name the file, the line and the field path
-// ("watcher.yaml:3: ingest.grpc_adr: unknown field (did you mean grpc_addr?)"), one per problem.
+// Decode decodes the one YAML document in data strictly into dst, over the values dst holds; an
+// empty or null document leaves it alone. dst must be a non-nil pointer to a struct. Errors name
+// the file, the line and the field path ("watcher.yaml:3: ingest.grpc_adr: unknown field (did
+// you mean grpc_addr?)"), one per problem.
 //
 // yaml.v3's own errors name neither the path nor, for unknown fields, a suggestion, so a walk of
-// the node tree against the yaml tags of Config finds the problems first. The strict decoder
-// (KnownFields) then fills cfg and still refuses anything the walk missed.
-func decodeYAML(file string, data []byte, cfg *Config) error {
+// the node tree against the yaml tags of dst's type finds the problems first. The strict decoder
+// (KnownFields) then fills dst and still refuses anything the walk missed.
+func Decode(file string, data []byte, dst any) error {
+	t := reflect.TypeOf(dst)
+	if t == nil || t.Kind() != reflect.Pointer || t.Elem().Kind() != reflect.Struct || reflect.ValueOf(dst).IsNil() {
+		return fmt.Errorf("strictyaml: decode into %T: want a non-nil pointer to a struct", dst)
+	}
 	root, err := parseDocument(file, data)
 	if err != nil || root == nil {
 		return err
 	}
 	c := checker{file: file, seen: map[visit]bool{}, merged: map[visit]bool{}, active: map[*yaml.Node]bool{}}
-	c.check(root, reflect.TypeOf(cfg).Elem(), "")
+	c.check(root, t.Elem(), "")
 	if len(c.errs) > 0 {
 		return errors.Join(c.errs...)
 	}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
-	if err := dec.Decode(cfg); err != nil && !errors.Is(err, io.EOF) {
+	if err := dec.Decode(dst); err != nil && !errors.Is(err, io.EOF) {
 		return fmt.Errorf("%s: %w", file, err)
 	}
 	return nil
