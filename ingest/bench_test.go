@@ -13,45 +13,48 @@ import (
 	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
 
 	"github.com/outagewatch/outagewatch/detectors"
+	"github.com/outagewatch/outagewatch/ingest/assemble"
+	"github.com/outagewatch/outagewatch/ingest/normalize"
+	"github.com/outagewatch/outagewatch/ingest/wire"
 	"github.com/outagewatch/outagewatch/internal/spangen"
 )
 
 // benchExtract measures one decode path (extract turns a request body into records) plus
 // assembly, per span.
-func benchExtract(b *testing.B, body []byte, spans int, extract func(x *extractor, body []byte) batchResult) {
-	x := extractor{hosts: newHostIndex(nil)}
-	a := newAssembler(DefaultConfig())
+func benchExtract(b *testing.B, body []byte, spans int, extract func(d *wire.Decoder, body []byte) wire.Batch) {
+	d := wire.New(normalize.New(nil))
+	a := assemble.New(assembleConfig(DefaultConfig()))
 	now := time.Unix(1_782_000_000, 0)
 	var calls []detectors.Call
 	b.SetBytes(int64(len(body)))
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		res := extract(&x, body)
-		calls = a.add(now, res.records, calls[:0])
-		putRecords(res.records)
-		calls = a.tick(now.Add(time.Minute), calls)
+		res := extract(d, body)
+		calls = a.Add(now, res.Records, calls[:0])
+		d.Release(res.Records)
+		calls = a.Tick(now.Add(time.Minute), calls)
 	}
 	b.StopTimer()
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*spans), "ns/span")
 }
 
 // viaPdata decodes with pdata, then extracts: the reference path.
-func viaPdata(b *testing.B) func(x *extractor, body []byte) batchResult {
-	return func(x *extractor, body []byte) batchResult {
+func viaPdata(b *testing.B) func(d *wire.Decoder, body []byte) wire.Batch {
+	return func(d *wire.Decoder, body []byte) wire.Batch {
 		req := ptraceotlp.NewExportRequest()
 		if err := req.UnmarshalProto(body); err != nil {
 			b.Fatal(err)
 		}
-		return x.extract(req.Traces())
+		return d.DecodeTraces(req.Traces())
 	}
 }
 
 // viaFastPath extracts straight from the request bytes.
-func viaFastPath(b *testing.B) func(x *extractor, body []byte) batchResult {
-	return func(x *extractor, body []byte) batchResult {
-		var res batchResult
-		if err := x.fastExtract(body, &res); err != nil {
+func viaFastPath(b *testing.B) func(d *wire.Decoder, body []byte) wire.Batch {
+	return func(d *wire.Decoder, body []byte) wire.Batch {
+		var res wire.Batch
+		if err := d.DecodeProto(body, &res); err != nil {
 			b.Fatal(err)
 		}
 		return res
@@ -111,50 +114,4 @@ func BenchmarkFastPathGenAI512(b *testing.B) {
 func BenchmarkFastPathMixed512(b *testing.B) {
 	body := spangen.MarshalProto(spangen.MixedBatch(512, 0.1, 1))
 	benchFastPath(b, body, 512)
-}
-
-// BenchmarkFastPathOnly measures the fast path's extraction alone, without assembly: what the
-// receivers' goroutines spend per span before the hand-off.
-func BenchmarkFastPathOnly(b *testing.B) {
-	for _, bc := range []struct {
-		name string
-		body []byte
-	}{
-		{"GenAI512", spangen.MarshalProto(spangen.GenAIBatch(512, 1))},
-		{"Mixed512", spangen.MarshalProto(spangen.MixedBatch(512, 0.1, 1))},
-	} {
-		b.Run(bc.name, func(b *testing.B) {
-			x := extractor{hosts: newHostIndex(nil)}
-			b.SetBytes(int64(len(bc.body)))
-			b.ReportAllocs()
-			for b.Loop() {
-				var res batchResult
-				if err := x.fastExtract(bc.body, &res); err != nil {
-					b.Fatal(err)
-				}
-				putRecords(res.records)
-			}
-			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*512), "ns/span")
-		})
-	}
-}
-
-// BenchmarkAssemble measures the assembler alone on the records of a 512-span GenAI request:
-// what the pipeline goroutine spends per record before the detectors.
-func BenchmarkAssemble(b *testing.B) {
-	x := extractor{hosts: newHostIndex(nil)}
-	var res batchResult
-	if err := x.fastExtract(spangen.MarshalProto(spangen.GenAIBatch(512, 1)), &res); err != nil {
-		b.Fatal(err)
-	}
-	a := newAssembler(DefaultConfig())
-	now := time.Unix(1_782_000_000, 0)
-	var calls []detectors.Call
-	b.ReportAllocs()
-	for b.Loop() {
-		now = now.Add(time.Second)
-		calls = a.add(now, res.records, calls[:0])
-		calls = a.tick(now, calls)
-	}
-	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(res.records)), "ns/record")
 }

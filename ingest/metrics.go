@@ -9,18 +9,7 @@ import (
 	"github.com/outagewatch/outagewatch/detectors"
 )
 
-// Request results, the values of the result label.
-const (
-	resultOK          = "ok"
-	resultPartial     = "partial"
-	resultBadRequest  = "bad_request"
-	resultTooLarge    = "too_large"
-	resultRefused     = "refused"
-	resultUnsupported = "unsupported"
-)
-
 type metrics struct {
-	requests      *prometheus.CounterVec
 	spansReceived *prometheus.CounterVec
 	spansAccepted *prometheus.CounterVec
 	spansRefused  *prometheus.CounterVec
@@ -47,10 +36,6 @@ var (
 func newMetrics(reg prometheus.Registerer, p *Pipeline) *metrics {
 	f := promauto.With(reg)
 	m := &metrics{
-		requests: f.NewCounterVec(prometheus.CounterOpts{
-			Name: "outagewatch_ingest_requests_total",
-			Help: "OTLP export requests, by protocol, encoding and result (ok, partial, bad_request, too_large, refused, unsupported).",
-		}, []string{"protocol", "encoding", "result"}),
 		spansReceived: f.NewCounterVec(prometheus.CounterOpts{
 			Name: "outagewatch_ingest_spans_received_total",
 			Help: "Spans in decoded OTLP requests.",

@@ -16,11 +16,14 @@ import (
 	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
 
 	"github.com/outagewatch/outagewatch/detectors"
+	"github.com/outagewatch/outagewatch/ingest/assemble"
+	"github.com/outagewatch/outagewatch/ingest/normalize"
+	"github.com/outagewatch/outagewatch/ingest/wire"
 )
 
 // seedFuzz adds every fixture payload, in both encodings, to f.
 func seedFuzz(f *testing.F, add func(body []byte, json bool)) {
-	files, _ := filepath.Glob("testdata/conventions/*.json")
+	files, _ := filepath.Glob(conventionsDir + "/*.json")
 	for _, file := range files {
 		if strings.HasSuffix(file, ".golden.json") {
 			continue
@@ -90,14 +93,12 @@ func FuzzNormalize(f *testing.F) {
 		if err != nil {
 			return
 		}
-		cfg := DefaultConfig()
-		x := extractor{hosts: newHostIndex(nil)}
-		res := x.extract(req.Traces())
-		a := newAssembler(cfg)
+		res := wire.New(normalize.New(nil)).DecodeTraces(req.Traces())
+		a := assemble.New(assembleConfig(DefaultConfig()))
 		now := time.Unix(1_782_000_000, 0)
-		calls := a.add(now, res.records, nil)
-		calls = a.tick(now.Add(time.Hour), calls)
-		if res.rejected > res.spans || len(res.records) > res.spans {
+		calls := a.Add(now, res.Records, nil)
+		calls = a.Tick(now.Add(time.Hour), calls)
+		if res.Rejected > res.Spans || len(res.Records) > res.Spans {
 			t.Fatalf("counts out of range: %+v", res)
 		}
 		for _, c := range calls {
@@ -111,8 +112,8 @@ func FuzzNormalize(f *testing.F) {
 				t.Fatalf("bounds broken: %+v", c)
 			}
 		}
-		if len(a.pending) != 0 {
-			t.Fatalf("%d attempt groups still pending after their wait", len(a.pending))
+		if n := a.Pending(); n != 0 {
+			t.Fatalf("%d attempt groups still pending after their wait", n)
 		}
 	})
 }

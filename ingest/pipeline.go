@@ -12,6 +12,10 @@ import (
 	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
 
 	"github.com/outagewatch/outagewatch/detectors"
+	"github.com/outagewatch/outagewatch/ingest/assemble"
+	"github.com/outagewatch/outagewatch/ingest/normalize"
+	"github.com/outagewatch/outagewatch/ingest/receiver"
+	"github.com/outagewatch/outagewatch/ingest/wire"
 )
 
 // Consumer receives the calls ingest produces.
@@ -31,7 +35,7 @@ func (f ConsumerFunc) ConsumeCalls(calls []detectors.Call) { f(calls) }
 
 // ErrQueueFull is returned by Submit when the hand-off queue is full: the exporter must retry
 // later (HTTP 503 with Retry-After, gRPC Unavailable).
-var ErrQueueFull = errors.New("ingest queue is full")
+var ErrQueueFull = receiver.ErrQueueFull
 
 // tickInterval is how often the pipeline looks for attempt groups whose wait is over.
 const tickInterval = 200 * time.Millisecond
@@ -40,14 +44,16 @@ const tickInterval = 200 * time.Millisecond
 // concurrently: each request's spans are read on the receiver's goroutine, then queued; Run
 // assembles the queued records into calls on a single goroutine and hands them on.
 type Pipeline struct {
-	logger    *slog.Logger
-	extractor extractor
-	asm       *assembler
-	consumer  Consumer
-	fastPath  bool
-	queue     chan []record
-	now       func() time.Time
-	metrics   *metrics
+	logger   *slog.Logger
+	decoder  *wire.Decoder
+	asm      *assemble.Assembler
+	consumer Consumer
+	fastPath bool
+	queue    chan []normalize.Record
+	now      func() time.Time
+	metrics  *metrics
+	// recv are the receivers' metrics, registered with the pipeline's.
+	recv *receiver.Metrics
 	// pendingGroups mirrors the assembler's pending count for the metrics goroutine.
 	pendingGroups atomic.Int64
 	// queuedRecords counts the records in the queue, bounded by maxQueuedRecords.
@@ -76,78 +82,77 @@ func NewPipeline(cfg Config, consumer Consumer, reg prometheus.Registerer, logge
 		return nil, errors.New("ingest: nil consumer")
 	}
 	p := &Pipeline{
-		logger:    logger.With("component", "ingest"),
-		extractor: extractor{hosts: newHostIndex(cfg.ProviderHosts)},
-		asm:       newAssembler(cfg),
-		consumer:  consumer,
-		fastPath:  cfg.FastPath,
-		queue:     make(chan []record, cfg.QueueSize),
-		now:       opts.Now,
+		logger:   logger.With("component", "ingest"),
+		decoder:  wire.New(normalize.New(cfg.ProviderHosts)),
+		asm:      assemble.New(assembleConfig(cfg)),
+		consumer: consumer,
+		fastPath: cfg.FastPath,
+		queue:    make(chan []normalize.Record, cfg.QueueSize),
+		now:      opts.Now,
 	}
 	if p.now == nil {
 		p.now = time.Now
 	}
 	p.metrics = newMetrics(reg, p)
+	p.recv = receiver.NewMetrics(reg)
 	return p, nil
 }
 
-// submitResult is what a receiver tells the exporter about one request.
-type submitResult struct {
-	spans     int
-	rejected  int
-	rejectMsg string
+// assembleConfig is the assembler's part of cfg.
+func assembleConfig(cfg Config) assemble.Config {
+	return assemble.Config{Wait: cfg.AttemptWait, MaxProviders: cfg.MaxProviders, MaxModels: cfg.MaxModelsPerProvider}
 }
 
 // Submit reads the LLM calls and provider attempts of td and queues them. It never blocks: when
 // the queue is full it returns ErrQueueFull and nothing of td is kept. It is safe for
 // concurrent use, and td is not retained.
-func (p *Pipeline) Submit(protocol string, td ptrace.Traces) (submitResult, error) {
-	return p.submit(protocol, p.extractor.extract(td))
+func (p *Pipeline) Submit(protocol string, td ptrace.Traces) (receiver.Result, error) {
+	return p.submit(protocol, p.decoder.DecodeTraces(td))
 }
 
 // SubmitProto is Submit for the protobuf bytes of an ExportTraceServiceRequest; body is not
 // retained. It returns an error, having queued nothing, when the bytes do not decode. The bytes
-// are read by the single-pass fast path (fastpath.go), which accepts exactly what pdata accepts
+// are read by the single-pass fast path (ingest/wire), which accepts exactly what pdata accepts
 // and makes the same records, or by pdata when ingest.fast_path is off.
-func (p *Pipeline) SubmitProto(protocol string, body []byte) (submitResult, error) {
+func (p *Pipeline) SubmitProto(protocol string, body []byte) (receiver.Result, error) {
 	if !p.fastPath {
 		req := ptraceotlp.NewExportRequest()
 		if err := req.UnmarshalProto(body); err != nil {
-			return submitResult{}, err
+			return receiver.Result{}, err
 		}
 		return p.Submit(protocol, req.Traces())
 	}
-	var res batchResult
-	if err := p.extractor.fastExtract(body, &res); err != nil {
-		return submitResult{}, err
+	var res wire.Batch
+	if err := p.decoder.DecodeProto(body, &res); err != nil {
+		return receiver.Result{}, err
 	}
 	return p.submit(protocol, res)
 }
 
-func (p *Pipeline) submit(protocol string, res batchResult) (submitResult, error) {
-	p.metrics.spansReceived.WithLabelValues(protocol).Add(float64(res.spans))
-	out := submitResult{spans: res.spans, rejected: res.rejected, rejectMsg: res.rejectMsg}
-	if n := int64(len(res.records)); n > 0 {
+func (p *Pipeline) submit(protocol string, res wire.Batch) (receiver.Result, error) {
+	p.metrics.spansReceived.WithLabelValues(protocol).Add(float64(res.Spans))
+	out := receiver.Result{Spans: res.Spans, Rejected: res.Rejected, RejectMsg: res.RejectMsg}
+	if n := int64(len(res.Records)); n > 0 {
 		queued := p.queuedRecords.Add(n)
 		full := queued > maxQueuedRecords && queued > n
 		if !full {
 			select {
-			case p.queue <- res.records:
+			case p.queue <- res.Records:
 			default:
 				full = true
 			}
 		}
 		if full {
 			p.queuedRecords.Add(-n)
-			putRecords(res.records)
-			p.metrics.spansRefused.WithLabelValues(protocol).Add(float64(res.spans))
+			p.decoder.Release(res.Records)
+			p.metrics.spansRefused.WithLabelValues(protocol).Add(float64(res.Spans))
 			return out, ErrQueueFull
 		}
 	} else {
-		putRecords(res.records)
+		p.decoder.Release(res.Records)
 	}
-	p.metrics.spansRejected.Add(float64(res.rejected))
-	p.metrics.spansAccepted.WithLabelValues(protocol).Add(float64(res.spans - res.rejected))
+	p.metrics.spansRejected.Add(float64(res.Rejected))
+	p.metrics.spansAccepted.WithLabelValues(protocol).Add(float64(res.Spans - res.Rejected))
 	return out, nil
 }
 
@@ -167,7 +172,7 @@ func (p *Pipeline) Run(ctx context.Context) error {
 					calls = p.process(recs, calls[:0])
 					p.deliver(calls)
 				default:
-					calls = p.asm.flush(calls[:0])
+					calls = p.asm.Flush(calls[:0])
 					p.deliver(calls)
 					p.logger.Info("ingest pipeline drained")
 					return nil
@@ -177,36 +182,36 @@ func (p *Pipeline) Run(ctx context.Context) error {
 			calls = p.process(recs, calls[:0])
 			p.deliver(calls)
 		case <-ticker.C:
-			calls = p.asm.tick(p.now(), calls[:0])
+			calls = p.asm.Tick(p.now(), calls[:0])
 			p.deliver(calls)
 		}
 	}
 }
 
-func (p *Pipeline) process(recs []record, out []detectors.Call) []detectors.Call {
+func (p *Pipeline) process(recs []normalize.Record, out []detectors.Call) []detectors.Call {
 	attempts := 0
 	for i := range recs {
-		if recs[i].attempt {
+		if recs[i].Attempt {
 			attempts++
 		}
 	}
 	p.metrics.interesting.WithLabelValues("llm").Add(float64(len(recs) - attempts))
 	p.metrics.interesting.WithLabelValues("attempt").Add(float64(attempts))
-	before := p.asm.stats
-	out = p.asm.add(p.now(), recs, out)
+	before := p.asm.Stats()
+	out = p.asm.Add(p.now(), recs, out)
 	p.queuedRecords.Add(-int64(len(recs)))
-	putRecords(recs)
-	after := p.asm.stats
-	p.metrics.interesting.WithLabelValues("wrapper").Add(float64(after.wrappers - before.wrappers))
-	p.metrics.lateAttempts.Add(float64(after.lateAttempts - before.lateAttempts))
-	p.metrics.folded.WithLabelValues("provider").Add(float64(after.foldedProv - before.foldedProv))
-	p.metrics.folded.WithLabelValues("model").Add(float64(after.foldedModels - before.foldedModels))
-	p.metrics.evicted.Add(float64(after.evicted - before.evicted))
+	p.decoder.Release(recs)
+	after := p.asm.Stats()
+	p.metrics.interesting.WithLabelValues("wrapper").Add(float64(after.Wrappers - before.Wrappers))
+	p.metrics.lateAttempts.Add(float64(after.LateAttempts - before.LateAttempts))
+	p.metrics.folded.WithLabelValues("provider").Add(float64(after.FoldedProv - before.FoldedProv))
+	p.metrics.folded.WithLabelValues("model").Add(float64(after.FoldedModels - before.FoldedModels))
+	p.metrics.evicted.Add(float64(after.Evicted - before.Evicted))
 	return out
 }
 
 func (p *Pipeline) deliver(calls []detectors.Call) {
-	p.pendingGroups.Store(int64(len(p.asm.pending)))
+	p.pendingGroups.Store(int64(p.asm.Pending()))
 	if len(calls) == 0 {
 		return
 	}

@@ -7,11 +7,12 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"runtime"
 	"sync"
 	"time"
 
 	"google.golang.org/grpc"
+
+	"github.com/outagewatch/outagewatch/ingest/receiver"
 )
 
 // Server owns the OTLP listeners: gRPC (with room for more services, such as gRPC health) and
@@ -37,14 +38,7 @@ func NewServer(cfg Config, p *Pipeline, logger *slog.Logger) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{cfg: cfg, logger: logger.With("component", "ingest"), failed: make(chan error, 2)}
-	s.grpc = grpc.NewServer(
-		grpc.ForceServerCodecV2(newRawCodec()),
-		grpc.MaxRecvMsgSize(int(min(cfg.MaxRequestBytes, 1<<31-1))),
-		// Reused handler goroutines: a fresh goroutine per RPC grew its stack on every small
-		// request (an eighth of the daemon's CPU at one span per request).
-		grpc.NumStreamWorkers(uint32(runtime.GOMAXPROCS(0))),
-	)
-	s.grpc.RegisterService(&traceServiceDesc, &grpcReceiver{p: p})
+	s.grpc = receiver.NewGRPCServer(p, p.recv, cfg.MaxRequestBytes)
 	mux := http.NewServeMux()
 	mux.Handle(TracesPath, NewHTTPHandler(p, cfg.MaxRequestBytes))
 	s.http = &http.Server{

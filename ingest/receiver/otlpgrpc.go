@@ -1,9 +1,10 @@
-package ingest
+package receiver
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"sync"
 	"time"
 
@@ -22,30 +23,33 @@ import (
 // instead of the generic codec's Internal.
 type rawMessage struct {
 	b []byte
-	// pooled is the pool buffer b lives in, for release.
+	// pooled is the pool buffer b lives in, and pool its pool, for release.
 	pooled *[]byte
+	pool   *sync.Pool
 }
 
-// grpcBufPool holds request buffers of the trace service.
-var grpcBufPool = sync.Pool{New: func() any { return new([]byte) }}
-
-// release returns m's buffer to the pool; m.b must not be used afterwards.
+// release returns m's buffer to its pool; m.b must not be used afterwards.
 func (m *rawMessage) release() {
 	if m.pooled == nil {
 		return
 	}
 	if cap(*m.pooled) <= 4<<20 {
 		*m.pooled = (*m.pooled)[:0]
-		grpcBufPool.Put(m.pooled)
+		m.pool.Put(m.pooled)
 	}
 	m.pooled, m.b = nil, nil
 }
 
-// rawCodec passes rawMessage values through as bytes and delegates every other message (the
-// health service's) to the proto codec.
-type rawCodec struct{ proto encoding.CodecV2 }
+// rawCodec passes rawMessage values through as bytes, copied into request buffers of its own
+// pool, and delegates every other message (the health service's) to the proto codec.
+type rawCodec struct {
+	proto encoding.CodecV2
+	bufs  *sync.Pool // *[]byte
+}
 
-func newRawCodec() rawCodec { return rawCodec{proto: encoding.GetCodecV2("proto")} }
+func newRawCodec() rawCodec {
+	return rawCodec{proto: encoding.GetCodecV2("proto"), bufs: &sync.Pool{New: func() any { return new([]byte) }}}
+}
 
 func (c rawCodec) Marshal(v any) (mem.BufferSlice, error) {
 	if m, ok := v.(*rawMessage); ok {
@@ -56,19 +60,38 @@ func (c rawCodec) Marshal(v any) (mem.BufferSlice, error) {
 
 func (c rawCodec) Unmarshal(data mem.BufferSlice, v any) error {
 	if m, ok := v.(*rawMessage); ok {
-		pb := grpcBufPool.Get().(*[]byte)
+		pb := c.bufs.Get().(*[]byte)
 		buf := (*pb)[:0]
 		for _, d := range data {
 			buf = append(buf, d.ReadOnlyData()...)
 		}
 		*pb = buf
-		m.b, m.pooled = buf, pb
+		m.b, m.pooled, m.pool = buf, pb, c.bufs
 		return nil
 	}
 	return c.proto.Unmarshal(data, v)
 }
 
 func (rawCodec) Name() string { return "proto" }
+
+// NewGRPCServer returns a gRPC server with the OTLP trace service of p registered, taking
+// requests of at most maxRequestBytes (compressed or not; gzip is the only compression it
+// speaks). Register other services on it before serving.
+func NewGRPCServer(p Pipeline, m *Metrics, maxRequestBytes int64) *grpc.Server {
+	s := grpc.NewServer(
+		grpc.ForceServerCodecV2(newRawCodec()),
+		grpc.MaxRecvMsgSize(int(min(maxRequestBytes, 1<<31-1))),
+		// klauspost's gzip for this server's requests only; grpc.RPCDecompressor is deprecated
+		// in favour of encoding.RegisterCompressor, which would change every gRPC user of the
+		// process, and is supported throughout grpc-go 1.x.
+		grpc.RPCDecompressor(newGRPCGzip(maxRequestBytes)), //nolint:staticcheck // see above
+		// Reused handler goroutines: a fresh goroutine per RPC grew its stack on every small
+		// request (an eighth of the daemon's CPU at one span per request).
+		grpc.NumStreamWorkers(uint32(runtime.GOMAXPROCS(0))),
+	)
+	s.RegisterService(&traceServiceDesc, &grpcReceiver{p: p, m: m})
+	return s
+}
 
 // traceExporter is the handler type of the trace service: the grpc package checks that the
 // registered implementation satisfies it.
@@ -98,27 +121,30 @@ var traceServiceDesc = grpc.ServiceDesc{
 }
 
 // grpcReceiver serves OTLP/gRPC trace exports.
-type grpcReceiver struct{ p *Pipeline }
+type grpcReceiver struct {
+	p Pipeline
+	m *Metrics
+}
 
 func (g *grpcReceiver) export(_ context.Context, body []byte) ([]byte, error) {
 	res, err := g.p.SubmitProto("grpc", body)
 	if err != nil && !errors.Is(err, ErrQueueFull) {
-		g.p.metrics.requests.WithLabelValues("grpc", "proto", resultBadRequest).Inc()
+		g.m.requests.WithLabelValues("grpc", "proto", resultBadRequest).Inc()
 		return nil, status.Error(codes.InvalidArgument, "decode export request: "+err.Error())
 	}
 	if errors.Is(err, ErrQueueFull) {
-		g.p.metrics.requests.WithLabelValues("grpc", "proto", resultRefused).Inc()
+		g.m.requests.WithLabelValues("grpc", "proto", resultRefused).Inc()
 		return nil, retryLater(err)
 	}
-	if res.rejected == 0 {
-		g.p.metrics.requests.WithLabelValues("grpc", "proto", resultOK).Inc()
+	if res.Rejected == 0 {
+		g.m.requests.WithLabelValues("grpc", "proto", resultOK).Inc()
 		return nil, nil // an empty ExportTraceServiceResponse is zero bytes
 	}
 	resp := ptraceotlp.NewExportResponse()
 	ps := resp.PartialSuccess()
-	ps.SetRejectedSpans(int64(res.rejected))
-	ps.SetErrorMessage(fmt.Sprintf("%d spans rejected: %s", res.rejected, res.rejectMsg))
-	g.p.metrics.requests.WithLabelValues("grpc", "proto", resultPartial).Inc()
+	ps.SetRejectedSpans(int64(res.Rejected))
+	ps.SetErrorMessage(fmt.Sprintf("%d spans rejected: %s", res.Rejected, res.RejectMsg))
+	g.m.requests.WithLabelValues("grpc", "proto", resultPartial).Inc()
 	return resp.MarshalProto()
 }
 

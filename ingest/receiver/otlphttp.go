@@ -1,4 +1,4 @@
-package ingest
+package receiver
 
 import (
 	"bytes"
@@ -27,19 +27,21 @@ const (
 // retryAfterSeconds is what a refused exporter is asked to wait.
 const retryAfterSeconds = "1"
 
-var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
-
 // httpHandler serves OTLP/HTTP trace exports as the OTLP specification says: 200 with a
 // (possibly partial-success) response, 400 for malformed payloads, 413 for oversized bodies, 415
 // for content types and encodings it does not speak, 503 with Retry-After when the queue is full.
 type httpHandler struct {
-	p        *Pipeline
+	p        Pipeline
+	m        *Metrics
 	maxBytes int64
+	bufs     sync.Pool // *bytes.Buffer, request bodies
+	gzip     gzipReaders
 }
 
-// NewHTTPHandler returns the OTLP/HTTP handler of the pipeline, for mounting at TracesPath.
-func NewHTTPHandler(p *Pipeline, maxRequestBytes int64) http.Handler {
-	return &httpHandler{p: p, maxBytes: maxRequestBytes}
+// NewHTTPHandler returns the OTLP/HTTP handler of the pipeline p, for mounting at TracesPath,
+// taking request bodies of at most maxRequestBytes before and after decompression.
+func NewHTTPHandler(p Pipeline, m *Metrics, maxRequestBytes int64) http.Handler {
+	return &httpHandler{p: p, m: m, maxBytes: maxRequestBytes}
 }
 
 func (h *httpHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -50,12 +52,15 @@ func (h *httpHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	encoding, ok := bodyEncoding(r.Header.Get("Content-Type"))
 	if !ok {
-		h.p.metrics.requests.WithLabelValues("http", "unknown", resultUnsupported).Inc()
+		h.m.requests.WithLabelValues("http", "unknown", resultUnsupported).Inc()
 		http.Error(w, fmt.Sprintf("unsupported content type %q: use %s or %s", r.Header.Get("Content-Type"), contentTypeProto, contentTypeJSON), http.StatusUnsupportedMediaType)
 		return
 	}
-	buf := bufPool.Get().(*bytes.Buffer)
-	defer putBuffer(buf)
+	buf, _ := h.bufs.Get().(*bytes.Buffer)
+	if buf == nil {
+		buf = new(bytes.Buffer)
+	}
+	defer h.putBuffer(buf)
 	code, err := h.readBody(r, buf)
 	if err != nil {
 		result := resultBadRequest
@@ -65,11 +70,11 @@ func (h *httpHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		case http.StatusUnsupportedMediaType:
 			result = resultUnsupported
 		}
-		h.p.metrics.requests.WithLabelValues("http", encoding, result).Inc()
+		h.m.requests.WithLabelValues("http", encoding, result).Inc()
 		writeStatus(w, encoding, code, codes.InvalidArgument, err.Error())
 		return
 	}
-	var res submitResult
+	var res Result
 	if encoding == "json" {
 		req := ptraceotlp.NewExportRequest()
 		if err = req.UnmarshalJSON(buf.Bytes()); err == nil {
@@ -79,12 +84,12 @@ func (h *httpHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		res, err = h.p.SubmitProto("http", buf.Bytes())
 	}
 	if err != nil && !errors.Is(err, ErrQueueFull) {
-		h.p.metrics.requests.WithLabelValues("http", encoding, resultBadRequest).Inc()
+		h.m.requests.WithLabelValues("http", encoding, resultBadRequest).Inc()
 		writeStatus(w, encoding, http.StatusBadRequest, codes.InvalidArgument, "decode "+encoding+" export request: "+err.Error())
 		return
 	}
 	if errors.Is(err, ErrQueueFull) {
-		h.p.metrics.requests.WithLabelValues("http", encoding, resultRefused).Inc()
+		h.m.requests.WithLabelValues("http", encoding, resultRefused).Inc()
 		w.Header().Set("Retry-After", retryAfterSeconds)
 		writeStatus(w, encoding, http.StatusServiceUnavailable, codes.Unavailable, err.Error())
 		return
@@ -103,14 +108,14 @@ func (h *httpHandler) readBody(r *http.Request, buf *bytes.Buffer) (int, error) 
 	switch ce := r.Header.Get("Content-Encoding"); ce {
 	case "", "identity":
 	case "gzip":
-		zr, err := getGzipReader(body)
+		zr, err := h.gzip.get(body)
 		if err != nil {
 			if tle := tooLarge(err); tle != nil {
 				return http.StatusRequestEntityTooLarge, tle
 			}
 			return http.StatusBadRequest, fmt.Errorf("gzip: %w", err)
 		}
-		defer putGzipReader(zr)
+		defer h.gzip.put(zr)
 		src = zr
 	default:
 		return http.StatusUnsupportedMediaType, fmt.Errorf("unsupported content encoding %q: use gzip or none", ce)
@@ -138,16 +143,16 @@ func tooLarge(err error) error {
 	return nil
 }
 
-func (h *httpHandler) writeResponse(w http.ResponseWriter, encoding string, res submitResult) {
+func (h *httpHandler) writeResponse(w http.ResponseWriter, encoding string, res Result) {
 	resp := ptraceotlp.NewExportResponse()
 	result := resultOK
-	if res.rejected > 0 {
+	if res.Rejected > 0 {
 		ps := resp.PartialSuccess()
-		ps.SetRejectedSpans(int64(res.rejected))
-		ps.SetErrorMessage(fmt.Sprintf("%d spans rejected: %s", res.rejected, res.rejectMsg))
+		ps.SetRejectedSpans(int64(res.Rejected))
+		ps.SetErrorMessage(fmt.Sprintf("%d spans rejected: %s", res.Rejected, res.RejectMsg))
 		result = resultPartial
 	}
-	h.p.metrics.requests.WithLabelValues("http", encoding, result).Inc()
+	h.m.requests.WithLabelValues("http", encoding, result).Inc()
 	var body []byte
 	var err error
 	if encoding == "json" {
@@ -200,10 +205,10 @@ func bodyEncoding(contentType string) (string, bool) {
 	return "", false
 }
 
-func putBuffer(b *bytes.Buffer) {
+func (h *httpHandler) putBuffer(b *bytes.Buffer) {
 	if b.Cap() > 4<<20 {
 		return // let an unusually large buffer go rather than pin it in the pool
 	}
 	b.Reset()
-	bufPool.Put(b)
+	h.bufs.Put(b)
 }

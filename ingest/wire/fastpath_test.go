@@ -1,30 +1,35 @@
-package ingest
+package wire
 
 import (
 	"os"
 	"path/filepath"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
 	coltracepb "go.opentelemetry.io/proto/otlp/collector/trace/v1"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/outagewatch/outagewatch/ingest/normalize"
 	"github.com/outagewatch/outagewatch/internal/spangen"
 )
+
+// conventionsDir holds ingest's fixtures: OTLP requests of every convention the normaliser
+// reads (see its README.md).
+const conventionsDir = "../testdata/conventions"
+
+func newDecoder() *Decoder { return New(normalize.New(nil)) }
 
 // diffPaths runs body through pdata and the fast path and fails unless both reject it, or
 // both accept it with the same result. The fast path's input is overwritten before the
 // comparison, so that a record still sharing the request bytes shows.
-func diffPaths(tb testing.TB, body []byte) {
+func diffPaths(tb testing.TB, d *Decoder, body []byte) {
 	tb.Helper()
-	x := extractor{hosts: newHostIndex(DefaultConfig().ProviderHosts)}
 	req := ptraceotlp.NewExportRequest()
 	perr := req.UnmarshalProto(body)
 	buf := append([]byte(nil), body...)
-	var got batchResult
-	ferr := x.fastExtract(buf, &got)
+	var got Batch
+	ferr := d.DecodeProto(buf, &got)
 	for i := range buf {
 		buf[i] = 0xA5
 	}
@@ -34,19 +39,19 @@ func diffPaths(tb testing.TB, body []byte) {
 	if perr != nil {
 		return
 	}
-	want := x.extract(req.Traces())
-	if len(want.records) == 0 {
-		want.records = nil
+	want := d.DecodeTraces(req.Traces())
+	if len(want.Records) == 0 {
+		want.Records = nil
 	}
-	if len(got.records) == 0 {
-		got.records = nil
+	if len(got.Records) == 0 {
+		got.Records = nil
 	}
 	require.Equal(tb, want, got)
 }
 
 func fixtureBodies(tb testing.TB) map[string][]byte {
 	tb.Helper()
-	files, err := filepath.Glob("testdata/conventions/*.pb")
+	files, err := filepath.Glob(conventionsDir + "/*.pb")
 	require.NoError(tb, err)
 	require.NotEmpty(tb, files)
 	out := make(map[string][]byte)
@@ -78,33 +83,17 @@ func ascending(tb testing.TB, body []byte) []byte {
 
 func TestFastPathMatchesPdata(t *testing.T) {
 	t.Parallel()
+	d := newDecoder()
 	for name, body := range fixtureBodies(t) {
 		t.Run(name, func(t *testing.T) {
-			diffPaths(t, body)
+			diffPaths(t, d, body)
 		})
-	}
-}
-
-// TestFastPathCalls checks that the calls assembled from the fast path's records are the
-// golden ones.
-func TestFastPathCalls(t *testing.T) {
-	t.Parallel()
-	cfg := DefaultConfig()
-	for name, body := range fixtureBodies(t) {
-		x := extractor{hosts: newHostIndex(cfg.ProviderHosts)}
-		req := ptraceotlp.NewExportRequest()
-		require.NoError(t, req.UnmarshalProto(body))
-		want := normalizeAll(t, req)
-		var res batchResult
-		require.NoError(t, x.fastExtract(body, &res))
-		a := newAssembler(cfg)
-		got := a.flush(a.add(time.Unix(1_782_000_000, 0), res.records, nil))
-		require.Equal(t, want, got, name)
 	}
 }
 
 func TestFastPathRejects(t *testing.T) {
 	t.Parallel()
+	d := newDecoder()
 	body := spangen.MarshalProto(spangen.GenAIBatch(8, 1))
 	for _, b := range [][]byte{
 		body[:len(body)-3],
@@ -117,6 +106,6 @@ func TestFastPathRejects(t *testing.T) {
 		{0x0a, 0x04, 0x12, 0x02, 0x12, 0x00},                               // span without IDs: accepted
 		{0x0a, 0x06, 0x12, 0x04, 0x12, 0x02, 0x0a, 0x01, 0x00},             // trace ID of 1 byte
 	} {
-		diffPaths(t, b)
+		diffPaths(t, d, b)
 	}
 }

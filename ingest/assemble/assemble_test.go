@@ -1,10 +1,12 @@
-package ingest
+package assemble
 
 import (
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/outagewatch/outagewatch/ingest/normalize"
 )
 
 func TestRingKeepsOrderAcrossGrowthAndShrink(t *testing.T) {
@@ -37,7 +39,7 @@ func TestRecentSetRemembersForTTL(t *testing.T) {
 	t0 := time.Unix(1_782_000_000, 0)
 	s := newRecentSet(10 * time.Second)
 	s.expire(t0)
-	k := spanKey{1, 2, 3}
+	k := normalize.SpanKey{1, 2, 3}
 	s.add(t0.Add(9*time.Second), k, recentEmitted)
 	require.True(t, s.has(k, recentEmitted))
 	require.False(t, s.has(k, recentParent), "flags are separate")
@@ -58,12 +60,12 @@ func TestRecentSetIsBounded(t *testing.T) {
 	now := time.Unix(1_782_000_000, 0)
 	s := newRecentSet(time.Hour)
 	for i := 0; i < 3*maxRecentSpans; i++ {
-		var k spanKey
+		var k normalize.SpanKey
 		k[0], k[1], k[2] = byte(i), byte(i>>8), byte(i>>16)
 		s.add(now, k, recentEmitted)
 	}
 	require.LessOrEqual(t, len(s.cur)+len(s.old), 2*maxRecentSpans)
-	var last spanKey
+	var last normalize.SpanKey
 	i := 3*maxRecentSpans - 1
 	last[0], last[1], last[2] = byte(i), byte(i>>8), byte(i>>16)
 	require.True(t, s.has(last, recentEmitted), "the newest keys are kept")

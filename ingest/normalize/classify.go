@@ -1,13 +1,14 @@
-package ingest
+package normalize
 
 import (
 	"strings"
+	"unsafe"
 
 	"github.com/outagewatch/outagewatch/detectors"
 )
 
-// classFromStatus maps a provider's HTTP status to an error class. 0 and 2xx give ClassNone.
-func classFromStatus(status int) detectors.ErrorClass {
+// ClassFromStatus maps a provider's HTTP status to an error class. 0 and 2xx give ClassNone.
+func ClassFromStatus(status int) detectors.ErrorClass {
 	switch {
 	case status == 429:
 		return detectors.ClassRateLimited
@@ -55,7 +56,7 @@ func classFromText(texts ...string) detectors.ErrorClass {
 		b = appendLower(b, t)
 		b = append(b, '\n')
 	}
-	s := view(b) // b does not outlive this call
+	s := unsafe.String(unsafe.SliceData(b), len(b)) // b does not outlive this call
 	if s == "" {
 		return detectors.ClassOther
 	}

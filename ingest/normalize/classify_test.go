@@ -1,4 +1,4 @@
-package ingest
+package normalize
 
 import (
 	"strconv"
@@ -51,7 +51,7 @@ func TestClassFromStatus(t *testing.T) {
 		400: detectors.ClassClientError, 413: detectors.ClassClientError, 500: detectors.ClassServerError,
 		502: detectors.ClassServerError,
 	} {
-		require.Equal(t, want, classFromStatus(status), "status %d", status)
+		require.Equal(t, want, ClassFromStatus(status), "status %d", status)
 	}
 }
 

@@ -1,0 +1,15 @@
+package ingest
+
+import (
+	"net/http"
+
+	"github.com/outagewatch/outagewatch/ingest/receiver"
+)
+
+// TracesPath is the OTLP/HTTP path for traces.
+const TracesPath = receiver.TracesPath
+
+// NewHTTPHandler returns the OTLP/HTTP handler of the pipeline, for mounting at TracesPath.
+func NewHTTPHandler(p *Pipeline, maxRequestBytes int64) http.Handler {
+	return receiver.NewHTTPHandler(p, p.recv, maxRequestBytes)
+}

@@ -1,0 +1,84 @@
+package normalize
+
+import (
+	"time"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
+
+	"github.com/outagewatch/outagewatch/detectors"
+)
+
+// SpanKey identifies a span across requests: its trace ID and span ID.
+type SpanKey [24]byte
+
+func makeKey(t pcommon.TraceID, s pcommon.SpanID) SpanKey {
+	var k SpanKey
+	copy(k[:16], t[:])
+	copy(k[16:], s[:])
+	return k
+}
+
+// Record is what the normaliser keeps of one interesting span: an LLM-call span or a provider HTTP
+// attempt. The assembler turns records into calls.
+type Record struct {
+	Attempt bool
+	// Wrapper marks an LLM span that is never the provider call itself (Vercel's outer spans).
+	Wrapper bool
+	Self    SpanKey
+	Parent  SpanKey
+	// HasParent is false for root spans.
+	HasParent bool
+	Start     int64 // unix nanoseconds
+	End       int64
+
+	// Failed: the span's status is ERROR, it has error.type or an exception event; for an
+	// attempt, also a status >= 400.
+	Failed bool
+	// OwnStatus is the HTTP status the span itself carries; TextStatus one parsed from its error
+	// texts or error.code.
+	OwnStatus  int
+	TextStatus int
+	// TextClass is the error class read from the span's error texts (ClassNone when it did not
+	// fail).
+	TextClass detectors.ErrorClass
+
+	// URLModel is the model an attempt's URL names (Gemini, Vertex, Bedrock).
+	URLModel string
+
+	// Call is the call as far as the span alone tells it; the assembler completes it.
+	Call detectors.Call
+}
+
+func baseRecord(span *Span, service string, r *Record) {
+	*r = Record{
+		Self:  makeKey(span.TraceID, span.SpanID),
+		Start: int64(span.Start),
+		End:   int64(span.End),
+	}
+	if p := span.ParentID; !p.IsEmpty() {
+		r.Parent = makeKey(span.TraceID, p)
+		r.HasParent = true
+	}
+	r.Call.Time = time.Unix(0, r.End).UTC()
+	r.Call.Duration = time.Duration(r.End - r.Start)
+	r.Call.Service = service
+	r.Call.RequestID = requestID(span.TraceID, span.ParentID, span.SpanID)
+}
+
+// requestID hashes the logical request a span belongs to: its trace and parent span, or the
+// span itself when it is a root.
+func requestID(t pcommon.TraceID, parent, self pcommon.SpanID) uint64 {
+	// FNV-1a, 64 bits.
+	h := uint64(14695981039346656037)
+	for _, c := range t {
+		h = (h ^ uint64(c)) * 1099511628211
+	}
+	s := parent
+	if s.IsEmpty() {
+		s = self
+	}
+	for _, c := range s {
+		h = (h ^ uint64(c)) * 1099511628211
+	}
+	return h
+}

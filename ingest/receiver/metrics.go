@@ -1,0 +1,31 @@
+package receiver
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promauto"
+)
+
+// Request results, the values of the result label.
+const (
+	resultOK          = "ok"
+	resultPartial     = "partial"
+	resultBadRequest  = "bad_request"
+	resultTooLarge    = "too_large"
+	resultRefused     = "refused"
+	resultUnsupported = "unsupported"
+)
+
+// Metrics are the receivers' counters, shared by the gRPC and HTTP receivers of a pipeline.
+type Metrics struct {
+	requests *prometheus.CounterVec
+}
+
+// NewMetrics registers the receivers' metrics on reg.
+func NewMetrics(reg prometheus.Registerer) *Metrics {
+	return &Metrics{
+		requests: promauto.With(reg).NewCounterVec(prometheus.CounterOpts{
+			Name: "outagewatch_ingest_requests_total",
+			Help: "OTLP export requests, by protocol, encoding and result (ok, partial, bad_request, too_large, refused, unsupported).",
+		}, []string{"protocol", "encoding", "result"}),
+	}
+}
