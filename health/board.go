@@ -12,6 +12,9 @@ import (
 // Board holds the current status of every series and a version that increases with every state
 // change. It is safe for concurrent use: one writer (the engine's runner) and any number of
 // readers.
+//
+// Close is the first step of the daemon's shutdown: it releases every push client built on the
+// board (long-polls, SSE streams, gRPC Watch streams) at once, while one-shot answers go on.
 type Board struct {
 	mu      sync.RWMutex
 	version uint64
@@ -24,6 +27,14 @@ type Board struct {
 	changed chan struct{}
 	// recent keeps the last transitions, for watchers that resume from a version.
 	recent []Change
+
+	// done is closed by Close; every waiter selects on it as well as on changed, so that
+	// servers stopping gracefully are not held by clients that would wait for minutes.
+	done      chan struct{}
+	closeOnce sync.Once
+	// testHookWaiting, when set by a test before the board is shared, is called each time Wait
+	// is about to block: the signal that a long-poll is waiting.
+	testHookWaiting func()
 }
 
 // Change is one transition with the board version it produced.
@@ -37,7 +48,25 @@ const maxRecent = 1024
 
 // NewBoard returns an empty board at version 0.
 func NewBoard() *Board {
-	return &Board{index: map[detectors.SeriesKey]int{}, changed: make(chan struct{})}
+	return &Board{index: map[detectors.SeriesKey]int{}, changed: make(chan struct{}), done: make(chan struct{})}
+}
+
+// Close releases the board's push clients for shutdown (docs/health-api.md, "Shutdown"): at
+// once, and for every request that comes later, Wait returns without waiting (so long-polls
+// answer with the current version), SSE streams end with an "event: shutdown", and gRPC Watch
+// streams end with UNAVAILABLE. Everything else goes on: Update, the reads, one-shot GETs and
+// gRPC Check answer as before, until the servers stop. Close is idempotent and safe for
+// concurrent use; a board is never reopened.
+func (b *Board) Close() { b.closeOnce.Do(func() { close(b.done) }) }
+
+// closed reports whether Close has been called.
+func (b *Board) closed() bool {
+	select {
+	case <-b.done:
+		return true
+	default:
+		return false
+	}
 }
 
 // Update replaces the statuses (figures move all the time) and, for each transition, moves the
@@ -91,19 +120,25 @@ func (b *Board) Version() uint64 {
 	return b.version
 }
 
-// Wait blocks until the version is above after, or ctx ends; it returns the current version.
+// Wait blocks until the version is above after, ctx ends, or the board is closed; it returns the
+// current version. After Close it never blocks.
 func (b *Board) Wait(ctx context.Context, after uint64) uint64 {
 	for {
 		b.mu.RLock()
 		v, ch := b.version, b.changed
 		b.mu.RUnlock()
-		if v > after {
+		if v > after || b.closed() {
 			return v
+		}
+		if b.testHookWaiting != nil {
+			b.testHookWaiting()
 		}
 		select {
 		case <-ch:
 		case <-ctx.Done():
 			return v
+		case <-b.done:
+			return b.Version()
 		}
 	}
 }

@@ -13,7 +13,8 @@ import (
 )
 
 // GRPCServer implements the gRPC Health Checking Protocol over the board: service "" is the
-// daemon (always SERVING while it runs), "provider" a provider, "provider/model" a model.
+// daemon (always SERVING while it runs), "provider" a provider, "provider/model" a model. Its
+// Watch streams end with UNAVAILABLE when the board is closed (Board.Close).
 type GRPCServer struct {
 	healthpb.UnimplementedHealthServer
 	board *Board
@@ -62,10 +63,19 @@ func (g *GRPCServer) Check(_ context.Context, req *healthpb.HealthCheckRequest) 
 	return &healthpb.HealthCheckResponse{Status: st}, nil
 }
 
-// Watch sends the current status, then every change of it, until the client goes away.
+// errShuttingDown ends Watch streams once the board is closed: UNAVAILABLE is the status on which
+// gRPC health clients reconnect, to another replica when there is one.
+var errShuttingDown = status.Error(codes.Unavailable, "outagewatch is shutting down: reconnect")
+
+// Watch sends the current status, then every change of it, until the client goes away or the
+// board is closed; then it ends with UNAVAILABLE (at once for a Watch that starts after Close), so
+// that a server's GracefulStop is not held by its watchers.
 func (g *GRPCServer) Watch(req *healthpb.HealthCheckRequest, stream healthpb.Health_WatchServer) error {
 	last := healthpb.HealthCheckResponse_ServingStatus(-1)
 	for {
+		if g.board.closed() {
+			return errShuttingDown
+		}
 		changed := g.board.Changed()
 		st, _ := g.lookup(req.GetService())
 		if st != last {
@@ -78,6 +88,7 @@ func (g *GRPCServer) Watch(req *healthpb.HealthCheckRequest, stream healthpb.Hea
 		case <-stream.Context().Done():
 			return nil
 		case <-changed:
+		case <-g.board.done:
 		}
 	}
 }

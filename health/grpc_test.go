@@ -3,10 +3,10 @@ package health
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -82,28 +82,23 @@ var (
 	probeErr  error
 )
 
-// healthProbe builds the real grpc-health-probe (v0.4.62) from the Go module proxy, once per test
-// binary. It never skips: a missing probe is a failure.
+// healthProbe returns the real grpc-health-probe, the version go.mod names as a tool, built by
+// `go tool -n` from the module cache once per test binary (into the build cache). The network is
+// off for that build (GOPROXY=off): a missing module is a failure that says to run
+// `go mod download`, never a download during the test and never a skip.
 func healthProbe(tb testing.TB) string {
 	tb.Helper()
 	probeOnce.Do(func() {
-		if p, err := exec.LookPath("grpc-health-probe"); err == nil {
-			probePath = p
-			return
-		}
-		dir, err := os.MkdirTemp("", "probe")
+		cmd := exec.Command("go", "tool", "-n", "grpc-health-probe")
+		cmd.Env = append(os.Environ(), "GOPROXY=off", "GOFLAGS=-mod=readonly")
+		var stderr strings.Builder
+		cmd.Stderr = &stderr
+		out, err := cmd.Output()
 		if err != nil {
-			probeErr = err
+			probeErr = fmt.Errorf("go tool -n grpc-health-probe (is the module cache filled? go mod download): %w: %s", err, stderr.String())
 			return
 		}
-		cmd := exec.Command("go", "install", "github.com/grpc-ecosystem/grpc-health-probe@v0.4.62")
-		cmd.Env = append(os.Environ(), "GOBIN="+dir, "GOFLAGS=-mod=mod")
-		out, err := cmd.CombinedOutput()
-		if err != nil {
-			probeErr = errors.New("go install grpc-health-probe: " + err.Error() + ": " + string(out))
-			return
-		}
-		probePath = filepath.Join(dir, "grpc-health-probe")
+		probePath = strings.TrimSpace(string(out))
 	})
 	require.NoError(tb, probeErr)
 	return probePath
@@ -130,4 +125,63 @@ func TestRealGRPCHealthProbe(t *testing.T) {
 	require.Contains(t, strings.ToLower(out), "serving")
 	code, out = run("anthropic/claude-sonnet-4-5")
 	require.Equal(t, 4, code, "NOT_SERVING is exit code 4: %s", out)
+}
+
+// TestGRPCWatchEndsOnClose: Board.Close ends every open Watch stream with UNAVAILABLE, a Watch
+// started after it gets UNAVAILABLE at once, Check goes on, and GracefulStop, which waits for
+// open streams, returns.
+func TestGRPCWatchEndsOnClose(t *testing.T) {
+	t.Parallel()
+	b, _ := fixture()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	s := grpc.NewServer()
+	NewGRPCServer(b).Register(s)
+	served := make(chan error, 1)
+	go func() { served <- s.Serve(ln) }()
+	t.Cleanup(s.Stop)
+	conn, err := grpc.NewClient(ln.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	require.NoError(t, err)
+	defer conn.Close()
+	c := healthpb.NewHealthClient(conn)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+
+	// The daemon, a model, and a service never seen: three watchers, each past its first status.
+	services := []string{"", "anthropic/claude-sonnet-4-5", "mistral_ai"}
+	ended := make(chan error, len(services))
+	for _, service := range services {
+		w, err := c.Watch(ctx, &healthpb.HealthCheckRequest{Service: service})
+		require.NoError(t, err, service)
+		_, err = w.Recv()
+		require.NoError(t, err, service)
+		go func() {
+			for {
+				if _, err := w.Recv(); err != nil {
+					ended <- err
+					return
+				}
+			}
+		}()
+	}
+
+	b.Close()
+	for range services {
+		err := waitFor(t, ended, "a Watch stream to end after Close")
+		require.Equal(t, codes.Unavailable, status.Code(err), "%v", err)
+	}
+
+	w, err := c.Watch(ctx, &healthpb.HealthCheckRequest{Service: "anthropic"})
+	require.NoError(t, err)
+	_, err = w.Recv()
+	require.Equal(t, codes.Unavailable, status.Code(err), "a Watch after Close sends no status, only UNAVAILABLE: %v", err)
+
+	resp, err := c.Check(ctx, &healthpb.HealthCheckRequest{Service: "anthropic/claude-sonnet-4-5"})
+	require.NoError(t, err, "Check goes on until the server stops")
+	require.Equal(t, healthpb.HealthCheckResponse_NOT_SERVING, resp.GetStatus())
+
+	stopped := make(chan struct{})
+	go func() { s.GracefulStop(); close(stopped) }()
+	waitFor(t, stopped, "GracefulStop to return: no stream holds it")
+	require.NoError(t, waitFor(t, served, "Serve to return"))
 }

@@ -118,8 +118,13 @@ func (a *API) list(w http.ResponseWriter, r *http.Request) {
 			after = a.board.Version()
 		}
 		ctx, cancel := context.WithTimeout(r.Context(), min(wait, maxWait))
-		a.board.Wait(ctx, after)
+		a.board.Wait(ctx, after) // returns at once once the board is closed
 		cancel()
+		if a.board.closed() {
+			// Shutting down: the client's next long-poll opens a new connection, which may
+			// reach another replica.
+			w.Header().Set("Connection", "close")
+		}
 	}
 	p := policyOf(r)
 	ans := a.cached(cacheKey{policy: p, list: true}, func() (answer, bool) {

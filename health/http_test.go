@@ -44,6 +44,19 @@ func fixture() (*Board, []detectors.Status) {
 	return b, statuses
 }
 
+// waitingSignal makes b report, on the returned channel, each time a Wait is about to block
+// (a long-poll is waiting). Call it before b is shared.
+func waitingSignal(b *Board) <-chan struct{} {
+	ch := make(chan struct{}, 16)
+	b.testHookWaiting = func() {
+		select {
+		case ch <- struct{}{}:
+		default:
+		}
+	}
+	return ch
+}
+
 func serve(tb testing.TB, b *Board, heartbeat time.Duration) *httptest.Server {
 	tb.Helper()
 	mux := http.NewServeMux()
@@ -139,6 +152,7 @@ func TestSeriesEndpoints(t *testing.T) {
 func TestLongPoll(t *testing.T) {
 	t.Parallel()
 	b, statuses := fixture()
+	waiting := waitingSignal(b)
 	srv := serve(t, b, time.Second)
 
 	start := time.Now()
@@ -146,15 +160,16 @@ func TestLongPoll(t *testing.T) {
 	require.Equal(t, http.StatusOK, resp.StatusCode)
 	require.GreaterOrEqual(t, time.Since(start), 150*time.Millisecond, "waits while nothing changes")
 	require.Equal(t, `W/"1"`, resp.Header.Get("ETag"))
+	<-waiting // that long-poll's
 
 	go func() {
-		time.Sleep(50 * time.Millisecond)
+		<-waiting // the long-poll below is waiting: change under it
 		statuses[2].State = detectors.StateDegraded
 		b.Update(statuses, []detectors.Transition{{Series: statuses[2].Series, From: detectors.StateDown, To: detectors.StateDegraded}})
 	}()
 	start = time.Now()
-	resp, body := get(t, srv.URL+"/v1/health?wait=30s&after=1")
-	require.Less(t, time.Since(start), 10*time.Second, "wakes up on a change")
+	resp, body := get(t, srv.URL+"/v1/health?wait="+hangGuard.String()+"&after=1")
+	require.Less(t, time.Since(start), hangGuard, "answered by the change, before its wait ended")
 	var rep Report
 	require.NoError(t, json.Unmarshal(body, &rep))
 	require.EqualValues(t, 2, rep.Version)

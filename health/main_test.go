@@ -2,6 +2,7 @@ package health
 
 import (
 	"testing"
+	"time"
 
 	"go.uber.org/goleak"
 )
@@ -14,4 +15,22 @@ func TestMain(m *testing.M) {
 		goleak.IgnoreTopFunction("net/http.(*persistConn).writeLoop"),
 		goleak.IgnoreTopFunction("internal/poll.runtime_pollWait"),
 	)
+}
+
+// hangGuard bounds waits for events that must come: it catches a hang, it is not a speed bound.
+const hangGuard = time.Minute
+
+// waitFor returns the next value of ch, failing the test if none comes within hangGuard.
+func waitFor[T any](tb testing.TB, ch <-chan T, what string) T {
+	tb.Helper()
+	t := time.NewTimer(hangGuard)
+	defer t.Stop()
+	select {
+	case v := <-ch:
+		return v
+	case <-t.C:
+		tb.Fatalf("waited %s for %s", hangGuard, what)
+		var zero T
+		return zero
+	}
 }

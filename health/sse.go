@@ -8,7 +8,9 @@ import (
 )
 
 // stream serves GET /v1/health/stream: Server-Sent Events of every state change, after a
-// snapshot; Last-Event-ID resumes.
+// snapshot; Last-Event-ID resumes. When the board is closed the stream delivers the changes it
+// has not sent yet, then a final shutdown event, and ends; a stream opened after Close gets the
+// shutdown event alone.
 func (a *API) stream(w http.ResponseWriter, r *http.Request) {
 	flusher, ok := w.(http.Flusher)
 	if !ok {
@@ -19,6 +21,13 @@ func (a *API) stream(w http.ResponseWriter, r *http.Request) {
 	h.Set("Content-Type", "text/event-stream")
 	h.Set("Cache-Control", "no-cache")
 	h.Set("X-Accel-Buffering", "no")
+	if a.board.closed() {
+		h.Set("Connection", "close") // the client's next connection may reach another replica
+		w.WriteHeader(http.StatusOK)
+		writeShutdown(w, a.board.Version())
+		flusher.Flush()
+		return
+	}
 	w.WriteHeader(http.StatusOK)
 	p := policyOf(r)
 
@@ -61,9 +70,15 @@ func (a *API) stream(w http.ResponseWriter, r *http.Request) {
 			flusher.Flush()
 			continue
 		}
+		if a.board.closed() {
+			writeShutdown(w, cur)
+			flusher.Flush()
+			return
+		}
 		select {
 		case <-r.Context().Done():
 			return
+		case <-a.board.done: // deliver what is pending, then the shutdown event
 		case <-changed:
 		case <-heartbeat.C:
 			if _, err := fmt.Fprint(w, ": heartbeat\n\n"); err != nil {
@@ -91,4 +106,10 @@ func (a *API) writeChange(w http.ResponseWriter, c Change, p Policy) {
 		Reason: reasonOf(tr.Evidence),
 	}
 	fmt.Fprintf(w, "id: %d\nevent: change\ndata: %s\n", c.Version, encode(v))
+}
+
+// writeShutdown writes the final event of a stream. It carries no id, so that the client's
+// Last-Event-ID stays the last change it was sent, from which it resumes elsewhere.
+func writeShutdown(w http.ResponseWriter, version uint64) {
+	fmt.Fprintf(w, "event: shutdown\ndata: %s\n", encode(ShutdownView{Version: version, Reason: "outagewatch is shutting down: reconnect"}))
 }

@@ -80,6 +80,13 @@ type ChangeView struct {
 	Reason   Reason    `json:"reason"`
 }
 
+// ShutdownView is the data of the final shutdown event on the SSE stream: the last version the
+// stream delivered (the board's version for a stream opened during shutdown).
+type ShutdownView struct {
+	Version uint64 `json:"version"`
+	Reason  string `json:"reason"`
+}
+
 // Policy says which states are unusable besides down.
 type Policy struct {
 	FailDegraded bool
