@@ -99,6 +99,7 @@ func deliveryBench(b *testing.B, board *Board, statuses []detectors.Status, got 
 
 func BenchmarkDeliveryLongPoll(b *testing.B) {
 	board, statuses := fixture()
+	waiting := waitingSignal(board)
 	mux := http.NewServeMux()
 	NewAPI(board, HTTPOptions{}).Register(mux)
 	srv := httptest.NewServer(mux)
@@ -125,7 +126,7 @@ func BenchmarkDeliveryLongPoll(b *testing.B) {
 			}
 		}
 	}()
-	time.Sleep(50 * time.Millisecond)
+	waitFor(b, waiting, "the first long-poll to wait")
 	deliveryBench(b, board, statuses, got)
 }
 
@@ -141,19 +142,25 @@ func BenchmarkDeliverySSE(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer resp.Body.Close()
+	subscribed := make(chan struct{})
 	go func() {
 		r := bufio.NewReader(resp.Body)
+		first := true
 		for {
 			line, err := r.ReadString('\n')
 			if err != nil {
 				return
 			}
-			if strings.HasPrefix(line, "event: change") {
+			switch {
+			case strings.HasPrefix(line, "event: snapshot") && first: // a lagging stream gets others
+				first = false
+				close(subscribed) // the stream follows the board from here
+			case strings.HasPrefix(line, "event: change"):
 				got <- time.Now()
 			}
 		}
 	}()
-	time.Sleep(50 * time.Millisecond)
+	waitFor(b, subscribed, "the snapshot")
 	deliveryBench(b, board, statuses, got)
 }
 
