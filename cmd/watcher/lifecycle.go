@@ -141,7 +141,7 @@ func (a *app) supervise(background func(context.Context) error) {
 		return nil
 	})
 	s.OnStop(stepPush, a.budget(stepPush), func(context.Context) error {
-		_ = a.board // TEMP
+		a.board.Close()
 		return nil
 	})
 	s.OnStop(stepReceivers, a.budget(stepReceivers), a.stopReceivers)
