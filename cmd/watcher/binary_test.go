@@ -223,3 +223,22 @@ func TestBadConfigurationExits2(t *testing.T) {
 	require.Equal(t, exitConfig, p.ExitCode(), "%s", p.Output())
 	require.Contains(t, p.Output(), "log.level: must be one of")
 }
+
+// TestSecondSignalExitsAtOnce: a shutdown held up by an OTLP request that never finishes its
+// body is cut short by a second SIGTERM, with exit code 3.
+func TestSecondSignalExitsAtOnce(t *testing.T) {
+	t.Parallel()
+	p := startBinary(t, t.TempDir())
+	conn, err := net.Dial("tcp", p.OTLPHTTP)
+	require.NoError(t, err)
+	defer conn.Close()
+	_, err = io.WriteString(conn, "POST /v1/traces HTTP/1.1\r\nHost: watcher\r\nContent-Type: application/x-protobuf\r\nContent-Length: 100\r\n\r\nabc")
+	require.NoError(t, err)
+	require.NoError(t, p.Signal(syscall.SIGTERM))
+	require.Eventually(t, func() bool { return strings.Contains(p.Output(), `step="health push clients"`) }, 10*time.Second, 10*time.Millisecond,
+		"the shutdown is under way, held by the request")
+	require.NoError(t, p.Signal(syscall.SIGTERM))
+	require.Equal(t, exitForced, p.ExitCode(), "%s", p.Output())
+	require.Contains(t, p.Output(), "second signal, exiting now")
+	require.NotContains(t, p.Output(), "shutdown done", "cut short")
+}
