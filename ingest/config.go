@@ -31,7 +31,7 @@ type Config struct {
 	// ProviderHosts adds host names (or host:port) of provider endpoints to the built-in list,
 	// mapped to a provider name: a gateway, a self-hosted model, a test server.
 	ProviderHosts map[string]string `yaml:"provider_hosts"`
-	// FastPath decodes protobuf requests with the single-pass reader (fastpath.go) instead of
+	// FastPath decodes protobuf requests with the single-pass reader (ingest/wire) instead of
 	// pdata; on by default. pdata stays the reference, and the way back if the reader is ever
 	// suspected of disagreeing with it.
 	FastPath bool `yaml:"fast_path"`

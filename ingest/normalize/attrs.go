@@ -268,7 +268,7 @@ func intValue(a *Attrs, k int) (int64, bool) {
 	case pcommon.ValueTypeInt:
 		return v.i, true
 	case pcommon.ValueTypeDouble:
-		return int64(v.f), true
+		return int64(v.f()), true
 	case pcommon.ValueTypeStr:
 		n, err := strconv.ParseInt(strings.TrimSpace(v.s), 10, 64)
 		if err != nil {
@@ -289,7 +289,7 @@ func floatValue(a *Attrs, k int) (float64, bool) {
 	case pcommon.ValueTypeInt:
 		return float64(v.i), true
 	case pcommon.ValueTypeDouble:
-		return v.f, true
+		return v.f(), true
 	case pcommon.ValueTypeStr:
 		f, err := strconv.ParseFloat(strings.TrimSpace(v.s), 64)
 		return f, err == nil

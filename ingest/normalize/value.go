@@ -1,6 +1,7 @@
 package normalize
 
 import (
+	"math"
 	"strconv"
 	"time"
 
@@ -29,10 +30,11 @@ type Raw interface {
 // with pdata's own AsString when asked for, so both paths agree.
 type Value struct {
 	typ pcommon.ValueType
-	s   string
-	i   int64
-	f   float64
 	b   bool
+	s   string
+	// i is an int, or the bits of a double (f): a Value is copied and cleared per attribute, so
+	// it is kept small.
+	i int64
 	// pv is the pdata path's value of a map, slice or bytes.
 	pv pcommon.Value
 	// kv is the fast path's KeyValue message of a map, slice or bytes value, arr the payload of
@@ -51,7 +53,7 @@ func (v *Value) SetPcommon(pv pcommon.Value) {
 	case pcommon.ValueTypeInt:
 		v.i = pv.Int()
 	case pcommon.ValueTypeDouble:
-		v.f = pv.Double()
+		v.i = int64(math.Float64bits(pv.Double()))
 	case pcommon.ValueTypeBool:
 		v.b = pv.Bool()
 	case pcommon.ValueTypeMap, pcommon.ValueTypeSlice, pcommon.ValueTypeBytes:
@@ -69,7 +71,12 @@ func (v *Value) SetBool(b bool) { *v = Value{typ: pcommon.ValueTypeBool, b: b} }
 func (v *Value) SetInt(i int64) { *v = Value{typ: pcommon.ValueTypeInt, i: i} }
 
 // SetDouble sets v to f.
-func (v *Value) SetDouble(f float64) { *v = Value{typ: pcommon.ValueTypeDouble, f: f} }
+func (v *Value) SetDouble(f float64) {
+	*v = Value{typ: pcommon.ValueTypeDouble, i: int64(math.Float64bits(f))}
+}
+
+// f is the value of a double.
+func (v *Value) f() float64 { return math.Float64frombits(uint64(v.i)) }
 
 // SetEmpty sets v to the empty value.
 func (v *Value) SetEmpty() { *v = Value{} }
@@ -100,7 +107,7 @@ func (v *Value) AsString() string {
 	case pcommon.ValueTypeInt:
 		return strconv.FormatInt(v.i, 10)
 	case pcommon.ValueTypeDouble:
-		return pcommon.NewValueDouble(v.f).AsString()
+		return pcommon.NewValueDouble(v.f()).AsString()
 	}
 	return v.pvalue().AsString()
 }
