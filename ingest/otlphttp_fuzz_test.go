@@ -82,6 +82,7 @@ func FuzzDecodeOTLPHTTP(f *testing.F) {
 // and every call names a provider and a model, with an outcome and class in range.
 func FuzzNormalize(f *testing.F) {
 	seedFuzz(f, func(b []byte, json bool) { f.Add(b, json) })
+	d := wire.New(normalize.New(nil))
 	f.Fuzz(func(t *testing.T, body []byte, isJSON bool) {
 		req := ptraceotlp.NewExportRequest()
 		var err error
@@ -93,7 +94,7 @@ func FuzzNormalize(f *testing.F) {
 		if err != nil {
 			return
 		}
-		res := wire.New(normalize.New(nil)).DecodeTraces(req.Traces())
+		res := d.DecodeTraces(req.Traces())
 		a := assemble.New(assembleConfig(DefaultConfig()))
 		now := time.Unix(1_782_000_000, 0)
 		calls := a.Add(now, res.Records, nil)
