@@ -120,14 +120,16 @@ func (b *Board) Version() uint64 {
 	return b.version
 }
 
-// Wait blocks until the version is above after, ctx ends, or the board is closed; it returns the
-// current version. After Close it never blocks.
+// Wait blocks until the version is not after, ctx ends, or the board is closed; it returns the
+// current version. After Close it never blocks. A version above the board's comes from an
+// earlier life of the daemon (versions start again at 0 in a new process): the caller's view is
+// out of date, so Wait answers at once rather than wait for the new board to catch up.
 func (b *Board) Wait(ctx context.Context, after uint64) uint64 {
 	for {
 		b.mu.RLock()
 		v, ch := b.version, b.changed
 		b.mu.RUnlock()
-		if v > after || b.closed() {
+		if v != after || b.closed() {
 			return v
 		}
 		if b.testHookWaiting != nil {

@@ -100,3 +100,14 @@ func TestBoardCloseIdempotentAndConcurrent(t *testing.T) {
 	got, _ = b.Get(statuses[2].Series)
 	require.Equal(t, detectors.StateHealthy, got.State)
 }
+
+// TestBoardWaitAfterAVersionOfAnEarlierLife: a long-poll that comes back to a restarted daemon
+// with a version of the process before is answered at once, with the new version.
+func TestBoardWaitAfterAVersionOfAnEarlierLife(t *testing.T) {
+	t.Parallel()
+	b, _ := fixture()
+	blocked := false
+	b.testHookWaiting = func() { blocked = true }
+	require.EqualValues(t, 1, b.Wait(context.Background(), 57), "a version from the future: at once")
+	require.False(t, blocked)
+}
