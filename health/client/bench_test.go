@@ -2,7 +2,9 @@ package client
 
 import (
 	"fmt"
+	"runtime"
 	"testing"
+	"time"
 )
 
 // benchClient returns a client holding an answer of 32 providers with 16 models each.
@@ -62,4 +64,43 @@ func BenchmarkUsableParallel(b *testing.B) {
 			}
 		}
 	})
+}
+
+// BenchmarkLongPollDelivery measures the time from a state change on the server to Usable
+// answering it, through the long-poll in flight (loopback HTTP). Target: well under 500 ms, the
+// bound the unit tests used to assert; on loopback it is a fraction of a millisecond.
+func BenchmarkLongPollDelivery(b *testing.B) {
+	f := newFakeServer(b)
+	f.set("anthropic", "claude-sonnet-4-5", Healthy)
+	c := startClient(b, f, Options{Wait: 5 * time.Minute})
+	var total time.Duration
+	var waited int64 // long-polls that began to wait before the last change
+	usable := true
+	for b.Loop() {
+		// A long-poll waits before the change, as a router's client does between changes.
+		spin(b, func() bool { return f.waiting.Load() > waited }, "a long-poll waiting")
+		waited = f.waiting.Load()
+		state := Down
+		if !usable {
+			state = Healthy
+		}
+		start := time.Now()
+		f.set("anthropic", "claude-sonnet-4-5", state)
+		spin(b, func() bool { return c.Usable("anthropic", "claude-sonnet-4-5") != usable }, "the change")
+		total += time.Since(start)
+		usable = !usable
+	}
+	b.ReportMetric(float64(total.Microseconds())/float64(b.N), "µs/change")
+}
+
+// spin waits for cond without sleeping (a benchmark measures the wait), for at most hangGuard.
+func spin(b *testing.B, cond func() bool, what string) {
+	b.Helper()
+	start := time.Now()
+	for !cond() {
+		if time.Since(start) > hangGuard {
+			b.Fatalf("waited %s for %s", hangGuard, what)
+		}
+		runtime.Gosched()
+	}
 }

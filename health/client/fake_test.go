@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"maps"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -16,8 +17,8 @@ import (
 
 // fakeServer implements GET /v1/health of docs/health-api.md over a board it is told about:
 // a version that moves with every state change, and long-polls with wait and after. It can be
-// sent away (connections cut, every request refused) and brought back, or restarted with a
-// lower version.
+// sent away (connections cut, every request refused) and brought back, restarted with a lower
+// version, or shut down as the daemon's first shutdown step does (long-polls answered at once).
 type fakeServer struct {
 	srv *httptest.Server
 
@@ -26,18 +27,30 @@ type fakeServer struct {
 	providers map[string]string            // provider → state
 	models    map[string]map[string]string // provider → model → state
 	changed   chan struct{}                // closed and replaced on every change
+	down      chan struct{}                // closed by shutdown
+	downOnce  sync.Once
 
 	away     atomic.Bool
 	requests atomic.Int64
 	polls    atomic.Int64 // requests with wait
+	waiting  atomic.Int64 // times a long-poll began to wait for a change
+	woken    atomic.Int64 // long-polls that waited and were answered by a change
+	conns    atomic.Int64 // connections opened by clients
 }
 
 func newFakeServer(tb testing.TB) *fakeServer {
 	tb.Helper()
-	f := &fakeServer{providers: map[string]string{}, models: map[string]map[string]string{}, changed: make(chan struct{})}
+	f := &fakeServer{providers: map[string]string{}, models: map[string]map[string]string{},
+		changed: make(chan struct{}), down: make(chan struct{})}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /v1/health", f.list)
-	f.srv = httptest.NewServer(mux)
+	f.srv = httptest.NewUnstartedServer(mux)
+	f.srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			f.conns.Add(1)
+		}
+	}
+	f.srv.Start()
 	tb.Cleanup(f.srv.Close)
 	return f
 }
@@ -78,6 +91,10 @@ func (f *fakeServer) goAway() {
 
 func (f *fakeServer) comeBack() { f.away.Store(false) }
 
+// shutdown answers the long-polls in flight at once, and every later one without waiting, with
+// Connection: close, as outagewatch does when it begins to shut down (docs/health-api.md).
+func (f *fakeServer) shutdown() { f.downOnce.Do(func() { close(f.down) }) }
+
 func (f *fakeServer) list(w http.ResponseWriter, r *http.Request) {
 	f.requests.Add(1)
 	if f.away.Load() {
@@ -105,6 +122,11 @@ func (f *fakeServer) list(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		f.wait(r.Context(), after, wait)
+		select {
+		case <-f.down:
+			w.Header().Set("Connection", "close")
+		default:
+		}
 	}
 	if f.away.Load() {
 		return // cut while waiting: CloseClientConnections has closed the socket
@@ -117,18 +139,24 @@ func (f *fakeServer) list(w http.ResponseWriter, r *http.Request) {
 func (f *fakeServer) wait(ctx context.Context, after uint64, wait time.Duration) {
 	t := time.NewTimer(wait)
 	defer t.Stop()
-	for {
+	for waited := false; ; waited = true {
 		f.mu.Lock()
 		v, ch := f.version, f.changed
 		f.mu.Unlock()
 		if v > after {
+			if waited {
+				f.woken.Add(1)
+			}
 			return
 		}
+		f.waiting.Add(1)
 		select {
 		case <-ch:
 		case <-t.C:
 			return
 		case <-ctx.Done():
+			return
+		case <-f.down:
 			return
 		}
 	}
