@@ -214,6 +214,7 @@ var faultOnly = map[string]string{
 	"OutagewatchNoLLMCalls":             "the spans are LLM calls",
 	"OutagewatchIngestRefusing":         "the hand-off queue never fills",
 	"OutagewatchStoreUnreachable":       "the embedded store stays up",
+	"OutagewatchSnapshotNotSaved":       "the snapshot is saved within seconds of each state change",
 	"OutagewatchIncidentChangesDropped": "the store stays up, so no change is dropped",
 	"OutagewatchOutboxBacklogOld":       "no Slack is configured, so the outbox is never late",
 	"OutagewatchAlertsUndeliverable":    "no Slack is configured, so no delivery fails",
