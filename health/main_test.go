@@ -13,7 +13,6 @@ func TestMain(m *testing.M) {
 		// Keep-alive connections of http.DefaultClient, closed by the runtime later.
 		goleak.IgnoreTopFunction("net/http.(*persistConn).readLoop"),
 		goleak.IgnoreTopFunction("net/http.(*persistConn).writeLoop"),
-		goleak.IgnoreTopFunction("internal/poll.runtime_pollWait"),
 	)
 }
 
