@@ -3,5 +3,7 @@
 // read.
 //
 // It depends on the board alone, never on the store or on Slack, so that routers keep getting
-// answers when those are down.
+// answers when those are down. At shutdown, Board.Close releases every push client built on the
+// board (long-polls, SSE streams, gRPC Watch streams) before the servers stop, so that no client
+// holds a graceful stop up.
 package health
