@@ -160,7 +160,7 @@ func TestLongPoll(t *testing.T) {
 	require.Equal(t, http.StatusOK, resp.StatusCode)
 	require.GreaterOrEqual(t, time.Since(start), 150*time.Millisecond, "waits while nothing changes")
 	require.Equal(t, `W/"1"`, resp.Header.Get("ETag"))
-	<-waiting // that long-poll's
+	waitFor(t, waiting, "the timed-out long-poll's wait") // drained, so that the next signal is the next long-poll's
 
 	go func() {
 		<-waiting // the long-poll below is waiting: change under it

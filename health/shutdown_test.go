@@ -29,7 +29,7 @@ type result struct {
 func getAsync(url string) <-chan result {
 	ch := make(chan result, 1)
 	go func() {
-		resp, err := http.Get(url) //nolint:noctx // ended by the server or the test's cleanup
+		resp, err := http.Get(url) // ended by the server, or by the test server's Close
 		if err != nil {
 			ch <- result{err: err}
 			return
