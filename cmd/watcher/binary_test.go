@@ -2,11 +2,13 @@ package main
 
 import (
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"strings"
 	"syscall"
 	"testing"
@@ -14,7 +16,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracegrpc"
-	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -128,24 +130,26 @@ func TestSIGTERMWithClientsAttachedAndRestart(t *testing.T) {
 		pollEnd <- r.StatusCode
 	}()
 	// An OTLP/gRPC exporter sending all along; one export has gone through before the signal.
+	// It stops at its first failed export (the daemon has gone).
 	exp, err := otlptracegrpc.New(context.Background(), otlptracegrpc.WithEndpoint(p.OTLPGRPC), otlptracegrpc.WithInsecure(),
 		otlptracegrpc.WithRetry(otlptracegrpc.RetryConfig{Enabled: false}))
 	require.NoError(t, err)
-	tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(exp))
-	stopSending := make(chan struct{})
+	spans := tracetest.SpanStubs{{
+		Name: "chat claude-sonnet", SpanKind: trace.SpanKindClient, StartTime: time.Now(), EndTime: time.Now(),
+		Attributes: chatAttributes("claude-sonnet", false),
+		SpanContext: trace.NewSpanContext(trace.SpanContextConfig{TraceID: trace.TraceID{1}, SpanID: trace.SpanID{1}}),
+	}}.Snapshots()
 	sending := make(chan struct{})
 	exported := make(chan struct{})
 	go func() {
 		defer close(sending)
 		for i := 0; ; i++ {
-			select {
-			case <-stopSending:
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			err := exp.ExportSpans(ctx, spans)
+			cancel()
+			if err != nil {
 				return
-			default:
 			}
-			_, span := tp.Tracer("test").Start(context.Background(), "chat claude-sonnet", trace.WithSpanKind(trace.SpanKindClient),
-				trace.WithAttributes(chatAttributes("claude-sonnet", false)...))
-			span.End() // the syncer exports it now
 			if i == 0 {
 				close(exported)
 			}
@@ -157,9 +161,8 @@ func TestSIGTERMWithClientsAttachedAndRestart(t *testing.T) {
 	require.NoError(t, p.Signal(syscall.SIGTERM))
 	<-p.Done()
 	took := time.Since(start)
-	close(stopSending)
 	<-sending
-	_ = tp.Shutdown(context.Background())
+	_ = exp.Shutdown(context.Background())
 	require.Equal(t, 0, p.ExitCode(), "exit 0 after SIGTERM:\n%s", p.Output())
 	t.Logf("SIGTERM to exit with clients attached: %s", took)
 	require.Less(t, took, 2*time.Second, "shutdown with push clients attached")
@@ -234,6 +237,7 @@ func TestSecondSignalExitsAtOnce(t *testing.T) {
 	defer conn.Close()
 	_, err = io.WriteString(conn, "POST /v1/traces HTTP/1.1\r\nHost: watcher\r\nContent-Type: application/x-protobuf\r\nContent-Length: 100\r\n\r\nabc")
 	require.NoError(t, err)
+	waitRead(t, conn) // the daemon is inside the request: the shutdown must wait for it
 	require.NoError(t, p.Signal(syscall.SIGTERM))
 	require.Eventually(t, func() bool { return strings.Contains(p.Output(), `step="health push clients"`) }, 10*time.Second, 10*time.Millisecond,
 		"the shutdown is under way, held by the request")
@@ -241,4 +245,27 @@ func TestSecondSignalExitsAtOnce(t *testing.T) {
 	require.Equal(t, exitForced, p.ExitCode(), "%s", p.Output())
 	require.Contains(t, p.Output(), "second signal, exiting now")
 	require.NotContains(t, p.Output(), "shutdown done", "cut short")
+}
+
+// waitRead waits until the daemon has read everything the test wrote on conn: the receive queue
+// of the daemon's end of the connection, in /proc/net/tcp, is empty. A connection the server has
+// not accepted yet would be dropped by its shutdown rather than hold it.
+func waitRead(t *testing.T, conn net.Conn) {
+	t.Helper()
+	hex := func(a net.Addr) string {
+		ta := a.(*net.TCPAddr)
+		return fmt.Sprintf("%08X:%04X", binary.LittleEndian.Uint32(ta.IP.To4()), ta.Port)
+	}
+	server, client := hex(conn.RemoteAddr()), hex(conn.LocalAddr())
+	require.Eventually(t, func() bool {
+		b, err := os.ReadFile("/proc/net/tcp")
+		require.NoError(t, err)
+		for _, line := range strings.Split(string(b), "\n") {
+			f := strings.Fields(line)
+			if len(f) > 4 && f[1] == server && f[2] == client {
+				return strings.HasSuffix(f[4], ":00000000")
+			}
+		}
+		return false
+	}, 10*time.Second, time.Millisecond, "the daemon reads the request")
 }
