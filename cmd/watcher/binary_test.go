@@ -136,7 +136,7 @@ func TestSIGTERMWithClientsAttachedAndRestart(t *testing.T) {
 	require.NoError(t, err)
 	spans := tracetest.SpanStubs{{
 		Name: "chat claude-sonnet", SpanKind: trace.SpanKindClient, StartTime: time.Now(), EndTime: time.Now(),
-		Attributes: chatAttributes("claude-sonnet", false),
+		Attributes:  chatAttributes("claude-sonnet", false),
 		SpanContext: trace.NewSpanContext(trace.SpanContextConfig{TraceID: trace.TraceID{1}, SpanID: trace.SpanID{1}}),
 	}}.Snapshots()
 	sending := make(chan struct{})
