@@ -138,17 +138,24 @@ func outage(t *testing.T, r *Runner, c *clock, b *board, sleep func(time.Duratio
 	t.Fatal("sonnet never went down")
 }
 
-// TestRestartServesTheSameStates: a runner that saw sonnet go down saves its snapshot; a new
-// runner on the same store publishes sonnet down to its board on Restore, before any call,
-// with no transition of its own.
-func TestRestartServesTheSameStates(t *testing.T) {
-	t.Parallel()
+// savedOutage runs a runner until sonnet is down and saves its snapshot.
+func savedOutage(t *testing.T) (*clock, *memSnapshots, *Runner, *board) {
+	t.Helper()
 	c := &clock{now: time.Date(2026, 6, 20, 9, 0, 0, 0, time.UTC)}
 	snaps := &memSnapshots{}
 	b1 := &board{}
 	r1, _ := newRunner(t, b1, snaps, c.Now)
 	outage(t, r1, c, b1, nil)
 	require.NoError(t, r1.Save(context.Background()))
+	return c, snaps, r1, b1
+}
+
+// TestRestartServesTheSameStates: a runner that saw sonnet go down saves its snapshot; a new
+// runner on the same store publishes sonnet down to its board on Restore, before any call,
+// with no transition of its own.
+func TestRestartServesTheSameStates(t *testing.T) {
+	t.Parallel()
+	c, snaps, r1, b1 := savedOutage(t)
 
 	b2 := &board{}
 	r2, _ := newRunner(t, b2, snaps, c.Now)
@@ -177,12 +184,7 @@ func TestRestoreWithNothingSavedIsAColdStart(t *testing.T) {
 // does not overwrite the engine.
 func TestRestoreAfterCallsKeepsWhatWasLearnt(t *testing.T) {
 	t.Parallel()
-	c := &clock{now: time.Date(2026, 6, 20, 9, 0, 0, 0, time.UTC)}
-	snaps := &memSnapshots{}
-	b1 := &board{}
-	r1, _ := newRunner(t, b1, snaps, c.Now)
-	outage(t, r1, c, b1, nil)
-	require.NoError(t, r1.Save(context.Background()))
+	c, snaps, _, _ := savedOutage(t)
 
 	r2, _ := newRunner(t, &board{}, snaps, c.Now)
 	r2.ConsumeCalls([]detectors.Call{{Time: c.Now(), Provider: "openai", Model: "gpt-5", Outcome: detectors.OutcomeOK, FinishReason: detectors.FinishStop}})

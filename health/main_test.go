@@ -1,30 +1,14 @@
 package health
 
 import (
-	"fmt"
-	"net/http"
-	"os"
 	"testing"
 	"time"
 
-	"go.uber.org/goleak"
+	"github.com/outagewatch/outagewatch/internal/leaktest"
 )
 
-// TestMain fails the package's tests if any goroutine outlives them. Nothing is ignored: the
-// keep-alive connections that the tests leave in http.DefaultClient's pool are closed first, so a
-// goroutine still blocked on a socket afterwards is a leak (a server, listener or client left
-// open), not a connection waiting for its peer to go away.
-func TestMain(m *testing.M) {
-	code := m.Run()
-	http.DefaultClient.CloseIdleConnections()
-	if code == 0 {
-		if err := goleak.Find(); err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			code = 1
-		}
-	}
-	os.Exit(code)
-}
+// TestMain fails the package's tests if a goroutine outlives them; nothing is ignored.
+func TestMain(m *testing.M) { leaktest.Main(m) }
 
 // hangGuard bounds waits for events that must come: it catches a hang, it is not a speed bound.
 const hangGuard = time.Minute
