@@ -3,102 +3,15 @@ package engine
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"sync"
 	"time"
-
-	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/outagewatch/outagewatch/detectors"
 )
 
 // TickEvery is how often the engine's time advances without calls (silences, hold-downs).
 const TickEvery = time.Second
-
-// Board receives the statuses of every series after each change, with the transitions that
-// made it. It is called from the fan-out goroutine only, in order; it must not keep statuses or
-// transitions after it returns (health.Board copies them).
-type Board interface {
-	Update(statuses []detectors.Status, transitions []detectors.Transition)
-}
-
-// TransitionHandler receives every batch of transitions, in order, from the fan-out goroutine.
-// It must not block on I/O (incidents.Manager.Handle queues) and must not keep the slice.
-type TransitionHandler interface {
-	Handle(transitions []detectors.Transition)
-}
-
-// TransitionHandlerFunc adapts a function to TransitionHandler.
-type TransitionHandlerFunc func([]detectors.Transition)
-
-// Handle calls f.
-func (f TransitionHandlerFunc) Handle(trs []detectors.Transition) { f(trs) }
-
-// Snapshots keeps the engine's snapshot between processes (store/postgres, store/sqlite, or
-// the daemon's lazy store). LoadBaselines answers nil, nil when nothing was saved. Both may
-// fail while the database is unreachable; the runner retries at its next save.
-type Snapshots interface {
-	SaveBaselines(ctx context.Context, name string, data []byte, at time.Time) error
-	LoadBaselines(ctx context.Context, name string) ([]byte, error)
-}
-
-// Config configures the runner.
-type Config struct {
-	// Detectors configures the engine.
-	Detectors detectors.Config
-	// SnapshotInterval is how often the snapshot is saved while running; a kill -9 loses at
-	// most this much learning. A state change saves sooner (at most every SnapshotMinGap).
-	SnapshotInterval time.Duration
-	// SnapshotMinGap bounds how often state changes trigger a save.
-	SnapshotMinGap time.Duration
-	// FanoutQueue bounds the transitions waiting for the fan-out goroutine.
-	FanoutQueue int
-}
-
-// DefaultConfig returns the detectors' defaults, a snapshot every 5 minutes and after state
-// changes (at most every 10 s), and a fan-out queue of 4096 changes.
-func DefaultConfig() Config {
-	return Config{
-		Detectors:        detectors.DefaultConfig(),
-		SnapshotInterval: 5 * time.Minute,
-		SnapshotMinGap:   10 * time.Second,
-		FanoutQueue:      4096,
-	}
-}
-
-// Validate reports every invalid field.
-func (c Config) Validate() error {
-	var errs []error
-	if err := c.Detectors.Validate(); err != nil {
-		errs = append(errs, err)
-	}
-	if c.SnapshotInterval <= 0 {
-		errs = append(errs, errors.New("snapshot interval: must be positive"))
-	}
-	if c.SnapshotMinGap < 0 {
-		errs = append(errs, errors.New("snapshot min gap: must not be negative"))
-	}
-	if c.FanoutQueue < 1 {
-		errs = append(errs, errors.New("fan-out queue: must be at least 1"))
-	}
-	return errors.Join(errs...)
-}
-
-// Deps are what the runner publishes to and saves into. Board and Registerer are required.
-type Deps struct {
-	Board       Board
-	Transitions []TransitionHandler
-	// Snapshots, when nil, keeps nothing across restarts.
-	Snapshots  Snapshots
-	Registerer prometheus.Registerer
-	Logger     *slog.Logger
-	// Now is the clock; nil is time.Now.
-	Now func() time.Time
-}
-
-// snapshotName is the key of the engine's snapshot in the store.
-const snapshotName = "engine"
 
 // Runner owns a detectors.Engine. Ingest hands it calls (ConsumeCalls, from the pipeline's
 // goroutine) and Run advances its time every second; mu serialises both, since the engine is
@@ -275,103 +188,4 @@ func (r *Runner) capped() (refused, folded uint64) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.engine.Refused(), r.engine.Folded()
-}
-
-// errNoSnapshots is returned by Save and Restore without a snapshot store.
-var errNoSnapshots = errors.New("engine: no snapshot store")
-
-// Snapshot encodes the engine's state and baselines.
-func (r *Runner) Snapshot() ([]byte, error) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.engine.Snapshot()
-}
-
-// Save writes a snapshot to the store.
-func (r *Runner) Save(ctx context.Context) error {
-	if r.deps.Snapshots == nil {
-		return errNoSnapshots
-	}
-	start := r.now()
-	data, err := r.Snapshot()
-	if err != nil {
-		return err
-	}
-	if err := r.deps.Snapshots.SaveBaselines(ctx, snapshotName, data, start); err != nil {
-		r.m.snapshotErrors.Inc()
-		return fmt.Errorf("save snapshot: %w", err)
-	}
-	r.m.snapshotBytes.Set(float64(len(data)))
-	r.m.snapshotSaved.SetToCurrentTime()
-	return nil
-}
-
-// Restore loads the snapshot an earlier process saved and publishes the restored statuses at
-// once, so that the board answers with the states of before the restart before any traffic
-// comes. It restores nothing, and says so, when the engine has already seen calls or nothing
-// was saved; it reports whether it restored.
-func (r *Runner) Restore(ctx context.Context) (bool, error) {
-	if r.deps.Snapshots == nil {
-		return false, errNoSnapshots
-	}
-	data, err := r.deps.Snapshots.LoadBaselines(ctx, snapshotName)
-	if err != nil {
-		return false, fmt.Errorf("load snapshot: %w", err)
-	}
-	if data == nil {
-		r.logger.Info("no saved snapshot: cold start")
-		return false, nil
-	}
-	restored, series, err := r.restore(data)
-	if err != nil || !restored {
-		return false, err
-	}
-	r.Flush()
-	r.logger.Info("snapshot restored", "bytes", len(data), "series", series)
-	return true, nil
-}
-
-// restore loads data into the engine, unless it has seen calls, and publishes the statuses.
-func (r *Runner) restore(data []byte) (bool, int, error) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.seen {
-		r.logger.Info("snapshot not restored: calls came first")
-		return false, 0, nil
-	}
-	if err := r.engine.Restore(data); err != nil {
-		return false, 0, fmt.Errorf("restore snapshot: %w", err)
-	}
-	r.trans = r.trans[:0]
-	r.publish(r.now())
-	return true, len(r.statuses), nil
-}
-
-// saveLoop saves a snapshot every SnapshotInterval and, at most every SnapshotMinGap, after
-// state changes, until ctx ends. Failures are retried at the next occasion.
-func (r *Runner) saveLoop(ctx context.Context) {
-	t := time.NewTicker(r.cfg.SnapshotInterval)
-	defer t.Stop()
-	var last time.Time
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		case <-r.dirty:
-			if wait := r.cfg.SnapshotMinGap - r.now().Sub(last); wait > 0 {
-				select {
-				case <-ctx.Done():
-					return
-				case <-time.After(wait):
-				}
-			}
-		}
-		sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		if err := r.Save(sctx); err != nil {
-			r.logger.Warn("save snapshot, will retry", "err", err)
-		}
-		cancel()
-		last = r.now()
-	}
 }

@@ -1,0 +1,110 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// snapshotName is the key of the engine's snapshot in the store.
+const snapshotName = "engine"
+
+// errNoSnapshots is returned by Save and Restore without a snapshot store.
+var errNoSnapshots = errors.New("engine: no snapshot store")
+
+// Snapshot encodes the engine's state and baselines.
+func (r *Runner) Snapshot() ([]byte, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.engine.Snapshot()
+}
+
+// Save writes a snapshot to the store.
+func (r *Runner) Save(ctx context.Context) error {
+	if r.deps.Snapshots == nil {
+		return errNoSnapshots
+	}
+	start := r.now()
+	data, err := r.Snapshot()
+	if err != nil {
+		return err
+	}
+	if err := r.deps.Snapshots.SaveBaselines(ctx, snapshotName, data, start); err != nil {
+		r.m.snapshotErrors.Inc()
+		return fmt.Errorf("save snapshot: %w", err)
+	}
+	r.m.snapshotBytes.Set(float64(len(data)))
+	r.m.snapshotSaved.SetToCurrentTime()
+	return nil
+}
+
+// Restore loads the snapshot an earlier process saved and publishes the restored statuses at
+// once, so that the board answers with the states of before the restart before any traffic
+// comes. It restores nothing, and says so, when the engine has already seen calls or nothing
+// was saved; it reports whether it restored.
+func (r *Runner) Restore(ctx context.Context) (bool, error) {
+	if r.deps.Snapshots == nil {
+		return false, errNoSnapshots
+	}
+	data, err := r.deps.Snapshots.LoadBaselines(ctx, snapshotName)
+	if err != nil {
+		return false, fmt.Errorf("load snapshot: %w", err)
+	}
+	if data == nil {
+		r.logger.Info("no saved snapshot: cold start")
+		return false, nil
+	}
+	restored, series, err := r.restore(data)
+	if err != nil || !restored {
+		return false, err
+	}
+	r.Flush()
+	r.logger.Info("snapshot restored", "bytes", len(data), "series", series)
+	return true, nil
+}
+
+// restore loads data into the engine, unless it has seen calls, and publishes the statuses.
+func (r *Runner) restore(data []byte) (bool, int, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.seen {
+		r.logger.Info("snapshot not restored: calls came first")
+		return false, 0, nil
+	}
+	if err := r.engine.Restore(data); err != nil {
+		return false, 0, fmt.Errorf("restore snapshot: %w", err)
+	}
+	r.trans = r.trans[:0]
+	r.publish(r.now())
+	return true, len(r.statuses), nil
+}
+
+// saveLoop saves a snapshot every SnapshotInterval and, at most every SnapshotMinGap, after
+// state changes, until ctx ends. Failures are retried at the next occasion.
+func (r *Runner) saveLoop(ctx context.Context) {
+	t := time.NewTicker(r.cfg.SnapshotInterval)
+	defer t.Stop()
+	var last time.Time
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		case <-r.dirty:
+			if wait := r.cfg.SnapshotMinGap - r.now().Sub(last); wait > 0 {
+				select {
+				case <-ctx.Done():
+					return
+				case <-time.After(wait):
+				}
+			}
+		}
+		sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		if err := r.Save(sctx); err != nil {
+			r.logger.Warn("save snapshot, will retry", "err", err)
+		}
+		cancel()
+		last = r.now()
+	}
+}
