@@ -1,9 +1,10 @@
 // Package health publishes what the detection engine decided: the board of current states of
 // every provider and model, which the health APIs (HTTP, gRPC, watch and push) and the Go client
-// read.
+// read; and, through a FreshnessSource that main adapts from ingest, whether traffic arrives at
+// all.
 //
-// It depends on the board alone, never on the store or on Slack, so that routers keep getting
-// answers when those are down. At shutdown, Board.Close releases every push client built on the
-// board (long-polls, SSE streams, gRPC Watch streams) before the servers stop, so that no client
-// holds a graceful stop up.
+// It depends on the board (and that source) alone, never on the store or on Slack, so that
+// routers keep getting answers when those are down. At shutdown, Board.Close releases every
+// push client built on the board (long-polls, SSE streams, gRPC Watch streams) before the
+// servers stop, so that no client holds a graceful stop up.
 package health

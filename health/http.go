@@ -22,19 +22,34 @@ type HTTPOptions struct {
 	Heartbeat time.Duration
 	// Now is the clock of generated_at; time.Now when nil.
 	Now func() time.Time
+	// Freshness, when set, adds the "ingest" object (what arrived lately) to GET /v1/health
+	// and to the stream's snapshots; nil leaves it out.
+	Freshness FreshnessSource
 }
 
-// API serves the health signal over HTTP (docs/health-api.md). It reads the board alone.
+// API serves the health signal over HTTP (docs/health-api.md). It reads the board alone, and
+// the FreshnessSource when it has one.
 type API struct {
 	board     *Board
 	heartbeat time.Duration
 	now       func() time.Time
+	fresh     FreshnessSource // nil: no "ingest" object
 
-	// cache holds encoded bodies for the board generation gen: at tens of thousands of
-	// requests per second, most answers are the same bytes.
+	// cache holds encoded bodies for the generation gen: at tens of thousands of requests per
+	// second, most answers are the same bytes.
 	mu     sync.Mutex
-	gen    uint64
+	gen    cacheGen
 	bodies map[cacheKey]answer
+}
+
+// cacheGen is what the cached bodies were built from: the board's generation and, when the
+// answers carry ingest's freshness (which moves without the board), the second they were built
+// in. Freshness is thus at most a second old, and read at most once a second per answer (the
+// per-series answers, which do not carry it, are rebuilt once a second too: the board moves
+// that often anyway).
+type cacheGen struct {
+	board  uint64
+	second int64
 }
 
 // answer is a cached response: its body, status code and ETag.
@@ -52,7 +67,7 @@ type cacheKey struct {
 
 // NewAPI returns the HTTP API over board.
 func NewAPI(board *Board, opts HTTPOptions) *API {
-	a := &API{board: board, heartbeat: opts.Heartbeat, now: opts.Now, bodies: map[cacheKey]answer{}}
+	a := &API{board: board, heartbeat: opts.Heartbeat, now: opts.Now, fresh: opts.Freshness, bodies: map[cacheKey]answer{}}
 	if a.heartbeat <= 0 {
 		a.heartbeat = 15 * time.Second
 	}
@@ -129,7 +144,7 @@ func (a *API) list(w http.ResponseWriter, r *http.Request) {
 	p := policyOf(r)
 	ans := a.cached(cacheKey{policy: p, list: true}, func() (answer, bool) {
 		v, statuses := a.board.Snapshot()
-		return answer{body: encode(buildReport(v, statuses, p, a.now())), code: http.StatusOK, etag: []string{etag(v)}}, true
+		return answer{body: encode(a.report(v, statuses, p)), code: http.StatusOK, etag: []string{etag(v)}}, true
 	})
 	a.write(w, r, ans)
 }
@@ -180,6 +195,17 @@ func (a *API) model(w http.ResponseWriter, r *http.Request) {
 	a.write(w, r, ans)
 }
 
+// report is the body of GET /v1/health (and of the stream's snapshots): the board's statuses
+// and, when there is a source, ingest's freshness.
+func (a *API) report(version uint64, statuses []detectors.Status, p Policy) Report {
+	now := a.now()
+	rep := buildReport(version, statuses, p, now)
+	if a.fresh != nil {
+		rep.Ingest = ingestViewOf(a.fresh.Freshness(now), now)
+	}
+	return rep
+}
+
 func statusCode(usable bool) int {
 	if usable {
 		return http.StatusOK
@@ -206,7 +232,10 @@ func (a *API) missing(w http.ResponseWriter, p Policy, msg string) {
 // cached returns the answer for k at the board's current generation, building it with build.
 // Answers for series never seen are not cached, so hostile paths cannot grow the cache.
 func (a *API) cached(k cacheKey, build func() (answer, bool)) answer {
-	gen := a.board.Generation()
+	gen := cacheGen{board: a.board.Generation()}
+	if a.fresh != nil {
+		gen.second = a.now().Unix()
+	}
 	a.mu.Lock()
 	if a.gen != gen {
 		a.gen = gen

@@ -45,7 +45,7 @@ func (a *API) stream(w http.ResponseWriter, r *http.Request) {
 	}
 	if !resumed {
 		v, statuses := a.board.Snapshot()
-		fmt.Fprintf(w, "id: %d\nevent: snapshot\ndata: %s\n", v, encode(buildReport(v, statuses, p, a.now())))
+		fmt.Fprintf(w, "id: %d\nevent: snapshot\ndata: %s\n", v, encode(a.report(v, statuses, p)))
 		cur = v
 	}
 	flusher.Flush()
@@ -58,7 +58,7 @@ func (a *API) stream(w http.ResponseWriter, r *http.Request) {
 			changes, complete := a.board.Since(cur)
 			if !complete {
 				v, statuses := a.board.Snapshot()
-				fmt.Fprintf(w, "id: %d\nevent: snapshot\ndata: %s\n", v, encode(buildReport(v, statuses, p, a.now())))
+				fmt.Fprintf(w, "id: %d\nevent: snapshot\ndata: %s\n", v, encode(a.report(v, statuses, p)))
 				cur = v
 			}
 			for _, c := range changes {

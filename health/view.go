@@ -66,6 +66,8 @@ type Report struct {
 	Version     uint64         `json:"version"`
 	GeneratedAt time.Time      `json:"generated_at"`
 	Providers   []ProviderView `json:"providers"`
+	// Ingest is what arrived lately; absent when the API has no FreshnessSource.
+	Ingest *IngestView `json:"ingest,omitempty"`
 }
 
 // ChangeView is one state change on the SSE stream.

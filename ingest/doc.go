@@ -3,7 +3,8 @@
 // detectors.Call values.
 //
 // It is the composition the daemon imports: Config, the Pipeline (the bounded hand-off between
-// the receivers and the Consumer, and the metrics of calls) and the Server (the listeners).
+// the receivers and the Consumer, the metrics of calls, and Freshness: when spans and each
+// provider's calls last arrived, and the calls per second) and the Server (the listeners).
 // Each concern lives in a room of its own, in the order a request meets them:
 //
 //   - ingest/receiver: the OTLP/gRPC and OTLP/HTTP receivers, request bodies, gzip, and the

@@ -110,6 +110,10 @@ func newMetrics(reg prometheus.Registerer, p *Pipeline) *metrics {
 		Name: "outagewatch_ingest_pending_attempt_groups",
 		Help: "Provider HTTP attempt groups waiting for their LLM span.",
 	}, func() float64 { return float64(p.pendingGroups.Load()) })
+	f.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "outagewatch_ingest_last_span_timestamp_seconds",
+		Help: "Unix time at which the last span arrived (any span, LLM or not); 0 before the first.",
+	}, func() float64 { return float64(p.fresh.lastSpan.Load()) / 1e9 })
 	for _, proto := range []string{"grpc", "http"} {
 		m.spansReceived.WithLabelValues(proto)
 		m.spansAccepted.WithLabelValues(proto)

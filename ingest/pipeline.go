@@ -58,6 +58,8 @@ type Pipeline struct {
 	pendingGroups atomic.Int64
 	// queuedRecords counts the records in the queue, bounded by maxQueuedRecords.
 	queuedRecords atomic.Int64
+	// fresh tracks what arrived lately (Freshness).
+	fresh *freshness
 }
 
 // maxQueuedRecords bounds the records waiting in the hand-off queue (about 23 MB; a record is
@@ -68,7 +70,8 @@ const maxQueuedRecords = 1 << 16
 
 // PipelineOptions are the optional dependencies of a Pipeline.
 type PipelineOptions struct {
-	// Now is the clock; time.Now when nil.
+	// Now is the clock; time.Now when nil. The receivers' goroutines call it too (once per
+	// request), so it must be safe for concurrent use.
 	Now func() time.Time
 }
 
@@ -93,6 +96,7 @@ func NewPipeline(cfg Config, consumer Consumer, reg prometheus.Registerer, logge
 	if p.now == nil {
 		p.now = time.Now
 	}
+	p.fresh = newFreshness(p.now(), cfg.MaxProviders)
 	p.metrics = newMetrics(reg, p)
 	p.recv = receiver.NewMetrics(reg)
 	return p, nil
@@ -131,6 +135,9 @@ func (p *Pipeline) SubmitProto(protocol string, body []byte) (receiver.Result, e
 
 func (p *Pipeline) submit(protocol string, res wire.Batch) (receiver.Result, error) {
 	p.metrics.spansReceived.WithLabelValues(protocol).Add(float64(res.Spans))
+	if res.Spans > 0 {
+		p.fresh.span(p.now())
+	}
 	out := receiver.Result{Spans: res.Spans, Rejected: res.Rejected, RejectMsg: res.RejectMsg}
 	if n := int64(len(res.Records)); n > 0 {
 		queued := p.queuedRecords.Add(n)
@@ -218,6 +225,7 @@ func (p *Pipeline) deliver(calls []detectors.Call) {
 	for i := range calls {
 		p.metrics.countCall(&calls[i])
 	}
+	p.fresh.calls(p.now(), calls)
 	p.consumer.ConsumeCalls(calls)
 }
 

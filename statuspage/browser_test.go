@@ -48,6 +48,8 @@ type sim struct {
 	log        []detectors.Transition // every transition so far
 	errorRate  map[detectors.SeriesKey]float64
 	peak       incidents.Peak // the worst figures of anthropic's models
+	// fresh is what ingest would say arrived: every second's calls, as the engine gets them.
+	fresh *fixedFreshness
 	// clock is now, for the page (Options.Now), which reads it from its handlers.
 	clock atomic.Int64
 }
@@ -75,6 +77,7 @@ func newSim(t *testing.T, start time.Time) *sim {
 	return &sim{
 		engine: e, board: board, hist: NewHistory(board, 10*time.Second, time.Hour),
 		rng: rand.New(rand.NewPCG(9, 17)), now: start, nextSample: start, errorRate: map[detectors.SeriesKey]float64{},
+		fresh: &fixedFreshness{f: health.Freshness{Start: start}},
 	}
 }
 
@@ -96,6 +99,9 @@ func (s *sim) second() {
 	}
 	s.now = s.now.Add(time.Second)
 	s.clock.Store(s.now.UnixNano())
+	s.fresh.set(health.Freshness{Start: s.fresh.Freshness(s.now).Start, LastSpan: s.now, CallsPerSecond: 11, Providers: []health.ProviderFreshness{
+		{Provider: "anthropic", LastCall: s.now, CallsPerSecond: 6}, {Provider: "openai", LastCall: s.now, CallsPerSecond: 5},
+	}})
 	s.trans = s.engine.Tick(s.now, s.trans)
 	s.statuses = s.engine.Status(s.now, s.statuses[:0])
 	for _, st := range s.statuses {
@@ -206,7 +212,7 @@ func TestBrowserFollowsAnOutageLive(t *testing.T) {
 	start := time.Now()
 	dir := artefacts(t)
 	b := startBrowser(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 45*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 
 	// An hour and five minutes of healthy traffic: the engine's warm-up, and the charts' hour.
@@ -221,7 +227,7 @@ func TestBrowserFollowsAnOutageLive(t *testing.T) {
 	silences := fakeSilences([]incidents.Silence{{ID: 1, Provider: "openai", Model: "gpt-4o", Until: time.Now().Add(2 * time.Hour),
 		Reason: "provider maintenance window", CreatedBy: "alice", CreatedAt: time.Now().Add(-time.Hour)}}, nil)
 	mux := http.NewServeMux()
-	New(s.board, s.hist, q, silences, Options{Title: "outagewatch", Now: s.Now}).Register(mux)
+	New(s.board, s.hist, q, silences, Options{Title: "outagewatch", Now: s.Now, Freshness: s.fresh}).Register(mux)
 	health.NewAPI(s.board, health.HTTPOptions{Heartbeat: 500 * time.Millisecond}).Register(mux)
 	srv := httptest.NewServer(mux)
 	defer closeServer(srv)
@@ -235,6 +241,27 @@ func TestBrowserFollowsAnOutageLive(t *testing.T) {
 	var banner string
 	require.NoError(t, page.eval(ctx, `document.getElementById("connection").textContent`, &banner))
 	require.Equal(t, "Live: changes appear as they happen.", banner)
+
+	// Traffic arrives: the top of the page says so. Then it stops (the exporters went away):
+	// once nothing has arrived for longer than the silence timeout, the page warns, without a
+	// reload, and the warning goes when traffic comes back.
+	var traffic string
+	require.NoError(t, page.eval(ctx, `document.querySelector('[data-part="ingest"] [data-role="arrivals"]').textContent`, &traffic))
+	require.Regexp(t, `^last span <1s ago · 11 calls/s \(at \d\d:\d\d:\d\d UTC\)$`, traffic)
+	var warned bool
+	require.NoError(t, page.eval(ctx, `!!document.querySelector('[data-role="no-traffic"]')`, &warned))
+	require.False(t, warned, "no warning while traffic arrives")
+	quietSince := s.now.Add(-2 * time.Minute)
+	s.fresh.set(health.Freshness{Start: begin, LastSpan: quietSince, Providers: []health.ProviderFreshness{
+		{Provider: "anthropic", LastCall: quietSince}, {Provider: "openai", LastCall: quietSince},
+	}})
+	page.waitFor(ctx, t, "the no-traffic warning", `(() => { const w = document.querySelector('[data-part="ingest"] [data-role="no-traffic"]');
+		return !!w && w.textContent.startsWith("No traffic for 2m 0s: nothing has arrived since ") &&
+			document.querySelector('[data-arrivals="anthropic"]').textContent === "anthropic: no calls for 2m 0s · 0 calls/s"; })()`, 15*time.Second)
+	var sameLoad bool
+	require.NoError(t, page.eval(ctx, `window.__loadedOnce === "marker"`, &sameLoad))
+	require.True(t, sameLoad, "the warning came without a reload")
+	page.screenshot(ctx, t, filepath.Join(dir, "statuspage-no-traffic.png"))
 
 	// The outage: anthropic's calls fail, and the hostile model's too, with a hostile message.
 	s.setErrors(1, sonnet, haiku, evil)
@@ -265,6 +292,7 @@ func TestBrowserFollowsAnOutageLive(t *testing.T) {
 	require.Equal(t, 1, evilText.Scripts, "only live.js")
 
 	page.waitFor(ctx, t, "the incident on the page", `!!document.querySelector('[data-incident="1"] .timeline li')`, 15*time.Second)
+	page.waitFor(ctx, t, "traffic again", `!document.querySelector('[data-role="no-traffic"]') && document.querySelector('[data-part="ingest"]').dataset.traffic === "ok"`, 15*time.Second)
 	page.screenshot(ctx, t, filepath.Join(dir, "statuspage-down.png"))
 
 	// Recovery steps down: down, degraded after the hold-down, then healthy.
@@ -311,18 +339,19 @@ func TestBrowserFollowsAnOutageLive(t *testing.T) {
 	static.navigate(ctx, t, srv.URL+"/")
 	static.waitFor(ctx, t, "the static page", `document.readyState === "complete" && !!document.getElementById("live")`, 5*time.Second)
 	type staticView struct {
-		Script     bool // the live script ran
+		Traffic    string // the traffic line
+		Script     bool   // the live script ran
 		Series     int
 		Charts     int // drawn sparklines
 		Connection string
 		Resolved   bool // the resolved incident is listed
 	}
 	var noJS staticView
-	require.NoError(t, static.eval(ctx, `({Script: window.outagewatch !== undefined,
+	require.NoError(t, static.eval(ctx, `({Traffic: document.querySelector('[data-role="arrivals"]').textContent.replace(/ \(at .*\)$/, ""), Script: window.outagewatch !== undefined,
 		Series: document.querySelectorAll("[data-series]").length, Charts: document.querySelectorAll("svg.spark path").length,
 		Connection: document.getElementById("connection").dataset.connection,
 		Resolved: !!document.querySelector('[data-part="resolved"] a[href="/incidents/1"]')})`, &noJS))
-	require.Equal(t, staticView{Script: false, Series: 6, Charts: 24, Connection: "static", Resolved: true}, noJS)
+	require.Equal(t, staticView{Traffic: "last span <1s ago · 11 calls/s", Script: false, Series: 6, Charts: 24, Connection: "static", Resolved: true}, noJS)
 	static.screenshot(ctx, t, filepath.Join(dir, "statuspage-nojs.png"))
 
 	// The daemon goes away: the page says so, and keeps what it showed.
@@ -338,7 +367,7 @@ func TestBrowserFollowsAnOutageLive(t *testing.T) {
 	for _, e := range b.eventsNamed("Log.entryAdded") {
 		require.NotContains(t, string(e.Params), "Content Security Policy", "the page needs nothing the policy forbids")
 	}
-	for _, name := range []string{"statuspage-down.png", "statuspage-recovered.png", "statuspage-phone.png", "statuspage-lost.png", "statuspage-incident.png", "statuspage-nojs.png"} {
+	for _, name := range []string{"statuspage-no-traffic.png", "statuspage-down.png", "statuspage-recovered.png", "statuspage-phone.png", "statuspage-lost.png", "statuspage-incident.png", "statuspage-nojs.png"} {
 		data, err := os.ReadFile(filepath.Join(dir, name))
 		require.NoError(t, err)
 		require.NoError(t, os.WriteFile(filepath.Join("/tmp", name), data, 0o644), "the copy for the lead")

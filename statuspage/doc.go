@@ -1,7 +1,8 @@
-// Package statuspage serves outagewatch's own status page on the API port: every provider and
-// model with its state, since when and why, small charts of the last hour, the open incidents
-// with their timelines, the last resolved ones and the active silences; and one page per
-// incident.
+// Package statuspage serves outagewatch's own status page on the API port: whether traffic
+// arrives (the last span, the calls per second, a warning after the silence timeout), every
+// provider and model with its state, since when and why, small charts of the last hour, the
+// open incidents with their timelines, the last resolved ones and the active silences; and one
+// page per incident.
 //
 // The page is rendered on the server (html/template, inline SVG charts) and needs no JavaScript;
 // a small embedded script follows /v1/health/stream to update it without reloads. Everything is

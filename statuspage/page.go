@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/outagewatch/outagewatch/detectors"
 	"github.com/outagewatch/outagewatch/health"
 	"github.com/outagewatch/outagewatch/incidents"
 )
@@ -47,6 +48,13 @@ type Options struct {
 	StoreTimeout time.Duration
 	// Now is the page's clock; time.Now when nil.
 	Now func() time.Time
+	// Freshness, when set, adds the traffic part at the top of the page: when the last span
+	// arrived and the calls per second, overall and per provider. nil leaves it out.
+	Freshness health.FreshnessSource
+	// SilenceAfter is how long without traffic the page warns after: the detectors' silence
+	// timeout (detectors.Config.SilenceMin, after which a silent series turns unknown); the
+	// default's when zero.
+	SilenceAfter time.Duration
 }
 
 // DefaultStoreTimeout is Options.StoreTimeout when zero.
@@ -76,6 +84,9 @@ func New(board *health.Board, hist *History, incs incidents.Query, silences Sile
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
+	if opts.SilenceAfter <= 0 {
+		opts.SilenceAfter = detectors.DefaultConfig().SilenceMin
+	}
 	static, err := fs.Sub(staticFS, "static")
 	if err != nil {
 		panic(err) // the embedded directory is part of the binary
@@ -104,6 +115,7 @@ func (p *Page) Register(mux *http.ServeMux) {
 type indexData struct {
 	Title     string
 	Generated timeText
+	Ingest    ingestView
 	Health    healthView
 	Incidents incidentsView
 }
@@ -111,7 +123,7 @@ type indexData struct {
 func (p *Page) index(w http.ResponseWriter, r *http.Request) {
 	now := p.opts.Now()
 	data := indexData{
-		Title: p.opts.Title, Generated: timeTextOf(now, now),
+		Title: p.opts.Title, Generated: timeTextOf(now, now), Ingest: p.buildIngest(now),
 		Health: p.buildHealth(now), Incidents: p.buildIncidents(r.Context(), now),
 	}
 	name := "index.html"

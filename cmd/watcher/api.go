@@ -17,6 +17,7 @@ import (
 	"github.com/outagewatch/outagewatch/alerts"
 	"github.com/outagewatch/outagewatch/health"
 	"github.com/outagewatch/outagewatch/incidents"
+	"github.com/outagewatch/outagewatch/ingest"
 	"github.com/outagewatch/outagewatch/statuspage"
 )
 
@@ -31,10 +32,13 @@ func (a *app) routes() http.Handler {
 		_, _ = io.WriteString(w, "ok\n")
 	})
 	mux.HandleFunc("GET /readyz", a.readyz)
-	health.NewAPI(a.board, health.HTTPOptions{Heartbeat: a.cfg.Health.SSEHeartbeat}).Register(mux)
+	fresh := ingestFreshness(a.pipeline)
+	health.NewAPI(a.board, health.HTTPOptions{Heartbeat: a.cfg.Health.SSEHeartbeat, Freshness: fresh}).Register(mux)
 	incidents.NewAPI(a.store, a.incidents, string(a.cfg.API.Token)).Register(mux)
 	alerts.NewSilenceAPI(a.store, string(a.cfg.API.Token)).Register(mux)
-	statuspage.New(a.board, a.history, a.store, a.store, statuspage.Options{GrafanaURL: a.cfg.Links.GrafanaURL}).Register(mux)
+	statuspage.New(a.board, a.history, a.store, a.store, statuspage.Options{
+		GrafanaURL: a.cfg.Links.GrafanaURL, Freshness: fresh, SilenceAfter: a.cfg.Detectors.SilenceMin,
+	}).Register(mux)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(a.reg, promhttp.HandlerOpts{Registry: a.reg, EnableOpenMetrics: true}))
 	if a.cfg.API.Pprof {
 		mux.HandleFunc("GET /debug/pprof/", pprof.Index)
@@ -44,6 +48,19 @@ func (a *app) routes() http.Handler {
 		mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
 	}
 	return mux
+}
+
+// ingestFreshness adapts the pipeline's freshness to health's: health must not import ingest.
+func ingestFreshness(p *ingest.Pipeline) health.FreshnessSourceFunc {
+	return func(now time.Time) health.Freshness {
+		f := p.Freshness(now)
+		out := health.Freshness{Start: f.Start, LastSpan: f.LastSpan, CallsPerSecond: f.CallsPerSecond,
+			Providers: make([]health.ProviderFreshness, len(f.Providers))}
+		for i, pf := range f.Providers {
+			out.Providers[i] = health.ProviderFreshness(pf)
+		}
+		return out
+	}
 }
 
 // readyz answers 200 when every component is ready, else 503 with what is not.

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -263,4 +264,78 @@ func TestOwnMetricsAreExposed(t *testing.T) {
 	require.Contains(t, body, "outagewatch_statuspage_series 0")
 	require.Contains(t, body, "outagewatch_statuspage_samples_refused_total 0")
 	require.Contains(t, body, "outagewatch_ingest_queue_records_capacity 65536")
+}
+
+// TestIngestFreshnessInHealth sends spans through the SDK and sees /v1/health and the status
+// page say that traffic arrives: first any span, then LLM calls, per provider.
+func TestIngestFreshnessInHealth(t *testing.T) {
+	t.Parallel()
+	a, _ := startWatcher(t)
+	api := "http://" + a.apiAddr()
+	type ingestJSON struct {
+		Ingest *struct {
+			LastSpanAt         *time.Time `json:"last_span_at"`
+			LastSpanSecondsAgo *float64   `json:"last_span_seconds_ago"`
+			CallsPerSecond     float64    `json:"calls_per_second"`
+			Providers          []struct {
+				Provider           string     `json:"provider"`
+				LastCallAt         *time.Time `json:"last_call_at"`
+				LastCallSecondsAgo *float64   `json:"last_call_seconds_ago"`
+				CallsPerSecond     float64    `json:"calls_per_second"`
+			} `json:"providers"`
+		} `json:"ingest"`
+	}
+	health := func() ingestJSON {
+		code, body := get(t, api+"/v1/health")
+		require.Equal(t, http.StatusOK, code)
+		var h ingestJSON
+		require.NoError(t, json.Unmarshal([]byte(body), &h))
+		require.NotNil(t, h.Ingest, body)
+		return h
+	}
+	h := health()
+	require.Nil(t, h.Ingest.LastSpanAt, "nothing has arrived")
+	require.Empty(t, h.Ingest.Providers)
+	_, page := get(t, api+"/")
+	require.Contains(t, page, "no span received yet · 0 calls/s")
+
+	exp, err := otlptracehttp.New(context.Background(), otlptracehttp.WithEndpoint(a.ingest.HTTPAddr()), otlptracehttp.WithInsecure())
+	require.NoError(t, err)
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(exp), sdktrace.WithResource(resource.NewSchemaless(semconv.ServiceName("checkout"))))
+	sent := time.Now()
+	_, span := tp.Tracer("test").Start(context.Background(), "GET /cart", trace.WithSpanKind(trace.SpanKindServer))
+	span.End()
+	require.NoError(t, tp.Shutdown(context.Background()))
+	require.Eventually(t, func() bool { return health().Ingest.LastSpanAt != nil }, 10*time.Second, 50*time.Millisecond, "a span that is no LLM call counts as traffic")
+	h = health()
+	require.WithinDuration(t, sent, *h.Ingest.LastSpanAt, 5*time.Second)
+	require.Less(t, *h.Ingest.LastSpanSecondsAgo, 5.0)
+	require.Empty(t, h.Ingest.Providers, "no LLM call yet")
+
+	emitCalls(t, newHTTPExporter(t, a), "claude-fresh")
+	require.Eventually(t, func() bool {
+		h = health()
+		return len(h.Ingest.Providers) == 1 && h.Ingest.CallsPerSecond > 0
+	}, 10*time.Second, 50*time.Millisecond)
+	p := h.Ingest.Providers[0]
+	require.Equal(t, "anthropic", p.Provider)
+	require.NotNil(t, p.LastCallAt)
+	require.Less(t, *p.LastCallSecondsAgo, 5.0)
+	require.Positive(t, p.CallsPerSecond)
+	require.Equal(t, h.Ingest.CallsPerSecond, p.CallsPerSecond)
+
+	_, page = get(t, api+"/")
+	require.Regexp(t, `last span (&lt;1s|\d+s) ago · [0-9.]+ calls/s`, page)
+	require.Regexp(t, `<strong>anthropic</strong>: last call (&lt;1s|\d+s) ago · [0-9.]+ calls/s`, page)
+	require.NotContains(t, page, "No traffic")
+	_, metrics := get(t, api+"/metrics")
+	require.Regexp(t, `\noutagewatch_ingest_last_span_timestamp_seconds [1-9][0-9.e+]+\n`, metrics)
+}
+
+// newHTTPExporter is a new OTLP/HTTP exporter to a's receiver.
+func newHTTPExporter(t *testing.T, a *app) sdktrace.SpanExporter {
+	t.Helper()
+	exp, err := otlptracehttp.New(context.Background(), otlptracehttp.WithEndpoint(a.ingest.HTTPAddr()), otlptracehttp.WithInsecure())
+	require.NoError(t, err)
+	return exp
 }
