@@ -100,9 +100,17 @@ func (r *rateBaseline) design(now time.Time, halfLife time.Duration, prior, marg
 	b := r.How[hour]
 	e := r.EWMA
 	e.decay(now, halfLife)
-	n := float64(b.N) + e.N
-	k := float64(b.K) + e.K
-	const strength = 20
+	return betaDesign(float64(b.N)+e.N, float64(b.K)+e.K, prior, margin, lo, hi)
+}
+
+// priorStrength is the weight of a prior in a rate's Beta posterior, in calls.
+const priorStrength = 20
+
+// betaDesign returns the design baseline of k events in n observations with a prior of
+// priorStrength calls at prior: the posterior's 95% upper credible bound × margin, clamped to
+// [lo, hi], and the posterior mean.
+func betaDesign(n, k, prior, margin, lo, hi float64) (float64, float64) {
+	const strength = priorStrength
 	alpha := k + strength*prior
 	beta := n - k + strength*(1-prior)
 	mean := alpha / (alpha + beta)

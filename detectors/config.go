@@ -24,11 +24,13 @@ type Config struct {
 	BaselineMax           float64       `yaml:"baseline_max"`
 	TruncationBaselineMin float64       `yaml:"truncation_baseline_min"`
 	BaselineHalfLife      time.Duration `yaml:"baseline_half_life"`
-	// ColdStartBaseline is the error-rate prior when neither the series nor its provider has
-	// history.
+	// ColdStartBaseline is the global error-rate prior: a new series' when its provider has no
+	// history (docs/detection.md, "Priors").
 	ColdStartBaseline float64 `yaml:"cold_start_baseline"`
-	// WarmupCalls and WarmupAge end the cold start: until a series has seen both, it is
-	// unknown and only the hard-outage member runs.
+	// WarmupCalls and WarmupAge end a series' prior phase: every member runs from its first
+	// call, but until it has seen both, its baselines lean on its priors (Status.Baseline.From
+	// is provider or global), its hard-outage member is designed on the posterior mean and it
+	// is redesigned every second.
 	WarmupCalls int           `yaml:"warmup_calls"`
 	WarmupAge   time.Duration `yaml:"warmup_age"`
 

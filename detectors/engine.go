@@ -281,9 +281,9 @@ func (e *Engine) Status(now time.Time, out []Status) []Status {
 	return out
 }
 
-// quiet reports a healthy, warmed-up series with no alarm.
+// quiet reports a healthy series with no alarm.
 func (s *series) quiet() bool {
-	return s.state == StateHealthy && s.warm && len(s.latches) == 0
+	return s.state == StateHealthy && len(s.latches) == 0
 }
 
 func unhealthy(s State) int {

@@ -79,15 +79,103 @@ func (s *stream) firstAlarm(from time.Time) (time.Time, State, bool) {
 	return time.Time{}, StateUnknown, false
 }
 
-func TestWarmupThenHealthy(t *testing.T) {
+// TestNewSeriesIsJudgedFromItsFirstCall: a series with calls is never unknown for being new: it
+// is healthy from its first call, on the global priors, and its own baselines take over after
+// the warm-up.
+func TestNewSeriesIsJudgedFromItsFirstCall(t *testing.T) {
 	t.Parallel()
 	s := newStream(t, DefaultConfig(), 1, 1)
-	s.run(30*time.Minute, errorsAt(s.rng, 0.01))
-	require.Empty(t, s.trans, "still warming up after 30 minutes: unknown, no transition")
-	s.run(40*time.Minute, errorsAt(s.rng, 0.01))
-	require.NotEmpty(t, s.trans)
-	require.Equal(t, StateHealthy, s.trans[0].To)
+	s.run(time.Minute, errorsAt(s.rng, 0.01))
+	require.Equal(t, []State{StateHealthy}, statesOf(s.trans, "claude"))
 	require.Equal(t, DetectorWarmup, s.trans[0].Evidence.Detector)
+	st := s.e.Status(s.now, nil)
+	require.Equal(t, SeriesKey{Provider: "anthropic"}, st[0].Series)
+	require.Equal(t, BaselineGlobal, st[0].Baseline.From)
+	require.Equal(t, BaselineGlobal, st[1].Baseline.From)
+	require.Equal(t, st[1].Figures.Calls, st[1].Baseline.Calls)
+	require.Positive(t, st[1].Baseline.Calls)
+	for m := range numMembers {
+		require.True(t, s.e.series[SeriesKey{"anthropic", "claude"}].members[m].ready(), "%s runs", memberDetector[m])
+	}
+	s.run(70*time.Minute, errorsAt(s.rng, 0.01))
+	require.Equal(t, []State{StateHealthy}, statesOf(s.trans, "claude"), "no transition at the end of the warm-up")
+	st = s.e.Status(s.now, nil)
+	require.Equal(t, BaselineOwn, st[0].Baseline.From)
+	require.Equal(t, BaselineOwn, st[1].Baseline.From)
+}
+
+// TestNewModelStartsFromItsProvider: a new model on a warm provider is designed on the
+// provider's baselines, and a dead one is down after as many errors as the warm model.
+func TestNewModelStartsFromItsProvider(t *testing.T) {
+	t.Parallel()
+	s := newStream(t, DefaultConfig(), 1, 2)
+	s.run(2*time.Hour, errorsAt(s.rng, 0.01))
+	warm := errorsToDown(t, s, "claude")
+	fresh := errorsToDown(t, s, "claude-new")
+	require.LessOrEqual(t, fresh, warm, "a brand-new dead model is down as fast as a warm one")
+	for _, st := range s.e.Status(s.now, nil) {
+		if st.Series.Model == "claude-new" {
+			require.Equal(t, BaselineSource{From: BaselineProvider, Calls: uint64(fresh)}, st.Baseline)
+		}
+	}
+}
+
+// errorsToDown clones the stream's engine and sends model consecutive errors until it is down.
+func errorsToDown(t *testing.T, s *stream, model string) int {
+	t.Helper()
+	data, err := s.e.Snapshot()
+	require.NoError(t, err)
+	e := restore(t, data)
+	for n := 1; n <= 50; n++ {
+		c := Call{Provider: "anthropic", Model: model, Outcome: OutcomeError, ErrorClass: ClassOverloaded, RequestID: uint64(1e9 + n)}
+		for _, tr := range e.Observe(s.now.Add(time.Duration(n)*100*time.Millisecond), &c, nil) {
+			if tr.Series.Model == model && tr.To == StateDown {
+				return n
+			}
+		}
+	}
+	t.Fatalf("%s not down after 50 errors", model)
+	return 0
+}
+
+// TestFreshDaemonDetectsPartialFaults: on a fresh engine at 10 calls/s, a truncation storm (a
+// third of streams cut) or a 20% error rate that starts two minutes after the first call is
+// alarmed within 15 s (before, the series was unknown for an hour).
+func TestFreshDaemonDetectsPartialFaults(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name          string
+		before, fault func(rng *rand.Rand) func(*Call)
+		detectors     []Detector
+		states        []State
+	}{
+		{"truncation", func(rng *rand.Rand) func(*Call) { return truncations(rng, 0.002) },
+			func(rng *rand.Rand) func(*Call) { return truncations(rng, 1.0/3) }, []Detector{DetectorTruncation}, []State{StateDegraded}},
+		// At 20% errors, a run of four errors (one in 600 calls) can set the hard-outage member
+		// off first, as on a warm series.
+		{"errors", func(rng *rand.Rand) func(*Call) { return errorsAt(rng, 0.01) },
+			func(rng *rand.Rand) func(*Call) { return errorsAt(rng, 0.2) }, []Detector{DetectorErrorRate, DetectorErrorMid, DetectorErrorDown},
+			[]State{StateDegraded, StateDown}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			for seed := range uint64(5) {
+				s := newStream(t, DefaultConfig(), 10, 100+seed)
+				s.run(2*time.Minute, tc.before(s.rng))
+				start := s.now
+				s.run(time.Minute, tc.fault(s.rng))
+				at, st, ok := s.firstAlarm(start)
+				require.True(t, ok, "seed %d: not detected", seed)
+				require.Contains(t, tc.states, st, "seed %d", seed)
+				require.Less(t, at.Sub(start), 15*time.Second, "seed %d", seed)
+				for _, tr := range s.trans {
+					if tr.Series.Model != "" && tr.At.Equal(at) {
+						require.Contains(t, tc.detectors, tr.Evidence.Detector)
+					}
+				}
+			}
+		})
+	}
 }
 
 func TestStepOutageIsDetectedQuickly(t *testing.T) {
@@ -316,5 +404,5 @@ func TestAttemptsWithoutAModelFeedTheProviderOnly(t *testing.T) {
 	}
 	_, ok := e.series[SeriesKey{Provider: "anthropic", Model: UnknownModel}]
 	require.False(t, ok, "no model series for attempts without a model")
-	require.Equal(t, []State{StateDown}, statesOf(trans, ""), "the provider's pooled bank sees them")
+	require.Equal(t, []State{StateHealthy, StateDown}, statesOf(trans, ""), "the provider's pooled bank sees them, from the first")
 }

@@ -13,8 +13,11 @@ import (
 // snapshotVersion is bumped whenever the encoding changes; Restore refuses versions it does not
 // know rather than misread them.
 //   - 1: baselines and traffic only. Restore brings the series back unknown; still accepted.
-//   - 2: also the state machine, so that a restart does not forget an outage.
-const snapshotVersion = 2
+//   - 2: also the state machine, so that a restart does not forget an outage; still accepted.
+//   - 3: also the lagged counts a series still on its priors is designed on (Lag, LagAt).
+//     A version 2 snapshot restores its new series with none: they are designed on their
+//     priors alone (wider baselines) until lagCalls calls have come.
+const snapshotVersion = 3
 
 // A snapshot keeps, for every series (models and providers):
 //
@@ -26,7 +29,9 @@ const snapshotVersion = 2
 //     statistic with its change point, counts, error classes and sample error; the latched
 //     alarms with their level, hold-down deadline, reverse CUSUM and counts; the number of
 //     recent entries into down (the hold-down's back-off); when it was last designed, aged and
-//     decayed; and the recent figures Status reports (decayed counts, latency and TTFT sketches).
+//     decayed; and the recent figures Status reports (decayed counts, latency and TTFT sketches);
+//   - for a series still on its priors (version 3), the lagged counts its baselines are designed
+//     on.
 //
 // So a restored engine answers Status as the saved one did, and continues from its next call
 // or tick exactly as the saved engine would have: a down series stays down until the normal
@@ -72,6 +77,10 @@ type seriesSnapshot struct {
 	FigTruncation, FigRateLimit   decayed
 	DownCount                     int
 	DownDecayAt                   time.Time
+
+	// Version 3: the lagged counts of a series on its priors, by lag and then rate.
+	Lag   []decayed
+	LagAt uint64
 }
 
 // cusumSnapshot is a member: its design and its statistic.
@@ -127,6 +136,12 @@ func (s *series) snapshot() seriesSnapshot {
 		FigTruncation: s.fig.truncation, FigRateLimit: s.fig.rateLimit,
 		DownCount: s.downCount, DownDecayAt: s.downDecayAt,
 	}
+	if !s.warm {
+		for _, l := range s.lag {
+			ss.Lag = append(ss.Lag, l[:]...)
+		}
+		ss.LagAt = s.lagAt
+	}
 	ss.Members = make([]cusumSnapshot, numMembers)
 	for m, c := range s.members {
 		ss.Members[m] = cusumSnapshot{
@@ -148,7 +163,8 @@ const maxSnapshotBytes = 1 << 30
 
 // Restore loads a Snapshot into an engine that has seen no calls, and emits no transitions.
 //
-// A version 2 snapshot brings back every series' state: Status answers at once as the saved
+// A version 3 or 2 snapshot brings back every series' state (version 2 without the lagged
+// counts of series still on their priors, which then start again from their priors): Status answers at once as the saved
 // engine did, and the next call or tick continues from there (see snapshot for what is kept).
 // A version 1 snapshot brings back baselines only: its series start unknown, and their next
 // call or tick judges them with the restored baselines, without a new warm-up.
@@ -225,6 +241,9 @@ func (ss *seriesSnapshot) check() error {
 	if ss.State >= numStates {
 		return fmt.Errorf("state %d", ss.State)
 	}
+	if len(ss.Lag) != 0 && len(ss.Lag) != 2*numRates {
+		return fmt.Errorf("%d lagged counts", len(ss.Lag))
+	}
 	if len(ss.Latches) > int(numMembers) || len(ss.Members) > int(numMembers) {
 		return fmt.Errorf("%d latches, %d members", len(ss.Latches), len(ss.Members))
 	}
@@ -250,6 +269,12 @@ func (s *series) restoreState(ss *seriesSnapshot) {
 	s.ttftLimit, s.latLimit = ss.TTFTLimit, ss.LatencyLimit
 	s.fig = figures{calls: ss.FigCalls, errors: ss.FigErrors, truncation: ss.FigTruncation, rateLimit: ss.FigRateLimit}
 	s.downCount, s.downDecayAt = ss.DownCount, ss.DownDecayAt
+	if len(ss.Lag) == len(s.lag)*numRates {
+		for i := range s.lag {
+			copy(s.lag[i][:], ss.Lag[i*numRates:])
+		}
+		s.lagAt = ss.LagAt
+	}
 	for m, cs := range ss.Members {
 		if cs.H <= 0 {
 			continue // not designed yet

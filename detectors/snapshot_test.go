@@ -1,6 +1,9 @@
 package detectors
 
 import (
+	"bytes"
+	"compress/gzip"
+	"encoding/gob"
 	"math/rand/v2"
 	"os"
 	"testing"
@@ -202,4 +205,41 @@ func TestRestoreKeepsTheLimitsMostRecentFirst(t *testing.T) {
 	require.NotContains(t, restarted.providers, "d")
 	require.Equal(t, uint64(1), restarted.Folded())
 	require.Equal(t, uint64(1), restarted.Refused())
+}
+
+// TestRestoreNewSeries restarts an engine whose series are still on their priors (ten minutes
+// old): the restored engine continues exactly as the saved one, lagged counts included; the same
+// snapshot written as version 2 (without them) is still restored.
+func TestRestoreNewSeries(t *testing.T) {
+	t.Parallel()
+	s := newStream(t, DefaultConfig(), 2, 61)
+	s.run(10*time.Minute, errorsAt(s.rng, 0.02))
+	claude := s.e.series[SeriesKey{Provider: "anthropic", Model: "claude"}]
+	require.False(t, claude.warm)
+	require.Positive(t, claude.lag[0][rateErr].N, "lagged counts to keep")
+	data, err := s.e.Snapshot()
+	require.NoError(t, err)
+	savedAt := s.now
+	want := s.e.Status(savedAt, nil)
+	r := restore(t, data)
+	require.Equal(t, claude.lag, r.series[claude.key].lag)
+	orig, next := follow(s, s.e, 98), follow(s, r, 98)
+	orig.run(10*time.Minute, errorsAt(orig.rng, 0.3))
+	next.run(10*time.Minute, errorsAt(next.rng, 0.3))
+	require.NotEmpty(t, orig.trans)
+	require.Equal(t, orig.trans, next.trans, "the restored engine continues as the saved one")
+
+	snap, err := decodeSnapshot(data)
+	require.NoError(t, err)
+	snap.Version = 2
+	for i := range snap.Series {
+		snap.Series[i].Lag, snap.Series[i].LagAt = nil, 0
+	}
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	require.NoError(t, gob.NewEncoder(zw).Encode(snap))
+	require.NoError(t, zw.Close())
+	v2 := restore(t, buf.Bytes())
+	require.Equal(t, want, v2.Status(savedAt, nil), "version 2: the same state")
+	require.Zero(t, v2.series[claude.key].lag[0][rateErr].N, "version 2: no lagged counts, priors only")
 }

@@ -9,8 +9,9 @@ type State uint8
 
 // States. The zero value is StateUnknown.
 const (
-	// StateUnknown: not enough recent traffic to say (cold start or silence). Routers treat it as
-	// usable unless asked otherwise.
+	// StateUnknown: no recent traffic to judge (no call yet, or silence). A new series with
+	// calls is judged from its first call (Status.Baseline says on what evidence). Routers treat
+	// it as usable unless asked otherwise.
 	StateUnknown State = iota
 	StateHealthy
 	// StateDegraded: a detector fired at the warning level, or a partial outage.
@@ -71,7 +72,7 @@ const (
 	DetectorTTFT       Detector = "ttft"            // time to first token
 	DetectorLatency    Detector = "latency"         // latency per output token of non-streaming calls
 	DetectorSilence    Detector = "silence"         // no calls for longer than the traffic explains
-	DetectorWarmup     Detector = "warmup"          // cold start ended: enough history to judge
+	DetectorWarmup     Detector = "warmup"          // calls arrived: the series is judged (first calls, or traffic after unknown)
 	DetectorRecovery   Detector = "recovery"        // a latched alarm cleared after its hold-down
 	DetectorRollup     Detector = "rollup"          // a provider's state follows its models
 )
@@ -127,11 +128,38 @@ type Figures struct {
 	Calls          uint64 // calls seen since the series appeared
 }
 
+// Where a series' baselines come from (BaselineSource.From).
+const (
+	// BaselineOwn: the series has its own history (Config.WarmupCalls calls over
+	// Config.WarmupAge); its priors weigh no more than a few dozen calls against it.
+	BaselineOwn = "own"
+	// BaselineProvider: a new series, designed on its provider's learned baselines (the
+	// provider series is warm), blended with its own calls as they come.
+	BaselineProvider = "provider"
+	// BaselineGlobal: a new series whose provider has no history either (a fresh daemon, a new
+	// provider, a restart without a snapshot), designed on the global priors of
+	// docs/detection.md, blended with its own calls as they come.
+	BaselineGlobal = "global"
+)
+
+// BaselineSource says how sure a series' answer is: where the baselines its detectors are
+// designed on come from, and how much evidence of its own it holds. Every detector judges a
+// series from its first call; while From is not BaselineOwn, the design baselines are wider
+// (the prior's uncertainty is part of them), so small changes take longer to be told from noise.
+type BaselineSource struct {
+	// From is BaselineOwn, BaselineProvider or BaselineGlobal.
+	From string
+	// Calls is the number of calls the series has seen since it appeared (its own evidence).
+	Calls uint64
+}
+
 // Status is a series' current state, with the evidence of its last transition.
 type Status struct {
 	Series   SeriesKey
 	State    State
 	Since    time.Time
 	Evidence Evidence
+	// Baseline says where the series' baselines come from and how much evidence it holds.
+	Baseline BaselineSource
 	Figures  Figures
 }

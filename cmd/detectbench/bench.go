@@ -23,9 +23,13 @@ type plan struct {
 	days      int
 	delays    bool
 	scenarios bool
-	seed      uint64
-	workers   int
-	set       settings
+	// cold replays the cold-start table (coldstart.go), with coldStarts fresh starts per
+	// false-alarm cell.
+	cold       bool
+	coldStarts int
+	seed       uint64
+	workers    int
+	set        settings
 }
 
 // runsFor returns the number of delay runs at rate.
@@ -63,6 +67,7 @@ type results struct {
 	delays    []delayResult
 	noise     []noiseResult
 	scenarios []scenarioResult
+	cold      []coldResult
 	elapsed   time.Duration
 }
 
@@ -85,6 +90,9 @@ func execute(ctx context.Context, p *plan, kinds []ruleKind) (*results, error) {
 	}
 	if p.scenarios {
 		jobs = append(jobs, scenarioJobs(ctx, p, kinds, res)...)
+	}
+	if p.cold && res.engineIndex() >= 0 {
+		jobs = append(jobs, coldJobs(ctx, p, res)...)
 	}
 	slices.SortStableFunc(jobs, func(a, b job) int { return cmp.Compare(b.cost, a.cost) })
 	if err := runJobs(ctx, p.workers, jobs); err != nil {

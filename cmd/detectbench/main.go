@@ -4,7 +4,8 @@
 // rate, the mean detection delay of step outages against the optimum and bound of
 // docs/bench.md, the false alarms over 30 days of normal traffic, and what happens on
 // truncation storms, latency and TTFT slowdowns, 429 storms, silence, recovery and flapping
-// traffic.
+// traffic; then a cold-start table of the engine alone on series with no history (a fresh
+// daemon, a new model on a warm one).
 //
 // Everything runs under a virtual clock, so the results depend only on the flags:
 //
@@ -97,7 +98,7 @@ func parseFlags(args []string, usage io.Writer) (*plan, output, error) {
 	fs := flag.NewFlagSet("detectbench", flag.ContinueOnError)
 	fs.SetOutput(usage)
 	var (
-		quick     = fs.Bool("quick", false, "fast run: λ ≤ 10, 10 runs per delay cell, 5 per scenario, 7 days of noise")
+		quick     = fs.Bool("quick", false, "fast run: λ ≤ 10, 10 runs per delay cell, 5 per scenario, 7 days of noise, 20 cold starts")
 		runs      = fs.Int("runs", 50, "step outages per delay cell at λ ≥ 1 (half as many at λ < 1)")
 		scRuns    = fs.Int("scenario-runs", 10, "runs per scenario row")
 		days      = fs.Int("days", 30, "simulated days of normal traffic per false-alarm row (0 skips them)")
@@ -105,7 +106,8 @@ func parseFlags(args []string, usage io.Writer) (*plan, output, error) {
 		parallel  = fs.Bool("parallel", false, "replay on every core (GOMAXPROCS)")
 		engine    = fs.Bool("engine", true, "include the outagewatch engine")
 		rates     = fs.String("rates", "", "comma-separated call rates λ (default 0.1,1,10,100; 0.1,1,10 with -quick)")
-		sections  = fs.String("sections", "delay,noise,scenarios", "which rows to replay")
+		sections  = fs.String("sections", "delay,noise,scenarios,coldstart", "which rows to replay (coldstart: the cold-start table, engine only)")
+		coldN     = fs.Int("cold-starts", 100, "fresh starts per false-alarm cell of the cold-start table")
 		seed      = fs.Uint64("seed", 1, "base random seed")
 		warmup    = fs.Duration("warmup", 2*time.Hour, "minimum baseline traffic before each change (and ≥ 200 calls)")
 		capDelay  = fs.Duration("cap", 30*time.Minute, "a rule that has not alarmed this long after the change missed")
@@ -120,7 +122,7 @@ func parseFlags(args []string, usage io.Writer) (*plan, output, error) {
 		return nil, output{}, fmt.Errorf("unexpected arguments: %q", fs.Args())
 	}
 	p := &plan{
-		p0s: benchP0s, p1s: benchP1s, runs: *runs, scenarioRuns: *scRuns, days: *days, seed: *seed,
+		p0s: benchP0s, p1s: benchP1s, runs: *runs, scenarioRuns: *scRuns, days: *days, seed: *seed, coldStarts: *coldN,
 		workers: 1,
 		set:     settings{warmup: *warmup, cap: *capDelay, horizon: *horizon, stormEvery: *stormEach},
 	}
@@ -128,6 +130,9 @@ func parseFlags(args []string, usage io.Writer) (*plan, output, error) {
 	if *quick {
 		p.rates = []float64{0.1, 1, 10}
 		p.runs, p.scenarioRuns = min(p.runs, 10), min(p.scenarioRuns, 5)
+		if !isSet(fs, "cold-starts") {
+			p.coldStarts = 20
+		}
 		if !isSet(fs, "days") {
 			p.days = 7
 		}
@@ -181,8 +186,10 @@ func (p *plan) setSections(s string) error {
 			p.days = days
 		case "scenarios":
 			p.scenarios = true
+		case "coldstart":
+			p.cold = true
 		default:
-			return fmt.Errorf("sections: unknown section %q (want delay, noise or scenarios)", f)
+			return fmt.Errorf("sections: unknown section %q (want delay, noise, scenarios or coldstart)", f)
 		}
 	}
 	return nil
@@ -192,6 +199,9 @@ func (p *plan) validate() error {
 	var errs []error
 	if p.runs < 1 {
 		errs = append(errs, errors.New("runs: must be at least 1"))
+	}
+	if p.coldStarts < 1 {
+		errs = append(errs, errors.New("cold-starts: must be at least 1"))
 	}
 	if p.scenarioRuns < 1 {
 		errs = append(errs, errors.New("scenario-runs: must be at least 1"))

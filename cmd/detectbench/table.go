@@ -244,6 +244,9 @@ func describePath(runs []scenarioRun) string {
 
 // write renders the table as aligned text or Markdown, followed by its legend.
 func (r *results) write(w io.Writer, markdown bool) error {
+	if len(r.delays)+len(r.noise)+len(r.scenarios) == 0 && len(r.cold) > 0 {
+		return r.writeCold(w, markdown)
+	}
 	rows := r.rows()
 	if markdown {
 		writeMarkdown(w, rows)
@@ -256,8 +259,49 @@ func (r *results) write(w io.Writer, markdown bool) error {
 			return err
 		}
 	}
-	_, err := io.WriteString(w, r.legend(markdown))
+	if _, err := io.WriteString(w, r.legend(markdown)); err != nil {
+		return err
+	}
+	if len(r.cold) == 0 {
+		return nil
+	}
+	io.WriteString(w, "\n")
+	return r.writeCold(w, markdown)
+}
+
+// writeCold renders the cold-start table and its legend.
+func (r *results) writeCold(w io.Writer, markdown bool) error {
+	rows := r.coldRows()
+	if markdown {
+		writeMarkdown(w, rows)
+	} else {
+		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+		for _, row := range rows {
+			fmt.Fprintln(tw, strings.Join(row, "\t"))
+		}
+		if err := tw.Flush(); err != nil {
+			return err
+		}
+	}
+	_, err := io.WriteString(w, r.coldLegend(markdown))
 	return err
+}
+
+// coldLegend explains the cold-start table.
+func (r *results) coldLegend(markdown bool) string {
+	var b strings.Builder
+	b.WriteString("\n")
+	bullet := ""
+	if markdown {
+		bullet = "- "
+	}
+	fmt.Fprintf(&b, bullet+"cold start: %s alone on series with no history, %d runs per delay cell (%d at λ<1), "+
+		"\"(k miss)\": nothing within %s; \"(k on)\": alarmed before the fault; warm daemon: %s of the model's traffic first.\n",
+		engineName, r.plan.runs, r.plan.runsFor(0.1), r.plan.set.cap, r.plan.set.warmup)
+	for _, c := range coldColumns {
+		fmt.Fprintf(&b, bullet+"%s: %s.\n", c.name, c.about)
+	}
+	return b.String()
 }
 
 func writeMarkdown(w io.Writer, rows [][]string) {
