@@ -23,8 +23,15 @@ func st(provider, model string, s detectors.State) detectors.Status {
 		Series: detectors.SeriesKey{Provider: provider, Model: model}, State: s, Since: t0,
 		Evidence: detectors.Evidence{Detector: detectors.DetectorErrorDown, Observed: 0.9, Baseline: 0.01, SampleSize: 40,
 			Classes: []detectors.ClassCount{{Class: detectors.ClassOverloaded, Count: 36}}, SampleError: "529 overloaded"},
-		Figures: detectors.Figures{CallRate: 5, ErrorRate: 0.9, LatencyP95: 2 * time.Second, Calls: 1000},
+		Baseline: detectors.BaselineSource{From: detectors.BaselineOwn, Calls: 1000},
+		Figures:  detectors.Figures{CallRate: 5, ErrorRate: 0.9, LatencyP95: 2 * time.Second, Calls: 1000},
 	}
+}
+
+// fresh makes s a new series judged on its provider's baselines.
+func fresh(s detectors.Status) detectors.Status {
+	s.Baseline = detectors.BaselineSource{From: detectors.BaselineProvider, Calls: 12}
+	return s
 }
 
 // fixture is a board with two providers; bedrock's model name has dots and a colon, gemini's a
@@ -33,7 +40,7 @@ func fixture() (*Board, []detectors.Status) {
 	b := NewBoard()
 	statuses := []detectors.Status{
 		st("anthropic", "", detectors.StateDegraded),
-		st("anthropic", "claude-haiku", detectors.StateUnknown),
+		fresh(st("anthropic", "claude-haiku", detectors.StateUnknown)),
 		st("anthropic", "claude-sonnet-4-5", detectors.StateDown),
 		st("aws.bedrock", "", detectors.StateHealthy),
 		st("aws.bedrock", "anthropic.claude-3-5-sonnet-20240620-v1:0", detectors.StateHealthy),
@@ -103,6 +110,9 @@ func TestList(t *testing.T) {
 	require.Equal(t, "error_rate_down", a.Models[1].Reasons[0].Detector)
 	require.Equal(t, "overloaded", a.Models[1].Reasons[0].Classes[0].Class)
 	require.InDelta(t, 2.0, a.Models[1].Figures.LatencyP95Seconds, 1e-9)
+	require.Equal(t, BaselineView{From: "provider", Calls: 12}, a.Models[0].Baseline, "how sure: a new model on its provider's baselines")
+	require.Equal(t, BaselineView{From: "own", Calls: 1000}, a.Models[1].Baseline)
+	require.Equal(t, BaselineView{From: "own", Calls: 1000}, a.Baseline)
 
 	resp, _ = get(t, srv.URL+"/v1/health", "If-None-Match", `W/"1"`)
 	require.Equal(t, http.StatusNotModified, resp.StatusCode)

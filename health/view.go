@@ -40,25 +40,35 @@ type FiguresView struct {
 	Calls             uint64  `json:"calls"`
 }
 
+// BaselineView says how sure a series' answer is: where the baselines its detectors are
+// designed on come from ("own" evidence, its "provider"'s, or the documented "global" priors)
+// and how many calls of its own the series has seen.
+type BaselineView struct {
+	From  string `json:"from"`
+	Calls uint64 `json:"calls"`
+}
+
 // ModelView is one model's health.
 type ModelView struct {
-	Model   string      `json:"model"`
-	State   string      `json:"state"`
-	Usable  bool        `json:"usable"`
-	Since   time.Time   `json:"since"`
-	Reasons []Reason    `json:"reasons"`
-	Figures FiguresView `json:"figures"`
+	Model    string       `json:"model"`
+	State    string       `json:"state"`
+	Usable   bool         `json:"usable"`
+	Since    time.Time    `json:"since"`
+	Reasons  []Reason     `json:"reasons"`
+	Baseline BaselineView `json:"baseline"`
+	Figures  FiguresView  `json:"figures"`
 }
 
 // ProviderView is one provider's health, with its models.
 type ProviderView struct {
-	Provider string      `json:"provider"`
-	State    string      `json:"state"`
-	Usable   bool        `json:"usable"`
-	Since    time.Time   `json:"since"`
-	Reasons  []Reason    `json:"reasons"`
-	Figures  FiguresView `json:"figures"`
-	Models   []ModelView `json:"models"`
+	Provider string       `json:"provider"`
+	State    string       `json:"state"`
+	Usable   bool         `json:"usable"`
+	Since    time.Time    `json:"since"`
+	Reasons  []Reason     `json:"reasons"`
+	Baseline BaselineView `json:"baseline"`
+	Figures  FiguresView  `json:"figures"`
+	Models   []ModelView  `json:"models"`
 }
 
 // Report is the body of GET /v1/health.
@@ -168,8 +178,8 @@ func buildReport(version uint64, statuses []detectors.Status, p Policy, now time
 		if s.Series.Model == "" {
 			rep.Providers = append(rep.Providers, ProviderView{
 				Provider: s.Series.Provider, State: s.State.String(), Usable: p.Usable(s.State),
-				Since: s.Since.UTC(), Reasons: reasonsOf(s.Evidence), Figures: figuresOf(s.Figures),
-				Models: []ModelView{},
+				Since: s.Since.UTC(), Reasons: reasonsOf(s.Evidence), Baseline: baselineOf(s.Baseline),
+				Figures: figuresOf(s.Figures), Models: []ModelView{},
 			})
 			cur, provState = &rep.Providers[len(rep.Providers)-1], s.State
 			continue
@@ -186,6 +196,10 @@ func modelView(s detectors.Status, provider detectors.State, p Policy) ModelView
 	eff := EffectiveOf(s, provider)
 	return ModelView{
 		Model: s.Series.Model, State: eff.String(), Usable: p.Usable(eff), Since: s.Since.UTC(),
-		Reasons: reasonsOf(s.Evidence), Figures: figuresOf(s.Figures),
+		Reasons: reasonsOf(s.Evidence), Baseline: baselineOf(s.Baseline), Figures: figuresOf(s.Figures),
 	}
+}
+
+func baselineOf(b detectors.BaselineSource) BaselineView {
+	return BaselineView{From: b.From, Calls: b.Calls}
 }

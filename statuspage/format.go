@@ -73,7 +73,7 @@ var detectorLabels = map[string]string{
 
 // detectorSentences explain the detectors that measure no rate.
 var detectorSentences = map[string]string{
-	string(detectors.DetectorWarmup):   "enough traffic to judge (warm-up ended)",
+	string(detectors.DetectorWarmup):   "judged from its first calls",
 	string(detectors.DetectorSilence):  "no calls for longer than its traffic explains",
 	string(detectors.DetectorRecovery): "the alarm cleared after its hold-down",
 	string(detectors.DetectorRollup):   "follows its models",
@@ -193,3 +193,25 @@ func formatClock(t, now time.Time) string {
 
 // isoTime is t for a datetime attribute.
 func isoTime(t time.Time) string { return t.UTC().Format(time.RFC3339) }
+
+// baselineLine says where a series' baselines come from, and on how much of its own evidence.
+func baselineLine(b detectors.BaselineSource) string {
+	switch b.From {
+	case detectors.BaselineOwn:
+		return "baseline: its own, from " + thousands(b.Calls) + " calls"
+	case detectors.BaselineProvider:
+		return "baseline: its provider’s, while it is new (" + thousands(b.Calls) + " calls of its own)"
+	case detectors.BaselineGlobal:
+		return "baseline: global priors, while it is new (" + thousands(b.Calls) + " calls of its own)"
+	}
+	return ""
+}
+
+// thousands writes n with a comma between groups of three digits.
+func thousands(n uint64) string {
+	s := strconv.FormatUint(n, 10)
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
+}

@@ -22,7 +22,7 @@ func TestReasonLine(t *testing.T) {
 		want string
 	}{
 		"none":     {evidence{}, "no change recorded yet"},
-		"warm-up":  {evidence{Detector: "warmup"}, "enough traffic to judge (warm-up ended)"},
+		"warm-up":  {evidence{Detector: "warmup"}, "judged from its first calls"},
 		"recovery": {evidence{Detector: "recovery", Observed: 0.01}, "the alarm cleared after its hold-down"},
 		"outage": {evidence{Detector: "error_rate_down", Observed: 0.93, Baseline: 0.012, Window: 7100 * time.Millisecond,
 			SampleSize: 41, Events: 38, Classes: []classCount{{"overloaded", 35}, {"timeout", 3}}, SampleError: "Error code: 529\n  overloaded"},

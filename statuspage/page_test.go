@@ -48,13 +48,14 @@ func fixtureStatuses(errorRate float64) []detectors.Status {
 		{Series: detectors.SeriesKey{Provider: "anthropic"}, State: detectors.StateDown, Since: downAt,
 			Evidence: detectors.Evidence{Detector: detectors.DetectorRollup}, Figures: sonnet},
 		{Series: detectors.SeriesKey{Provider: "anthropic", Model: "claude-sonnet-4-5"}, State: detectors.StateDown,
-			Since: downAt, Evidence: sonnetEvidence(), Figures: sonnet},
+			Since: downAt, Evidence: sonnetEvidence(), Figures: sonnet, Baseline: detectors.BaselineSource{From: detectors.BaselineOwn, Calls: 182344}},
 		{Series: detectors.SeriesKey{Provider: "anthropic", Model: "claude-haiku-4-5"}, State: detectors.StateUnknown,
 			Since: warmAt, Evidence: detectors.Evidence{Detector: detectors.DetectorSilence}},
 		{Series: detectors.SeriesKey{Provider: "openai"}, State: detectors.StateHealthy, Since: warmAt,
 			Evidence: detectors.Evidence{Detector: detectors.DetectorWarmup}, Figures: detectors.Figures{CallRate: 12, ErrorRate: 0.004}},
 		{Series: detectors.SeriesKey{Provider: "openai", Model: "gpt-4o"}, State: detectors.StateHealthy, Since: warmAt,
-			Evidence: detectors.Evidence{Detector: detectors.DetectorWarmup}, Figures: detectors.Figures{CallRate: 9, ErrorRate: 0.003}},
+			Evidence: detectors.Evidence{Detector: detectors.DetectorWarmup}, Figures: detectors.Figures{CallRate: 9, ErrorRate: 0.003},
+			Baseline: detectors.BaselineSource{From: detectors.BaselineProvider, Calls: 37}},
 		{Series: detectors.SeriesKey{Provider: "openai", Model: hostile}, State: detectors.StateDegraded, Since: evilAt,
 			Evidence: detectors.Evidence{Detector: detectors.DetectorErrorRate, Observed: 0.3, Baseline: 0.01, SampleSize: 20, Events: 6,
 				Window: 40 * time.Second, SampleError: hostileError},
@@ -179,8 +180,8 @@ func TestIndexShowsEachSeries(t *testing.T) {
 		{"model down", "anthropic", "claude-sonnet-4-5", "down", "down", `<time datetime="2026-06-20T14:02:51Z">14:02:51 UTC</time>`,
 			"errors (hard outage): 93% against a usual 1.2% (38 of 41 calls in 7s); overloaded 35, timeout 3; “Error code: 529 - {&#39;type&#39;: &#39;error&#39;, &#39;error&#39;: {&#39;type&#39;: &#39;overloaded_error&#39;}}”"},
 		{"model without evidence takes the provider's state", "anthropic", "claude-haiku-4-5", "down", "unknown", `<time datetime="2026-06-20T13:00:05Z">13:00:05 UTC</time> (<span data-ago="2026-06-20T13:00:05Z">1h 9m ago</span>)`, "no calls for longer than its traffic explains"},
-		{"provider healthy", "openai", "", "healthy", "healthy", `<time datetime="2026-06-20T13:00:05Z">`, "enough traffic to judge (warm-up ended)"},
-		{"model healthy", "openai", "gpt-4o", "healthy", "healthy", `<time datetime="2026-06-20T13:00:05Z">`, "enough traffic to judge (warm-up ended)"},
+		{"provider healthy", "openai", "", "healthy", "healthy", `<time datetime="2026-06-20T13:00:05Z">`, "judged from its first calls"},
+		{"model healthy", "openai", "gpt-4o", "healthy", "healthy", `<time datetime="2026-06-20T13:00:05Z">`, "judged from its first calls"},
 		{"model degraded", "openai", hostile, "degraded", "degraded", `<time datetime="2026-06-20T14:08:00Z">14:08:00 UTC</time>`, "errors: 30% against a usual 1.0% (6 of 20 calls in 40s)"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -196,6 +197,13 @@ func TestIndexShowsEachSeries(t *testing.T) {
 			}
 		})
 	}
+
+	t.Run("how sure the answer is", func(t *testing.T) {
+		require.Contains(t, seriesBlock(t, body, "anthropic", "claude-sonnet-4-5"),
+			`<p class="baseline" data-role="baseline">baseline: its own, from 182,344 calls</p>`)
+		require.Contains(t, seriesBlock(t, body, "openai", "gpt-4o"),
+			`<p class="baseline" data-role="baseline">baseline: its provider’s, while it is new (37 calls of its own)</p>`)
+	})
 
 	t.Run("charts draw the history", func(t *testing.T) {
 		b := seriesBlock(t, body, "anthropic", "claude-sonnet-4-5")

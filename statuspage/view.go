@@ -23,6 +23,9 @@ type seriesCard struct {
 	OwnState string
 	Since    timeText
 	Reason   string
+	// Baseline says how sure the answer is: where the series' baselines come from and on how
+	// many calls of its own ("" when the engine did not say).
+	Baseline string
 	Charts   []chart
 	Grafana  string // a link to the series on Grafana; "" when not configured
 }
@@ -97,7 +100,7 @@ func (p *Page) card(s detectors.Status, eff detectors.State, now time.Time) seri
 	c := seriesCard{
 		Provider: s.Series.Provider, Model: s.Series.Model, State: eff.String(), OwnState: s.State.String(),
 		Since: timeTextOf(s.Since, now), Reason: reasonLine(evidenceOf(s.Evidence)),
-		Grafana: p.grafanaLink(s.Series),
+		Baseline: baselineLine(s.Baseline), Grafana: p.grafanaLink(s.Series),
 	}
 	points, window := slices.Values([]Point(nil)), DefaultKeep
 	if p.hist != nil {

@@ -35,7 +35,7 @@
     latency: "slow responses",
   };
   var DETECTOR_SENTENCES = {
-    warmup: "enough traffic to judge (warm-up ended)",
+    warmup: "judged from its first calls",
     silence: "no calls for longer than its traffic explains",
     recovery: "the alarm cleared after its hold-down",
     rollup: "follows its models",
