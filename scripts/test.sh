@@ -32,6 +32,11 @@ if ! command -v prometheus >/dev/null 2>&1 || ! command -v promtool >/dev/null 2
   command -v prometheus >/dev/null 2>&1 && command -v promtool >/dev/null 2>&1 || { echo "prometheus install failed"; exit 1; }
 fi
 
+# Every module of go.mod into the module cache, the tools' too (grpc-health-probe, which health's
+# test builds with `go tool` and the network off): set-up, not a download during a test.
+echo "== go mod download"
+go mod download
+
 echo "== gofmt"
 unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
 if [ -n "$unformatted" ]; then
