@@ -159,6 +159,8 @@ const (
 	OtherModel = "other"
 	// OtherProvider collects providers beyond the cap on providers tracked.
 	OtherProvider = "other"
+	// UnknownProvider is the provider of an LLM span that names none.
+	UnknownProvider = "unknown"
 )
 
 // SeriesKey names one series: a provider and a model. A provider-level series has Model "".

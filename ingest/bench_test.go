@@ -14,6 +14,7 @@ import (
 
 	"github.com/outagewatch/outagewatch/detectors"
 	"github.com/outagewatch/outagewatch/ingest/assemble"
+	"github.com/outagewatch/outagewatch/ingest/hosts"
 	"github.com/outagewatch/outagewatch/ingest/normalize"
 	"github.com/outagewatch/outagewatch/ingest/wire"
 	"github.com/outagewatch/outagewatch/internal/spangen"
@@ -23,7 +24,7 @@ import (
 // assembly, per span.
 func benchExtract(b *testing.B, body []byte, spans int, extract func(d *wire.Decoder, body []byte) wire.Batch) {
 	d := wire.New(normalize.New(nil))
-	a := assemble.New(assembleConfig(DefaultConfig()))
+	a := assemble.New(assembleConfig(DefaultConfig(), hosts.New()))
 	now := time.Unix(1_782_000_000, 0)
 	var calls []detectors.Call
 	b.SetBytes(int64(len(body)))

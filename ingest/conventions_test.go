@@ -18,6 +18,7 @@ import (
 
 	"github.com/outagewatch/outagewatch/detectors"
 	"github.com/outagewatch/outagewatch/ingest/assemble"
+	"github.com/outagewatch/outagewatch/ingest/hosts"
 	"github.com/outagewatch/outagewatch/ingest/normalize"
 	"github.com/outagewatch/outagewatch/ingest/wire"
 	"github.com/outagewatch/outagewatch/internal/spangen"
@@ -95,7 +96,7 @@ func readGolden(tb testing.TB, path string, calls []detectors.Call) []goldenCall
 // assembleAll assembles one request's records in a fresh assembler, then flushes the attempts
 // still waiting for their LLM span.
 func assembleAll(recs []normalize.Record) []detectors.Call {
-	a := assemble.New(assembleConfig(DefaultConfig()))
+	a := assemble.New(assembleConfig(DefaultConfig(), hosts.New()))
 	now := time.Unix(1_782_000_000, 0)
 	return a.Flush(a.Add(now, recs, nil))
 }

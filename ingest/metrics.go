@@ -18,6 +18,7 @@ type metrics struct {
 	lateAttempts  prometheus.Counter
 	folded        *prometheus.CounterVec
 	evicted       prometheus.Counter
+	learnedHosts  *prometheus.CounterVec
 	calls         *prometheus.CounterVec
 	duration      *prometheus.HistogramVec
 	ttft          *prometheus.HistogramVec
@@ -68,6 +69,10 @@ func newMetrics(reg prometheus.Registerer, p *Pipeline) *metrics {
 			Name: "outagewatch_ingest_attempt_groups_evicted_total",
 			Help: "Attempt groups counted before their wait was over because too many were pending.",
 		}),
+		learnedHosts: f.NewCounterVec(prometheus.CounterOpts{
+			Name: "outagewatch_ingest_unknown_host_attempts_total",
+			Help: "HTTP attempts to LLM API paths on hosts that are no known provider's, by what became of them: learned (their LLM span named the host's provider), attributed (their LLM span never came; counted for the provider learned), unattributed (their LLM span never came and nothing learned names the host's provider: not counted).",
+		}, []string{"result"}),
 		calls: f.NewCounterVec(prometheus.CounterOpts{
 			Name: "outagewatch_calls_total",
 			Help: "LLM calls seen, by provider, model, outcome (ok, error, truncated, incomplete) and error class.",
@@ -111,6 +116,10 @@ func newMetrics(reg prometheus.Registerer, p *Pipeline) *metrics {
 		Help: "Provider HTTP attempt groups waiting for their LLM span.",
 	}, func() float64 { return float64(p.pendingGroups.Load()) })
 	f.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "outagewatch_ingest_learned_hosts",
+		Help: "Hosts learned to serve a provider (ingest/hosts), bounded by 1024.",
+	}, func() float64 { return float64(p.hosts.Len()) })
+	f.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "outagewatch_ingest_last_span_timestamp_seconds",
 		Help: "Unix time at which the last span arrived (any span, LLM or not); 0 before the first.",
 	}, func() float64 { return float64(p.fresh.lastSpan.Load()) / 1e9 })
@@ -121,6 +130,9 @@ func newMetrics(reg prometheus.Registerer, p *Pipeline) *metrics {
 	}
 	for _, k := range []string{"llm", "attempt", "wrapper"} {
 		m.interesting.WithLabelValues(k)
+	}
+	for _, r := range []string{"learned", "attributed", "unattributed"} {
+		m.learnedHosts.WithLabelValues(r)
 	}
 	return m
 }

@@ -17,6 +17,7 @@ import (
 
 	"github.com/outagewatch/outagewatch/detectors"
 	"github.com/outagewatch/outagewatch/ingest/assemble"
+	"github.com/outagewatch/outagewatch/ingest/hosts"
 	"github.com/outagewatch/outagewatch/ingest/normalize"
 	"github.com/outagewatch/outagewatch/ingest/wire"
 )
@@ -95,7 +96,7 @@ func FuzzNormalize(f *testing.F) {
 			return
 		}
 		res := d.DecodeTraces(req.Traces())
-		a := assemble.New(assembleConfig(DefaultConfig()))
+		a := assemble.New(assembleConfig(DefaultConfig(), hosts.New()))
 		now := time.Unix(1_782_000_000, 0)
 		calls := a.Add(now, res.Records, nil)
 		calls = a.Tick(now.Add(time.Hour), calls)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/outagewatch/outagewatch/detectors"
 	"github.com/outagewatch/outagewatch/ingest/assemble"
+	"github.com/outagewatch/outagewatch/ingest/hosts"
 	"github.com/outagewatch/outagewatch/ingest/normalize"
 	"github.com/outagewatch/outagewatch/ingest/receiver"
 	"github.com/outagewatch/outagewatch/ingest/wire"
@@ -44,14 +45,17 @@ const tickInterval = 200 * time.Millisecond
 // concurrently: each request's spans are read on the receiver's goroutine, then queued; Run
 // assembles the queued records into calls on a single goroutine and hands them on.
 type Pipeline struct {
-	logger   *slog.Logger
-	decoder  *wire.Decoder
-	asm      *assemble.Assembler
-	consumer Consumer
-	fastPath bool
-	queue    chan []normalize.Record
-	now      func() time.Time
-	metrics  *metrics
+	logger  *slog.Logger
+	decoder *wire.Decoder
+	asm     *assemble.Assembler
+	hosts   *hosts.Map
+	// hostStats are the assembler's counters when countHosts last read them.
+	hostStats assemble.Stats
+	consumer  Consumer
+	fastPath  bool
+	queue     chan []normalize.Record
+	now       func() time.Time
+	metrics   *metrics
 	// recv are the receivers' metrics, registered with the pipeline's.
 	recv *receiver.Metrics
 	// pendingGroups mirrors the assembler's pending count for the metrics goroutine.
@@ -84,10 +88,12 @@ func NewPipeline(cfg Config, consumer Consumer, reg prometheus.Registerer, logge
 	if consumer == nil {
 		return nil, errors.New("ingest: nil consumer")
 	}
+	learned := hosts.New()
 	p := &Pipeline{
 		logger:   logger.With("component", "ingest"),
 		decoder:  wire.New(normalize.New(cfg.ProviderHosts)),
-		asm:      assemble.New(assembleConfig(cfg)),
+		asm:      assemble.New(assembleConfig(cfg, learned)),
+		hosts:    learned,
 		consumer: consumer,
 		fastPath: cfg.FastPath,
 		queue:    make(chan []normalize.Record, cfg.QueueSize),
@@ -103,9 +109,13 @@ func NewPipeline(cfg Config, consumer Consumer, reg prometheus.Registerer, logge
 }
 
 // assembleConfig is the assembler's part of cfg.
-func assembleConfig(cfg Config) assemble.Config {
-	return assemble.Config{Wait: cfg.AttemptWait, MaxProviders: cfg.MaxProviders, MaxModels: cfg.MaxModelsPerProvider}
+func assembleConfig(cfg Config, learned *hosts.Map) assemble.Config {
+	return assemble.Config{Wait: cfg.AttemptWait, MaxProviders: cfg.MaxProviders, MaxModels: cfg.MaxModelsPerProvider, Hosts: learned}
 }
+
+// Hosts returns the hosts the pipeline learned to serve a provider: for the API to list, and to
+// be saved with the baselines.
+func (p *Pipeline) Hosts() *hosts.Map { return p.hosts }
 
 // Submit reads the LLM calls and provider attempts of td and queues them. It never blocks: when
 // the queue is full it returns ErrQueueFull and nothing of td is kept. It is safe for
@@ -217,7 +227,18 @@ func (p *Pipeline) process(recs []normalize.Record, out []detectors.Call) []dete
 	return out
 }
 
+// countHosts counts what became of the attempts to unknown hosts since it last did: attempts
+// are attributed when their wait ends (Tick), as well as when records arrive.
+func (p *Pipeline) countHosts() {
+	before, after := p.hostStats, p.asm.Stats()
+	p.hostStats = after
+	p.metrics.learnedHosts.WithLabelValues("learned").Add(float64(after.Learned - before.Learned))
+	p.metrics.learnedHosts.WithLabelValues("attributed").Add(float64(after.Attributed - before.Attributed))
+	p.metrics.learnedHosts.WithLabelValues("unattributed").Add(float64(after.Unattributed - before.Unattributed))
+}
+
 func (p *Pipeline) deliver(calls []detectors.Call) {
+	p.countHosts()
 	p.pendingGroups.Store(int64(p.asm.Pending()))
 	if len(calls) == 0 {
 		return

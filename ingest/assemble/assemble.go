@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/outagewatch/outagewatch/detectors"
+	"github.com/outagewatch/outagewatch/ingest/hosts"
 	"github.com/outagewatch/outagewatch/ingest/normalize"
 )
 
@@ -26,6 +27,7 @@ type Assembler struct {
 	wait         time.Duration
 	maxProviders int
 	maxModels    int
+	hosts        *hosts.Map
 
 	pending map[normalize.SpanKey]*attemptGroup
 	// pendingOrder lists pending groups in arrival order, for expiry.
@@ -76,6 +78,9 @@ type Stats struct {
 	FoldedModels uint64 // calls whose model was folded into "other"
 	FoldedProv   uint64 // calls whose provider was folded into "other"
 	Evicted      uint64 // attempt groups emitted early because too many were pending
+	Learned      uint64 // attempts to unknown hosts that taught a host's provider (ingest/hosts)
+	Attributed   uint64 // calls attributed from learned hosts: attempts whose LLM span never came, LLM spans naming no provider
+	Unattributed uint64 // calls of attempts to unknown hosts dropped: nothing learned names their provider
 }
 
 // Config sets the Assembler's wait and caps; ingest.Config documents them.
@@ -85,6 +90,9 @@ type Config struct {
 	// MaxProviders and MaxModels cap the series; the rest fold into "other". Both >= 1.
 	MaxProviders int
 	MaxModels    int
+	// Hosts learns and attributes the hosts of attempts that go to no known provider's host;
+	// nil drops those attempts unless their LLM span comes.
+	Hosts *hosts.Map
 }
 
 // New returns an empty Assembler; cfg must be valid (ingest.Config.Validate checks it).
@@ -93,6 +101,7 @@ func New(cfg Config) *Assembler {
 		wait:         cfg.Wait,
 		maxProviders: cfg.MaxProviders,
 		maxModels:    cfg.MaxModels,
+		hosts:        cfg.Hosts,
 		pending:      make(map[normalize.SpanKey]*attemptGroup),
 		recent:       newRecentSet(2 * cfg.Wait),
 		coverage:     make(map[coverageKey]*coverageStat),
@@ -153,7 +162,7 @@ func (a *Assembler) Add(now time.Time, records []normalize.Record, out []detecto
 
 func (a *Assembler) addAttempt(now time.Time, r *normalize.Record, out []detectors.Call) []detectors.Call {
 	if !r.HasParent {
-		return append(out, a.finishAttempts(&attemptGroup{attempts: []normalize.Record{*r}}))
+		return a.finishAttempts(&attemptGroup{attempts: []normalize.Record{*r}}, out)
 	}
 	if a.recent.has(r.Parent, recentEmitted) {
 		a.stats.LateAttempts++
@@ -180,7 +189,7 @@ func (a *Assembler) evictOldest(out []detectors.Call) []detectors.Call {
 		if g, ok := a.pending[e.key]; ok {
 			delete(a.pending, e.key)
 			a.stats.Evicted++
-			return append(out, a.finishAttempts(g))
+			return a.finishAttempts(g, out)
 		}
 	}
 	return out
@@ -196,7 +205,7 @@ func (a *Assembler) Tick(now time.Time, out []detectors.Call) []detectors.Call {
 		e := a.pendingOrder.pop()
 		if g, ok := a.pending[e.key]; ok {
 			delete(a.pending, e.key)
-			out = append(out, a.finishAttempts(g))
+			out = a.finishAttempts(g, out)
 		}
 	}
 	a.recent.expire(now)
@@ -210,7 +219,7 @@ func (a *Assembler) Flush(out []detectors.Call) []detectors.Call {
 		e := a.pendingOrder.pop()
 		if g, ok := a.pending[e.key]; ok {
 			delete(a.pending, e.key)
-			out = append(out, a.finishAttempts(g))
+			out = a.finishAttempts(g, out)
 		}
 	}
 	return out
@@ -243,8 +252,16 @@ func (a *Assembler) finishLLM(r *normalize.Record) detectors.Call {
 			if last == nil || at.End >= last.End {
 				last = at
 			}
+			a.learn(at, c.Provider)
 		}
 		a.parentStat(c.Service).parented++
+		if c.Provider == detectors.UnknownProvider && last.Host != "" && a.hosts != nil {
+			// An LLM span that names no provider, through a host learned from others that do.
+			if p := a.hosts.Resolve(last.Host, last.Route); p != "" {
+				c.Provider = p
+				a.stats.Attributed++
+			}
+		}
 	}
 	if lastFailed != nil {
 		c.AttemptClass = attemptClass(lastFailed)
@@ -308,8 +325,18 @@ func (a *Assembler) streamOutcome(c *detectors.Call) detectors.Outcome {
 	return detectors.OutcomeTruncated
 }
 
-// finishAttempts makes a call from attempts whose LLM span never came.
-func (a *Assembler) finishAttempts(g *attemptGroup) detectors.Call {
+// learn teaches the host map that an attempt to an unknown host served an LLM call of provider.
+func (a *Assembler) learn(at *normalize.Record, provider string) {
+	if at.Host == "" || a.hosts == nil || provider == "" || provider == detectors.UnknownProvider {
+		return
+	}
+	a.hosts.Learn(at.Host, at.Route, provider, time.Unix(0, at.End))
+	a.stats.Learned++
+}
+
+// finishAttempts appends the call made of attempts whose LLM span never came, unless they went
+// to a host that nothing learned attributes.
+func (a *Assembler) finishAttempts(g *attemptGroup, out []detectors.Call) []detectors.Call {
 	var last, lastFailed *normalize.Record
 	failed := 0
 	for i := range g.attempts {
@@ -325,6 +352,16 @@ func (a *Assembler) finishAttempts(g *attemptGroup) detectors.Call {
 		}
 	}
 	c := last.Call
+	if c.Provider == "" {
+		if a.hosts != nil {
+			c.Provider = a.hosts.Resolve(last.Host, last.Route)
+		}
+		if c.Provider == "" {
+			a.stats.Unattributed++
+			return out
+		}
+		a.stats.Attributed++
+	}
 	c.Attempts, c.FailedAttempts = len(g.attempts), failed
 	if lastFailed != nil {
 		c.AttemptClass = attemptClass(lastFailed)
@@ -350,7 +387,7 @@ func (a *Assembler) finishAttempts(g *attemptGroup) detectors.Call {
 	}
 	ps.orphaned++
 	a.capSeries(&c)
-	return c
+	return append(out, c)
 }
 
 // attemptClass classifies a failed attempt: by its status, else by its error texts.

@@ -36,7 +36,7 @@ func (x *Normalizer) llmProvider(name string, a *Attrs) string {
 	if p := x.hosts.providerOfURL(a.str(kOpenAIAPIBase)); p != "" {
 		return p
 	}
-	return "unknown"
+	return detectors.UnknownProvider
 }
 
 func llmModel(name string, a *Attrs) string {

@@ -7,6 +7,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
 	"github.com/outagewatch/outagewatch/detectors"
+	"github.com/outagewatch/outagewatch/ingest/hosts"
 )
 
 // Normalizer makes the record of each LLM-call span and provider attempt it is shown. It holds
@@ -63,11 +64,48 @@ func (x *Normalizer) span(span *Span, a *Attrs, scope, service string, r *Record
 	if provider == "" && host != "" {
 		provider = x.hosts.provider(host)
 	}
-	if provider == "" {
+	if provider != "" {
+		attemptRecord(span, a, provider, service, rawURL, r)
+		return true
+	}
+	// No known provider's host: an attempt to an LLM API path is kept, unattributed, for the
+	// assembler to learn its host from its LLM parent or attribute it from what it learned.
+	h, route, ok := llmEndpoint(rawURL)
+	if !ok {
 		return false
 	}
-	attemptRecord(span, a, provider, service, rawURL, r)
+	attemptRecord(span, a, "", service, rawURL, r)
+	r.Host, r.Route = h, route
 	return true
+}
+
+// llmEndpoint returns the host[:port] and route (hosts.Route) of rawURL when its path is an LLM
+// API endpoint (hosts.IsLLMPath).
+func llmEndpoint(rawURL string) (host, route string, ok bool) {
+	i := strings.Index(rawURL, "://")
+	if i <= 0 {
+		return "", "", false
+	}
+	rest := rawURL[i+3:]
+	j := strings.IndexByte(rest, '/')
+	if j < 0 {
+		return "", "", false
+	}
+	path := rest[j:]
+	if k := strings.IndexAny(path, "?#"); k >= 0 {
+		path = path[:k]
+	}
+	if !hosts.IsLLMPath(path) {
+		return "", "", false
+	}
+	host, plain := plainURLHost(rawURL)
+	if !plain {
+		host = hostOf(rawURL)
+	}
+	if host == "" {
+		return "", "", false
+	}
+	return CapString(strings.ToLower(host), 128), hosts.Route(path), true
 }
 
 // llmMarkerMask has the bits of llmMarkers and openinference.span.kind.

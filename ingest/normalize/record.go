@@ -44,6 +44,9 @@ type Record struct {
 
 	// URLModel is the model an attempt's URL names (Gemini, Vertex, Bedrock).
 	URLModel string
+	// Host and Route are set on an attempt to a host that is no known provider's (its Call's
+	// Provider is ""): where it went, for the assembler to learn or attribute (ingest/hosts).
+	Host, Route string
 
 	// Call is the call as far as the span alone tells it; the assembler completes it.
 	Call detectors.Call

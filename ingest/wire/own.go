@@ -46,7 +46,7 @@ func (st *fastState) inBody(s string) bool {
 // are interned, error messages copied.
 func (st *fastState) ownRecord(r *normalize.Record) {
 	c := &r.Call
-	for _, s := range [...]*string{&c.Provider, &c.Model, &c.Operation, &c.FinishReasonRaw, &c.Service, &c.Convention, &r.URLModel} {
+	for _, s := range [...]*string{&c.Provider, &c.Model, &c.Operation, &c.FinishReasonRaw, &c.Service, &c.Convention, &r.URLModel, &r.Host, &r.Route} {
 		if st.inBody(*s) {
 			*s = st.strs.intern(*s)
 		}
