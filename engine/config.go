@@ -80,12 +80,23 @@ func (c Config) Validate() error {
 	return errors.Join(errs...)
 }
 
+// Companion is state of another part that is saved and restored with the baselines, under its
+// own name (the hosts ingest learned). Its methods must be safe to call from the runner's
+// snapshot goroutine while the part runs.
+type Companion interface {
+	SnapshotName() string
+	Snapshot() ([]byte, error)
+	Restore(data []byte) error
+}
+
 // Deps are what the runner publishes to and saves into. Board and Registerer are required.
 type Deps struct {
 	Board       Board
 	Transitions []TransitionHandler
 	// Snapshots, when nil, keeps nothing across restarts.
-	Snapshots  Snapshots
+	Snapshots Snapshots
+	// Companions are saved and restored with the baselines, each under its SnapshotName.
+	Companions []Companion
 	Registerer prometheus.Registerer
 	Logger     *slog.Logger
 	// Now is the clock; nil is time.Now.

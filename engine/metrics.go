@@ -38,7 +38,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		}),
 		snapshotBytes: f.NewGauge(prometheus.GaugeOpts{
 			Name: "outagewatch_engine_snapshot_bytes",
-			Help: "Size of the last snapshot saved.",
+			Help: "Size of the last snapshot saved (the baselines and their companions, such as the learned hosts).",
 		}),
 		snapshotSaved: f.NewGauge(prometheus.GaugeOpts{
 			Name: "outagewatch_engine_snapshot_last_success_timestamp_seconds",

@@ -232,3 +232,47 @@ func stateOf(statuses []detectors.Status, key detectors.SeriesKey) (detectors.St
 	}
 	return detectors.StateUnknown, false
 }
+
+// note is a Companion that keeps one string.
+type note struct {
+	name, text string
+	bad        bool // Restore fails
+}
+
+func (n *note) SnapshotName() string      { return n.name }
+func (n *note) Snapshot() ([]byte, error) { return []byte(n.text), nil }
+func (n *note) Restore(data []byte) error {
+	if n.bad {
+		return context.DeadlineExceeded
+	}
+	n.text = string(data)
+	return nil
+}
+
+// TestCompanionsAreSavedAndRestoredWithTheBaselines: a companion's state is saved under its
+// own name with every snapshot and comes back on Restore; one that cannot restore leaves the
+// baselines restored.
+func TestCompanionsAreSavedAndRestoredWithTheBaselines(t *testing.T) {
+	t.Parallel()
+	snaps := &memSnapshots{}
+	newWith := func(cs ...Companion) *Runner {
+		r, err := New(DefaultConfig(), Deps{Board: &board{}, Snapshots: snaps, Companions: cs, Registerer: prometheus.NewRegistry()})
+		require.NoError(t, err)
+		return r
+	}
+	r1 := newWith(&note{name: "hosts", text: "llm-proxy.corp serves openai"})
+	r1.ConsumeCalls([]detectors.Call{{Time: time.Now(), Provider: "openai", Model: "gpt-5", Outcome: detectors.OutcomeOK, FinishReason: detectors.FinishStop}})
+	require.NoError(t, r1.Save(context.Background()))
+
+	back := &note{name: "hosts"}
+	restored, err := newWith(back).Restore(context.Background())
+	require.NoError(t, err)
+	require.True(t, restored)
+	require.Equal(t, "llm-proxy.corp serves openai", back.text)
+
+	r3 := newWith(&note{name: "hosts", bad: true})
+	restored, err = r3.Restore(context.Background())
+	require.NoError(t, err)
+	require.True(t, restored, "the baselines come back without the companion")
+	require.NotEmpty(t, r3.Statuses())
+}

@@ -34,7 +34,19 @@ func (r *Runner) Save(ctx context.Context) error {
 		r.m.snapshotErrors.Inc()
 		return fmt.Errorf("save snapshot: %w", err)
 	}
-	r.m.snapshotBytes.Set(float64(len(data)))
+	total := len(data)
+	for _, c := range r.deps.Companions {
+		cdata, err := c.Snapshot()
+		if err == nil {
+			err = r.deps.Snapshots.SaveBaselines(ctx, c.SnapshotName(), cdata, start)
+		}
+		if err != nil {
+			r.m.snapshotErrors.Inc()
+			return fmt.Errorf("save snapshot %s: %w", c.SnapshotName(), err)
+		}
+		total += len(cdata)
+	}
+	r.m.snapshotBytes.Set(float64(total))
 	r.m.snapshotSaved.SetToCurrentTime()
 	return nil
 }
@@ -58,6 +70,16 @@ func (r *Runner) Restore(ctx context.Context) (bool, error) {
 	restored, series, err := r.restore(data)
 	if err != nil || !restored {
 		return false, err
+	}
+	for _, c := range r.deps.Companions {
+		cdata, err := r.deps.Snapshots.LoadBaselines(ctx, c.SnapshotName())
+		if err == nil && cdata != nil {
+			err = c.Restore(cdata)
+		}
+		if err != nil {
+			// The baselines are restored; a companion's state is relearned from traffic.
+			r.logger.Warn("snapshot part not restored", "part", c.SnapshotName(), "err", err)
+		}
 	}
 	r.Flush()
 	r.logger.Info("snapshot restored", "bytes", len(data), "series", series)

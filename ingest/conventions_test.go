@@ -101,7 +101,10 @@ func assembleAll(recs []normalize.Record) []detectors.Call {
 	return a.Flush(a.Add(now, recs, nil))
 }
 
-func newDecoder() *wire.Decoder { return wire.New(normalize.New(DefaultConfig().ProviderHosts)) }
+func newDecoder() *wire.Decoder { return wireDecoder(DefaultConfig()) }
+
+// wireDecoder is the decoder of a pipeline of configuration cfg.
+func wireDecoder(cfg Config) *wire.Decoder { return wire.New(normalize.New(cfg.ProviderHosts)) }
 
 // pdataCalls makes the calls of a request through the pdata path.
 func pdataCalls(req ptraceotlp.ExportRequest) []detectors.Call {

@@ -77,6 +77,9 @@ type PipelineOptions struct {
 	// Now is the clock; time.Now when nil. The receivers' goroutines call it too (once per
 	// request), so it must be safe for concurrent use.
 	Now func() time.Time
+	// Hosts is where the hosts learned are kept (to be saved with the baselines); a new Map
+	// when nil.
+	Hosts *hosts.Map
 }
 
 // NewPipeline validates cfg and builds a pipeline that hands calls to consumer. It starts
@@ -88,7 +91,10 @@ func NewPipeline(cfg Config, consumer Consumer, reg prometheus.Registerer, logge
 	if consumer == nil {
 		return nil, errors.New("ingest: nil consumer")
 	}
-	learned := hosts.New()
+	learned := opts.Hosts
+	if learned == nil {
+		learned = hosts.New()
+	}
 	p := &Pipeline{
 		logger:   logger.With("component", "ingest"),
 		decoder:  wire.New(normalize.New(cfg.ProviderHosts)),

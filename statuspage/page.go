@@ -55,6 +55,9 @@ type Options struct {
 	// timeout (detectors.Config.SilenceMin, after which a silent series turns unknown); the
 	// default's when zero.
 	SilenceAfter time.Duration
+	// Endpoints, when set, adds the endpoints part: the hosts configured or learned to serve a
+	// provider, so that a person sees where unattributed attempts go. nil leaves it out.
+	Endpoints func() []Endpoint
 }
 
 // DefaultStoreTimeout is Options.StoreTimeout when zero.
@@ -116,6 +119,7 @@ type indexData struct {
 	Title     string
 	Generated timeText
 	Ingest    ingestView
+	Endpoints endpointsView
 	Health    healthView
 	Incidents incidentsView
 }
@@ -124,7 +128,7 @@ func (p *Page) index(w http.ResponseWriter, r *http.Request) {
 	now := p.opts.Now()
 	data := indexData{
 		Title: p.opts.Title, Generated: timeTextOf(now, now), Ingest: p.buildIngest(now),
-		Health: p.buildHealth(now), Incidents: p.buildIncidents(r.Context(), now),
+		Health: p.buildHealth(now), Incidents: p.buildIncidents(r.Context(), now), Endpoints: p.buildEndpoints(now),
 	}
 	name := "index.html"
 	if r.URL.Query().Get("fragment") == "live" {

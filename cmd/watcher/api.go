@@ -18,6 +18,7 @@ import (
 	"github.com/outagewatch/outagewatch/health"
 	"github.com/outagewatch/outagewatch/incidents"
 	"github.com/outagewatch/outagewatch/ingest"
+	"github.com/outagewatch/outagewatch/ingest/hosts"
 	"github.com/outagewatch/outagewatch/statuspage"
 )
 
@@ -36,8 +37,10 @@ func (a *app) routes() http.Handler {
 	health.NewAPI(a.board, health.HTTPOptions{Heartbeat: a.cfg.Health.SSEHeartbeat, Freshness: fresh}).Register(mux)
 	incidents.NewAPI(a.store, a.incidents, string(a.cfg.API.Token)).Register(mux)
 	alerts.NewSilenceAPI(a.store, string(a.cfg.API.Token)).Register(mux)
+	mux.Handle("GET /v1/hosts", a.hosts.Handler(a.cfg.Ingest.ProviderHosts))
 	statuspage.New(a.board, a.history, a.store, a.store, statuspage.Options{
 		GrafanaURL: a.cfg.Links.GrafanaURL, Freshness: fresh, SilenceAfter: a.cfg.Detectors.SilenceMin,
+		Endpoints: endpoints(a.hosts, a.cfg.Ingest.ProviderHosts),
 	}).Register(mux)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(a.reg, promhttp.HandlerOpts{Registry: a.reg, EnableOpenMetrics: true}))
 	if a.cfg.API.Pprof {
@@ -58,6 +61,21 @@ func ingestFreshness(p *ingest.Pipeline) health.FreshnessSourceFunc {
 			Providers: make([]health.ProviderFreshness, len(f.Providers))}
 		for i, pf := range f.Providers {
 			out.Providers[i] = health.ProviderFreshness(pf)
+		}
+		return out
+	}
+}
+
+// endpoints adapts the hosts listing to the status page's: statuspage must not import ingest.
+func endpoints(m *hosts.Map, configured map[string]string) func() []statuspage.Endpoint {
+	return func() []statuspage.Endpoint {
+		list := m.Listing(configured)
+		out := make([]statuspage.Endpoint, len(list))
+		for i, e := range list {
+			out[i] = statuspage.Endpoint{Host: e.Host, Route: e.Route, Provider: e.Provider, Source: e.Source, Attributed: e.Attributed}
+			if e.LastSeen != nil {
+				out[i].LastSeen = *e.LastSeen
+			}
 		}
 		return out
 	}

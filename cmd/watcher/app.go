@@ -19,6 +19,7 @@ import (
 	"github.com/outagewatch/outagewatch/health"
 	"github.com/outagewatch/outagewatch/incidents"
 	"github.com/outagewatch/outagewatch/ingest"
+	"github.com/outagewatch/outagewatch/ingest/hosts"
 	"github.com/outagewatch/outagewatch/internal/supervisor"
 	"github.com/outagewatch/outagewatch/statuspage"
 	"github.com/outagewatch/outagewatch/store"
@@ -41,9 +42,11 @@ type app struct {
 	sup    *supervisor.Supervisor
 
 	pipeline *ingest.Pipeline
-	ingest   *ingest.Server
-	engine   *engine.Runner
-	board    *health.Board
+	// hosts are the endpoint hosts ingest learned to serve a provider, saved with the baselines.
+	hosts  *hosts.Map
+	ingest *ingest.Server
+	engine *engine.Runner
+	board  *health.Board
 	// history keeps the last hour of every series' figures for the status page.
 	history   *statuspage.History
 	store     *store.Lazy
@@ -76,9 +79,10 @@ func newApp(cfg Config, logger *slog.Logger) (*app, error) {
 	ecfg := engine.DefaultConfig()
 	ecfg.Detectors, ecfg.SnapshotInterval = cfg.Detectors, cfg.Store.BaselineInterval
 	ecfg.Detectors.Limits = detectors.Limits{MaxProviders: cfg.Ingest.MaxProviders, MaxModelsPerProvider: cfg.Ingest.MaxModelsPerProvider}
+	a.hosts = hosts.New()
 	a.engine, err = engine.New(ecfg, engine.Deps{
 		Board: a.board, Transitions: []engine.TransitionHandler{mgr}, Snapshots: a.store,
-		Registerer: reg, Logger: logger,
+		Companions: []engine.Companion{a.hosts}, Registerer: reg, Logger: logger,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("detection engine: %w", err)
@@ -97,7 +101,7 @@ func newApp(cfg Config, logger *slog.Logger) (*app, error) {
 	if err != nil {
 		return nil, fmt.Errorf("alerts: %w", err)
 	}
-	if a.pipeline, err = ingest.NewPipeline(cfg.Ingest, a.engine, reg, logger, ingest.PipelineOptions{}); err != nil {
+	if a.pipeline, err = ingest.NewPipeline(cfg.Ingest, a.engine, reg, logger, ingest.PipelineOptions{Hosts: a.hosts}); err != nil {
 		return nil, fmt.Errorf("ingest pipeline: %w", err)
 	}
 	if a.ingest, err = ingest.NewServer(cfg.Ingest, a.pipeline, logger); err != nil {

@@ -112,10 +112,12 @@ func (m *Map) Resolve(hostName, routeName string) string {
 	return p
 }
 
-// verdict is the provider of an attempt on routeName: the route's when it has one, else the
-// host's.
+// verdict is the provider of an attempt on routeName: the route's when it has one; else the
+// host's, unless the route, still learning, has served another provider than the host's (the
+// gateway's own then, never a guess).
 func (h *host) verdict(hostName, routeName string) string {
-	if r, ok := h.routes[routeName]; ok {
+	r, ok := h.routes[routeName]
+	if ok {
 		if p := verdictOf(hostName, r.providers); p != "" {
 			return p
 		}
@@ -126,7 +128,15 @@ func (h *host) verdict(hostName, routeName string) string {
 			all[p] += n
 		}
 	}
-	return verdictOf(hostName, all)
+	hp := verdictOf(hostName, all)
+	if ok && hp != "" {
+		for p := range r.providers {
+			if p != hp {
+				return GatewayPrefix + hostName
+			}
+		}
+	}
+	return hp
 }
 
 // verdictOf is the one provider with MinPairs pairs, the gateway when several have them, or "".

@@ -1,7 +1,10 @@
 package hosts
 
 import (
+	"encoding/json"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"testing"
 	"time"
 
@@ -136,4 +139,28 @@ func TestRoute(t *testing.T) {
 	} {
 		require.Equal(t, want, Route(path), path)
 	}
+}
+
+func TestHandlerListsConfiguredThenLearned(t *testing.T) {
+	m := New()
+	learnN(m, "gw:4000", "/v1/messages", "anthropic", 4)
+	learnN(m, "gw:4000", "/v1/chat/completions", "openai", 1)
+	rec := httptest.NewRecorder()
+	m.Handler(map[string]string{"My-Bedrock.corp": "aws.bedrock"}).ServeHTTP(rec, httptest.NewRequest("GET", "/v1/hosts", nil))
+	require.Equal(t, http.StatusOK, rec.Code)
+	require.Equal(t, "application/json", rec.Header().Get("Content-Type"))
+	var body struct {
+		Hosts    []Entry `json:"hosts"`
+		MinPairs int     `json:"min_pairs"`
+	}
+	require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &body))
+	require.Equal(t, MinPairs, body.MinPairs)
+	require.Len(t, body.Hosts, 3)
+	require.Equal(t, Entry{Host: "my-bedrock.corp", Provider: "aws.bedrock", Source: "configured"}, body.Hosts[0])
+	require.Equal(t, "/v1/chat/completions", body.Hosts[1].Route)
+	require.Equal(t, "gateway:gw:4000", body.Hosts[1].Provider, "a route still learning that served another provider than the host's is not given the host's")
+	require.Equal(t, "anthropic", body.Hosts[2].Provider)
+	require.Equal(t, "learned", body.Hosts[2].Source)
+	require.Equal(t, map[string]uint64{"anthropic": 4}, body.Hosts[2].Pairs)
+	require.Equal(t, t0.Add(3*time.Second), body.Hosts[2].LastSeen.UTC())
 }
