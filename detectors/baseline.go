@@ -215,13 +215,13 @@ type peakRate struct {
 	Peaks       [7]float64
 }
 
-func (p *peakRate) add(now time.Time) {
+func (p *peakRate) add(now time.Time, calls float64) {
 	m := now.Unix() / 60
 	if m != p.Minute {
 		p.roll(now)
 		p.Minute, p.MinuteCount = m, 0
 	}
-	p.MinuteCount++
+	p.MinuteCount += calls
 }
 
 // roll closes the current minute into the day's peak and shifts the days.

@@ -225,6 +225,18 @@ type Call struct {
 	RequestID uint64
 	// ErrorMessage is a sample error message, capped in length; "" when the call succeeded.
 	ErrorMessage string
+	// Weight is the number of calls this one stands for when the traces were head-sampled (its
+	// adjusted count, from the span's tracestate `ot=th:`); 0 means 1. Call rates use it;
+	// the detectors' statistics do not: a sampled call is one trial (docs/detection.md).
+	Weight float64
+}
+
+// AdjustedCount is the number of calls c stands for: its Weight, at least 1.
+func (c *Call) AdjustedCount() float64 {
+	if c.Weight > 1 {
+		return c.Weight
+	}
+	return 1
 }
 
 // Series returns the call's (provider, model) key.

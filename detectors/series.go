@@ -49,7 +49,7 @@ type latch struct {
 
 // figures are decayed counts over the last minutes, for Status.
 type figures struct {
-	calls      decayed // N: calls
+	calls      decayed // N: calls seen, K: the calls they stand for (adjusted counts)
 	errors     decayed // N: error observations, K: provider errors
 	truncation decayed
 	rateLimit  decayed
@@ -117,6 +117,8 @@ type observation struct {
 	week                                    int32
 	hour                                    int
 	msg                                     string
+	// weight is the call's adjusted count (Call.AdjustedCount): for the call rate only.
+	weight float64
 }
 
 // learning reports whether baselines may learn from this series' calls now: only while no alarm
@@ -133,9 +135,10 @@ func (s *series) observe(e *Engine, now time.Time, o *observation) {
 	s.calls++
 	s.rotateLag()
 	s.lastCall = now
-	s.peak.add(now)
+	s.peak.add(now, o.weight)
 	s.callRate.bump(false)
-	s.fig.calls.bump(false)
+	s.fig.calls.N++
+	s.fig.calls.K += o.weight
 	if s.designedAt.IsZero() || !s.warm && now.Sub(s.designedAt) >= coldRedesignEvery {
 		s.maybeWarm(cfg, now)
 		s.design(e, now)
@@ -516,7 +519,7 @@ func (s *series) status(now time.Time) Status {
 		Evidence: s.evidence,
 		Baseline: s.baselineSource(),
 		Figures: Figures{
-			CallRate:       f.calls.N * math.Ln2 / figuresHalfLife.Seconds(),
+			CallRate:       f.calls.K * math.Ln2 / figuresHalfLife.Seconds(),
 			ErrorRate:      ratio(f.errors),
 			TruncationRate: ratio(f.truncation),
 			RateLimitRate:  ratio(f.rateLimit),

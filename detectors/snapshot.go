@@ -268,6 +268,9 @@ func (s *series) restoreState(ss *seriesSnapshot) {
 	s.ttftRecent, s.latRecent = ss.TTFTRecent, ss.LatencyRecent
 	s.ttftLimit, s.latLimit = ss.TTFTLimit, ss.LatencyLimit
 	s.fig = figures{calls: ss.FigCalls, errors: ss.FigErrors, truncation: ss.FigTruncation, rateLimit: ss.FigRateLimit}
+	if s.fig.calls.K == 0 {
+		s.fig.calls.K = s.fig.calls.N // saved before adjusted counts: every call stood for itself
+	}
 	s.downCount, s.downDecayAt = ss.DownCount, ss.DownDecayAt
 	if len(ss.Lag) == len(s.lag)*numRates {
 		for i := range s.lag {

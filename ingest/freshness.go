@@ -87,18 +87,22 @@ func (f *freshness) calls(t time.Time, calls []detectors.Call) {
 	sec := t.Unix()
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.all.add(t, sec, uint32(len(calls)))
+	var all float64
 	for i := 0; i < len(calls); {
 		name := calls[i].Provider
+		n := calls[i].AdjustedCount()
 		j := i + 1
 		for j < len(calls) && calls[j].Provider == name {
+			n += calls[j].AdjustedCount()
 			j++
 		}
 		if r := f.provider(name); r != nil {
-			r.add(t, sec, uint32(j-i))
+			r.add(t, sec, n)
 		}
+		all += n
 		i = j
 	}
+	f.all.add(t, sec, all)
 }
 
 // provider returns the rate of the provider name, made on its first call; nil beyond the bound.
@@ -140,10 +144,10 @@ type rate struct {
 	// head is the Unix second of the newest bucket; counts[s%rateBuckets] is second s's count
 	// for s in (head-rateBuckets, head].
 	head   int64
-	counts [rateBuckets]uint32
+	counts [rateBuckets]float64 // adjusted counts (Call.AdjustedCount)
 }
 
-func (r *rate) add(t time.Time, sec int64, n uint32) {
+func (r *rate) add(t time.Time, sec int64, n float64) {
 	if r.firstAt.IsZero() {
 		r.firstAt, r.head = t, sec
 	}
@@ -167,14 +171,14 @@ func (r *rate) perSecond(now time.Time) float64 {
 		return 0
 	}
 	nowSec := now.Unix()
-	var n uint64
+	var n float64
 	for s := r.head; s > r.head-rateBuckets && s > nowSec-rateBuckets; s-- {
 		if s <= nowSec {
-			n += uint64(r.counts[s%rateBuckets])
+			n += r.counts[s%rateBuckets]
 		}
 	}
 	// The buckets cover from the start of the oldest second to now, or from the first event
 	// when that is later; at least a second, so that a first call is not a burst.
 	span := max(min(now.Sub(time.Unix(nowSec-rateBuckets+1, 0)), now.Sub(r.firstAt)), time.Second)
-	return float64(n) / span.Seconds()
+	return n / span.Seconds()
 }

@@ -19,6 +19,7 @@ type metrics struct {
 	folded        *prometheus.CounterVec
 	evicted       prometheus.Counter
 	learnedHosts  *prometheus.CounterVec
+	sampled       prometheus.Counter
 	calls         *prometheus.CounterVec
 	duration      *prometheus.HistogramVec
 	ttft          *prometheus.HistogramVec
@@ -73,9 +74,13 @@ func newMetrics(reg prometheus.Registerer, p *Pipeline) *metrics {
 			Name: "outagewatch_ingest_unknown_host_attempts_total",
 			Help: "HTTP attempts to LLM API paths on hosts that are no known provider's, by what became of them: learned (their LLM span named the host's provider), attributed (their LLM span never came; counted for the provider learned), unattributed (their LLM span never came and nothing learned names the host's provider: not counted).",
 		}, []string{"result"}),
+		sampled: f.NewCounter(prometheus.CounterOpts{
+			Name: "outagewatch_ingest_sampled_calls_total",
+			Help: "Calls seen whose span was head-sampled (tracestate ot=th: or ot=p:), each counted in outagewatch_calls_total as the calls it stands for (its adjusted count).",
+		}),
 		calls: f.NewCounterVec(prometheus.CounterOpts{
 			Name: "outagewatch_calls_total",
-			Help: "LLM calls seen, by provider, model, outcome (ok, error, truncated, incomplete) and error class.",
+			Help: "LLM calls, by provider, model, outcome (ok, error, truncated, incomplete) and error class; a head-sampled call counts as its adjusted count (2 for tracestate ot=th:8).",
 		}, []string{"provider", "model", "outcome", "error_class"}),
 		duration: f.NewHistogramVec(prometheus.HistogramOpts{
 			Name:                            "outagewatch_call_duration_seconds",
@@ -171,7 +176,10 @@ func (m *metrics) countCall(c *detectors.Call) {
 		counter = m.calls.WithLabelValues(c.Provider, c.Model, c.Outcome.String(), c.ErrorClass.String())
 		sm.calls[ck] = counter
 	}
-	counter.Inc()
+	counter.Add(c.AdjustedCount())
+	if c.Weight > 1 {
+		m.sampled.Inc()
+	}
 	if c.Outcome == detectors.OutcomeOK && c.Duration > 0 {
 		sm.duration.Observe(c.Duration.Seconds())
 	}

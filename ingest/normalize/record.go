@@ -65,6 +65,7 @@ func baseRecord(span *Span, service string, r *Record) {
 	r.Call.Time = time.Unix(0, r.End).UTC()
 	r.Call.Duration = time.Duration(r.End - r.Start)
 	r.Call.Service = service
+	r.Call.Weight = AdjustedCount(span.TraceState)
 	r.Call.RequestID = requestID(span.TraceID, span.ParentID, span.SpanID)
 }
 

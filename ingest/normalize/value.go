@@ -135,6 +135,8 @@ type Span struct {
 	Start, End uint64 // unix nanoseconds
 	StatusCode ptrace.StatusCode
 	StatusMsg  string
+	// TraceState is the span's W3C tracestate, read for its sampling threshold (sampling.go).
+	TraceState string
 
 	// The span's events are read only for LLM spans, from one of these: the pdata span, or
 	// (raw set) the bytes of the Span message from its first event field to its last.
@@ -167,6 +169,7 @@ func (s *Span) SetPdata(span ptrace.Span) {
 		End:        uint64(span.EndTimestamp()),
 		StatusCode: status.Code(),
 		StatusMsg:  status.Message(),
+		TraceState: span.TraceState().AsRaw(),
 		pspan:      span,
 	}
 }

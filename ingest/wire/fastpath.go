@@ -175,6 +175,8 @@ func (d *Decoder) rawSpan(st *fastState, b []byte, scope, service string, use bo
 			ok = readID(sd.TraceID[:], f.p)
 		case 2:
 			ok = readID(sd.SpanID[:], f.p)
+		case 3:
+			sd.TraceState = view(f.p)
 		case 4:
 			ok = readID(sd.ParentID[:], f.p)
 		case 5:
