@@ -1,0 +1,169 @@
+// Package sdkfixtures holds OTLP trace fixtures recorded from real LLM SDK and
+// instrumentation stacks (Node: the official openai and @anthropic-ai/sdk
+// packages with OpenLLMetry or OpenInference, HTTP client spans from
+// @opentelemetry/instrumentation-undici, exported by
+// @opentelemetry/exporter-trace-otlp-proto) calling a local fake provider on
+// a host that belongs to no provider (127.0.0.1:PORT).
+//
+// Each scenario under testdata/<name>/ has requests/NNNN.pb, the raw
+// ExportTraceServiceRequest protobuf bodies in the order the capture server
+// received them, and scenario.json: the stack's package versions, the fake
+// provider's host, and per phase (good calls, then HTTP errors) the number of
+// calls and of requests the fake provider served with each status, counted
+// from the fake provider's own request log rather than from the spans.
+//
+// The recorder is in record/ (see record/README.md). Shifted moves a recorded
+// body's span times so that a test can replay it as if it were happening now.
+package sdkfixtures
+
+import (
+	"embed"
+	"encoding/json"
+	"fmt"
+	"io/fs"
+	"path"
+	"sort"
+	"strings"
+	"time"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
+)
+
+//go:embed testdata
+var testdata embed.FS
+
+// FS is the fixtures' file tree: <scenario>/scenario.json and
+// <scenario>/requests/NNNN.pb.
+func FS() fs.FS {
+	sub, err := fs.Sub(testdata, "testdata")
+	if err != nil {
+		panic(err) // the embedded tree always has testdata
+	}
+	return sub
+}
+
+// Scenario is one recording: its scenario.json and its request bodies.
+type Scenario struct {
+	Name string `json:"name"`
+	// Stack maps the npm packages that produced the spans to their versions.
+	Stack map[string]string `json:"stack"`
+	Node  string            `json:"node"`
+	// Host is the fake provider's host:port, as in the HTTP spans' url.full.
+	Host   string  `json:"host"`
+	Phases []Phase `json:"phases"`
+	OTLP   struct {
+		Requests        int      `json:"requests"`
+		Bytes           int      `json:"bytes"`
+		ContentEncoding []string `json:"content_encoding"`
+		ContentType     []string `json:"content_type"`
+	} `json:"otlp"`
+	// SDKErrors are the distinct errors the SDK raised to the application.
+	SDKErrors []string `json:"sdk_errors"`
+	// Notes says what the instrumentation really exported.
+	Notes string `json:"notes"`
+
+	// Requests are the ExportTraceServiceRequest bodies in arrival order
+	// (uncompressed protobuf).
+	Requests [][]byte `json:"-"`
+}
+
+// Phase is a run of calls to one provider, all good or all failing.
+type Phase struct {
+	// Name is "good", "errors" (HTTP error statuses) or "stream_errors"
+	// (HTTP 200, then an error event in the SSE stream).
+	Name string `json:"name"`
+	// Provider is the canonical provider name: "openai" or "anthropic".
+	Provider string `json:"provider"`
+	// Calls is the number of SDK calls the application made.
+	Calls int `json:"calls"`
+	// RequestsServed is the number of HTTP requests the fake provider
+	// answered for these calls (retries included).
+	RequestsServed int `json:"requests_served"`
+	// Statuses counts the HTTP statuses the fake provider answered with.
+	Statuses        map[string]int `json:"statuses"`
+	CallsStreaming  int            `json:"calls_streaming"`
+	CallsFailed     int            `json:"calls_failed"`
+	AttemptsPerCall float64        `json:"attempts_per_call,omitempty"`
+	SSEErrorEvents  int            `json:"sse_error_events,omitempty"`
+}
+
+// Scenarios lists the recorded scenarios' names, sorted.
+func Scenarios() ([]string, error) {
+	ents, err := fs.ReadDir(FS(), ".")
+	if err != nil {
+		return nil, err
+	}
+	var names []string
+	for _, e := range ents {
+		if e.IsDir() {
+			names = append(names, e.Name())
+		}
+	}
+	sort.Strings(names)
+	return names, nil
+}
+
+// Load reads a scenario's scenario.json and its request bodies.
+func Load(name string) (Scenario, error) {
+	var sc Scenario
+	if name == "" || strings.ContainsAny(name, `/\`) || name == "." || name == ".." {
+		return sc, fmt.Errorf("sdkfixtures: bad scenario name %q", name)
+	}
+	fsys := FS()
+	raw, err := fs.ReadFile(fsys, path.Join(name, "scenario.json"))
+	if err != nil {
+		return sc, fmt.Errorf("sdkfixtures: %w", err)
+	}
+	if err := json.Unmarshal(raw, &sc); err != nil {
+		return sc, fmt.Errorf("sdkfixtures: %s/scenario.json: %w", name, err)
+	}
+	files, err := fs.Glob(fsys, path.Join(name, "requests", "*.pb"))
+	if err != nil {
+		return sc, err
+	}
+	sort.Strings(files) // NNNN.pb: lexical order is arrival order
+	for _, f := range files {
+		b, err := fs.ReadFile(fsys, f)
+		if err != nil {
+			return sc, fmt.Errorf("sdkfixtures: %w", err)
+		}
+		sc.Requests = append(sc.Requests, b)
+	}
+	if len(sc.Requests) == 0 {
+		return sc, fmt.Errorf("sdkfixtures: %s has no requests", name)
+	}
+	return sc, nil
+}
+
+// Shifted returns body (an ExportTraceServiceRequest in protobuf) with every
+// span's start, end and event time moved by delta.
+func Shifted(body []byte, delta time.Duration) ([]byte, error) {
+	req := ptraceotlp.NewExportRequest()
+	if err := req.UnmarshalProto(body); err != nil {
+		return nil, fmt.Errorf("sdkfixtures: decode: %w", err)
+	}
+	shift := func(t pcommon.Timestamp) pcommon.Timestamp {
+		if t == 0 {
+			return 0
+		}
+		return pcommon.Timestamp(int64(t) + int64(delta))
+	}
+	rss := req.Traces().ResourceSpans()
+	for i := 0; i < rss.Len(); i++ {
+		sss := rss.At(i).ScopeSpans()
+		for j := 0; j < sss.Len(); j++ {
+			spans := sss.At(j).Spans()
+			for k := 0; k < spans.Len(); k++ {
+				s := spans.At(k)
+				s.SetStartTimestamp(shift(s.StartTimestamp()))
+				s.SetEndTimestamp(shift(s.EndTimestamp()))
+				evs := s.Events()
+				for e := 0; e < evs.Len(); e++ {
+					evs.At(e).SetTimestamp(shift(evs.At(e).Timestamp()))
+				}
+			}
+		}
+	}
+	return req.MarshalProto()
+}
