@@ -1,0 +1,13 @@
+// Package collector is the test bench of the OpenTelemetry Collector configuration that
+// docs/collector.md documents: config.yaml sends every GenAI span (LLM-call spans and HTTP client
+// spans to LLM provider hosts) to outagewatch before sampling, and tail-sampled traces to the
+// trace backend. builder.yaml is the manifest of the Collector it runs on, which
+// scripts/collector.sh builds with the OpenTelemetry Collector builder into a cache outside the
+// clone.
+//
+// The package has no code of its own: collector_test.go runs that real Collector with
+// config.yaml between a real outagewatch daemon and an in-test OTLP trace backend. It finds the
+// Collector through OUTAGEWATCH_OTELCOL, or builds it with scripts/collector.sh when the variable
+// is unset (about a minute and a half on 2 cores the first time, with the Go module proxy
+// reachable; then the cached binary is reused).
+package collector
