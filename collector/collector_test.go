@@ -63,14 +63,20 @@ func TestConfigSendsEveryGenAISpanBeforeTailSampling(t *testing.T) {
 		// A short wait keeps the test short; the documented default is 10s.
 		"TAIL_SAMPLING_DECISION_WAIT=2s",
 	}, "--config", "config.yaml")
+	// The conditions of require.Eventually run on another goroutine: they must not fail the test.
 	require.Eventually(t, func() bool {
 		select {
 		case <-col.Done():
-			t.Fatalf("the Collector exited:\n%s", col.Output())
+			return true
 		default:
+			return strings.Contains(col.Output(), "Everything is ready")
 		}
-		return strings.Contains(col.Output(), "Everything is ready")
 	}, 60*time.Second, 50*time.Millisecond, "the Collector did not start:\n%s", col.Output())
+	select {
+	case <-col.Done():
+		t.Fatalf("the Collector exited:\n%s", col.Output())
+	default:
+	}
 	t.Cleanup(func() {
 		if t.Failed() {
 			t.Logf("Collector output:\n%s", col.Output())
@@ -83,7 +89,7 @@ func TestConfigSendsEveryGenAISpanBeforeTailSampling(t *testing.T) {
 	// outagewatch counted every LLM call: the filter runs before sampling.
 	watcherMetrics := "http://" + watcher.API + "/metrics"
 	require.Eventually(t, func() bool {
-		return sum(scrape(t, watcherMetrics), "outagewatch_calls_total", nil) >= traces
+		return sum(tryScrape(watcherMetrics), "outagewatch_calls_total", nil) >= traces
 	}, 60*time.Second, 100*time.Millisecond, "outagewatch did not count %d calls", traces)
 
 	m := scrape(t, watcherMetrics)
@@ -101,10 +107,12 @@ func TestConfigSendsEveryGenAISpanBeforeTailSampling(t *testing.T) {
 	collectorMetrics := fmt.Sprintf("http://127.0.0.1:%d/metrics", telemetryPort)
 	const decided = "otelcol_processor_tail_sampling_global_count_traces_sampled"
 	require.Eventually(t, func() bool {
-		return sum(scrape(t, collectorMetrics), decided, nil) >= traces
+		return sum(tryScrape(collectorMetrics), decided, nil) >= traces
 	}, 60*time.Second, 100*time.Millisecond, "the tail sampler did not decide %d traces", traces)
 	cm := scrape(t, collectorMetrics)
 	require.Equal(t, float64(traces), sum(cm, decided, nil), "traces decided by the tail sampler")
+	// The filter dropped the other spans.
+	require.Equal(t, float64(traces*(spansInTrace-genAIInTrace)), sum(cm, "otelcol_processor_filter_spans_filtered", nil), "spans dropped by filter/genai")
 	kept := int(sum(cm, decided, map[string]string{"sampled": "true"}))
 	t.Logf("tail sampling kept %d of %d traces (%d with an error)", kept, traces, failures)
 	require.Greater(t, kept, 0)
@@ -344,16 +352,36 @@ type familyT = dto.MetricFamily
 // scrape reads a Prometheus text exposition.
 func scrape(t *testing.T, url string) map[string]*familyT {
 	t.Helper()
+	families, err := scrapeErr(url)
+	require.NoError(t, err)
+	return families
+}
+
+// tryScrape is scrape for the conditions of require.Eventually: nil (no samples) on an error.
+func tryScrape(url string) map[string]*familyT {
+	families, _ := scrapeErr(url)
+	return families
+}
+
+func scrapeErr(url string) (map[string]*familyT, error) {
 	resp, err := http.Get(url)
-	require.NoError(t, err, "GET %s", url)
+	if err != nil {
+		return nil, err
+	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(resp.Body)
-	require.NoError(t, err)
-	require.Equal(t, http.StatusOK, resp.StatusCode, "GET %s: %s", url, body)
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("GET %s: %s: %s", url, resp.Status, body)
+	}
 	parser := expfmt.NewTextParser(model.UTF8Validation)
 	families, err := parser.TextToMetricFamilies(bytes.NewReader(body))
-	require.NoError(t, err, "parse %s", url)
-	return families
+	if err != nil {
+		return nil, fmt.Errorf("parse %s: %w", url, err)
+	}
+	return families, nil
 }
 
 // sum adds up the samples of the counter or gauge named name (or name_total) whose labels

@@ -8,6 +8,6 @@
 // The package has no code of its own: collector_test.go runs that real Collector with
 // config.yaml between a real outagewatch daemon and an in-test OTLP trace backend. It finds the
 // Collector through OUTAGEWATCH_OTELCOL, or builds it with scripts/collector.sh when the variable
-// is unset (about a minute and a half on 2 cores the first time, with the Go module proxy
-// reachable; then the cached binary is reused).
+// is unset (2 minutes on 2 cores with empty module and build caches, the Go module proxy
+// reachable; then the cached binary is reused in milliseconds).
 package collector
