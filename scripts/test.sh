@@ -48,6 +48,12 @@ go vet ./...
 
 # Every package under the race detector, the statistical tests at their -short size (the race
 # detector slows the engine tenfold); then those tests at full size without it.
+# The OpenTelemetry Collector the collector package's test runs (built from collector/builder.yaml
+# into a cache outside the clone: about 2 minutes the first time, nothing after).
+echo "== otelcol (scripts/collector.sh)"
+OUTAGEWATCH_OTELCOL="$(scripts/collector.sh | tail -n 1)"
+export OUTAGEWATCH_OTELCOL
+
 echo "== go test -race -short"
 go test -race -short -count=1 -timeout 15m ./...
 
