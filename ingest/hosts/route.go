@@ -40,7 +40,10 @@ func Route(path string) string {
 	if path == "" {
 		return "/"
 	}
-	segs := strings.Split(path, "/")
+	segs := strings.FieldsFunc(path, func(r rune) bool { return r == '/' }) // "a//b" is a/b
+	if len(segs) == 0 {
+		return "/"
+	}
 	if len(segs) > maxRouteSegments {
 		segs = segs[len(segs)-maxRouteSegments:]
 	}
