@@ -31,14 +31,25 @@ func (s *series) rotateLag() {
 	if s.warm || s.calls-s.lagAt < lagCalls {
 		return
 	}
-	for _, m := range [...]member{mError, mMid, mTrunc, mRate} {
-		if c := &s.members[m]; c.h > 0 && c.s > c.h/4 {
-			return
-		}
+	if s.suspicious(mError, mMid, mTrunc, mRate) {
+		return
 	}
 	s.lag[0] = s.lag[1]
 	s.lag[1] = [numRates]decayed{s.errBase.EWMA, s.truncBase.EWMA, s.rateBase.EWMA}
 	s.lagAt = s.calls
+}
+
+// suspicious reports whether any of members is more than a quarter of the way to its
+// threshold. While a series is new, such evidence is kept out of what its members are designed
+// on (the lagged counts, the latency and TTFT sketches), and the series does not turn warm, so
+// that a fault slower to tell apart than the lag is not learned as the series' baseline.
+func (s *series) suspicious(members ...member) bool {
+	for _, m := range members {
+		if c := &s.members[m]; c.h > 0 && c.s > c.h/4 {
+			return true
+		}
+	}
+	return false
 }
 
 // lagDesign is rateBaseline.design on the lagged counts of rate r.

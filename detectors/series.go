@@ -186,7 +186,7 @@ func (s *series) observe(e *Engine, now time.Time, o *observation) {
 	}
 	if o.ttft > 0 {
 		s.ttftRecent.addIndex(o.ttftIndex)
-		if learn {
+		if learn && (s.warm || !s.suspicious(mTTFT)) {
 			s.ttftBase.addIndex(o.ttftIndex)
 		}
 		if s.ttftLimit > 0 {
@@ -197,7 +197,7 @@ func (s *series) observe(e *Engine, now time.Time, o *observation) {
 		s.latRecent.addIndex(o.durationIndex)
 	}
 	if o.perToken > 0 {
-		if learn {
+		if learn && (s.warm || !s.suspicious(mLatency)) {
 			s.latBase.addIndex(o.perTokenIndex)
 		}
 		if s.latLimit > 0 {
@@ -424,7 +424,8 @@ func (s *series) rateAt(now time.Time) float64 {
 // is designed on the upper credible bound like the others, and it is redesigned every minute
 // instead of every second.
 func (s *series) maybeWarm(cfg *Config, now time.Time) {
-	if !s.warm && s.calls >= uint64(cfg.WarmupCalls) && now.Sub(s.firstSeen) >= cfg.WarmupAge {
+	if !s.warm && s.calls >= uint64(cfg.WarmupCalls) && now.Sub(s.firstSeen) >= cfg.WarmupAge &&
+		!s.suspicious(mError, mMid, mTrunc, mRate, mTTFT, mLatency) {
 		s.warm = true
 		s.designedAt = time.Time{}
 	}
