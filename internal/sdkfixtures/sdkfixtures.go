@@ -12,6 +12,10 @@
 // calls and of requests the fake provider served with each status, counted
 // from the fake provider's own request log rather than from the spans.
 //
+// testdata/matrix/<stack>/<mode>/<fault>/ holds the fault matrix (see Matrix):
+// each cell is 4 SDK calls of one stack, streaming or not, with one fault
+// injected by the fake provider on every attempt, recorded on its own.
+//
 // The recorder is in record/ (see record/README.md). Shifted moves a recorded
 // body's span times so that a test can replay it as if it were happening now.
 package sdkfixtures
@@ -34,7 +38,7 @@ import (
 var testdata embed.FS
 
 // FS is the fixtures' file tree: <scenario>/scenario.json and
-// <scenario>/requests/NNNN.pb.
+// <scenario>/requests/NNNN.pb, and matrix/<stack>/<mode>/<fault>/{cell.json,requests/NNNN.pb}.
 func FS() fs.FS {
 	sub, err := fs.Sub(testdata, "testdata")
 	if err != nil {
@@ -88,7 +92,8 @@ type Phase struct {
 	SSEErrorEvents  int            `json:"sse_error_events,omitempty"`
 }
 
-// Scenarios lists the recorded scenarios' names, sorted.
+// Scenarios lists the recorded scenarios' names, sorted. The fault matrix
+// (MatrixDir) is not a scenario: see Matrix.
 func Scenarios() ([]string, error) {
 	ents, err := fs.ReadDir(FS(), ".")
 	if err != nil {
@@ -96,7 +101,7 @@ func Scenarios() ([]string, error) {
 	}
 	var names []string
 	for _, e := range ents {
-		if e.IsDir() {
+		if e.IsDir() && e.Name() != MatrixDir {
 			names = append(names, e.Name())
 		}
 	}
@@ -166,4 +171,121 @@ func Shifted(body []byte, delta time.Duration) ([]byte, error) {
 		}
 	}
 	return req.MarshalProto()
+}
+
+// MatrixDir is the fault matrix's directory under the fixtures' root.
+const MatrixDir = "matrix"
+
+// Cell is one cell of the fault matrix: a stack's 4 SDK calls in one mode
+// with one fault injected on every attempt, from
+// matrix/<stack>/<mode>/<fault>/cell.json and requests/NNNN.pb.
+type Cell struct {
+	// Stack is e.g. "openai-openllmetry", "anthropic-openinference",
+	// "vercel-openai".
+	Stack string `json:"stack"`
+	// Mode is "json" (non-streaming) or "stream" (SSE).
+	Mode string `json:"mode"`
+	// Fault is "ok", "overloaded" (529), "rate_limited" (429),
+	// "server_error" (500), "cut_body" (200, then the socket is destroyed
+	// mid-body), "stream_error" (200, then an error in the body) or
+	// "no_finish" (a complete answer without finish/stop reason).
+	Fault string `json:"fault"`
+	// Calls is the number of SDK calls the application made (4).
+	Calls int `json:"calls"`
+	// Host is the fake provider's host:port, as in the HTTP spans' url.full.
+	Host     string            `json:"host"`
+	Packages map[string]string `json:"packages"`
+	Node     string            `json:"node"`
+	// SDKErrors are the distinct errors the SDK raised to the application.
+	SDKErrors []string `json:"sdk_errors"`
+	// UncaughtErrors are errors the application could not catch (an
+	// instrumentation's own copy of a failing stream); a Node process
+	// without handlers would have died of them.
+	UncaughtErrors []string `json:"uncaught_errors,omitempty"`
+	// Attempts is the fake provider's request log, in order.
+	Attempts []Attempt `json:"requests"`
+	// PerCall is what the application saw of each of its calls, in call
+	// order.
+	PerCall      []CallOutcome `json:"per_call"`
+	OTLPRequests int           `json:"otlp_requests"`
+	// Spans counts the exported spans by "scope name".
+	Spans map[string]int `json:"spans"`
+	// Notes says which spans were exported, with which status, under which
+	// parent, and what is missing.
+	Notes string `json:"notes"`
+
+	// Requests are the ExportTraceServiceRequest bodies in arrival order
+	// (uncompressed protobuf).
+	Requests [][]byte `json:"-"`
+}
+
+// Attempt is one HTTP request the fake provider served.
+type Attempt struct {
+	// Call numbers the SDK call (1..Calls) the request belongs to.
+	Call   int    `json:"call"`
+	Status int    `json:"status"`
+	Fault  string `json:"fault"`
+	// AttemptOfCall is 1 for a call's first request, 2 for its first retry...
+	AttemptOfCall int `json:"attempt_of_call"`
+}
+
+// CallOutcome is what the application saw of one SDK call.
+type CallOutcome struct {
+	Attempts    int `json:"attempts"`
+	FinalStatus int `json:"final_status"`
+	// SDKOutcome is "ok" (resolved with the complete text), "error" (threw,
+	// or the stream reported an error) or "incomplete_text" (resolved, but
+	// the text was not the complete answer).
+	SDKOutcome string `json:"sdk_outcome"`
+	// FinishReason is the finish/stop reason the SDK handed the
+	// application, if any.
+	FinishReason *string `json:"finish_reason"`
+	TextComplete bool    `json:"text_complete"`
+	Error        string  `json:"error,omitempty"`
+}
+
+// Matrix reads every cell of the fault matrix, ordered by stack, mode and
+// fault (lexically).
+func Matrix() ([]Cell, error) {
+	fsys := FS()
+	files, err := fs.Glob(fsys, path.Join(MatrixDir, "*", "*", "*", "cell.json"))
+	if err != nil {
+		return nil, err
+	}
+	sort.Strings(files)
+	if len(files) == 0 {
+		return nil, fmt.Errorf("sdkfixtures: no matrix cells")
+	}
+	cells := make([]Cell, 0, len(files))
+	for _, f := range files {
+		dir := path.Dir(f)
+		var c Cell
+		raw, err := fs.ReadFile(fsys, f)
+		if err != nil {
+			return nil, fmt.Errorf("sdkfixtures: %w", err)
+		}
+		if err := json.Unmarshal(raw, &c); err != nil {
+			return nil, fmt.Errorf("sdkfixtures: %s: %w", f, err)
+		}
+		if want := path.Join(MatrixDir, c.Stack, c.Mode, c.Fault); want != dir {
+			return nil, fmt.Errorf("sdkfixtures: %s names %s", f, want)
+		}
+		bodies, err := fs.Glob(fsys, path.Join(dir, "requests", "*.pb"))
+		if err != nil {
+			return nil, err
+		}
+		sort.Strings(bodies)
+		for _, b := range bodies {
+			body, err := fs.ReadFile(fsys, b)
+			if err != nil {
+				return nil, fmt.Errorf("sdkfixtures: %w", err)
+			}
+			c.Requests = append(c.Requests, body)
+		}
+		if len(c.Requests) == 0 {
+			return nil, fmt.Errorf("sdkfixtures: %s has no requests", dir)
+		}
+		cells = append(cells, c)
+	}
+	return cells, nil
 }

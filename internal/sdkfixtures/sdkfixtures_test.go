@@ -1,7 +1,9 @@
 package sdkfixtures
 
 import (
+	"fmt"
 	"net/url"
+	"sort"
 	"strconv"
 	"strings"
 	"testing"
@@ -284,5 +286,139 @@ func TestShifted(t *testing.T) {
 	}
 	if _, err := Shifted([]byte{0xff, 0xff, 0xff}, time.Second); err == nil {
 		t.Fatal("Shifted accepted garbage")
+	}
+}
+
+func TestMatrixNotAScenario(t *testing.T) {
+	names, err := Scenarios()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range names {
+		if n == MatrixDir {
+			t.Fatalf("Scenarios() lists %q", MatrixDir)
+		}
+	}
+	if _, err := Load(MatrixDir); err == nil {
+		t.Fatalf("Load(%q) did not fail", MatrixDir)
+	}
+}
+
+func TestMatrix(t *testing.T) {
+	cells, err := Matrix()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stacks := []string{"anthropic-openinference", "anthropic-openllmetry", "openai-openinference", "openai-openllmetry", "vercel-anthropic", "vercel-openai"}
+	modes := []string{"json", "stream"}
+	faults := []string{"cut_body", "no_finish", "ok", "overloaded", "rate_limited", "server_error", "stream_error"}
+	// Every cell is recorded, in lexical order of stack, mode, fault.
+	var want, got []string
+	for _, s := range stacks {
+		for _, m := range modes {
+			for _, f := range faults {
+				want = append(want, s+"/"+m+"/"+f)
+			}
+		}
+	}
+	for _, c := range cells {
+		got = append(got, c.Stack+"/"+c.Mode+"/"+c.Fault)
+	}
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Fatalf("Matrix() cells:\n%v\nwant\n%v", got, want)
+	}
+	httpFault := map[string]int{"overloaded": 529, "rate_limited": 429, "server_error": 500}
+	for _, c := range cells {
+		c := c
+		t.Run(c.Stack+"/"+c.Mode+"/"+c.Fault, func(t *testing.T) {
+			if c.Calls != 4 || len(c.PerCall) != 4 {
+				t.Fatalf("calls %d, per_call %d entries, want 4", c.Calls, len(c.PerCall))
+			}
+			if strings.Split(c.Host, ":")[0] != "127.0.0.1" || c.Notes == "" || len(c.Packages) == 0 {
+				t.Fatalf("cell.json incomplete: host %q, notes %q, packages %v", c.Host, c.Notes, c.Packages)
+			}
+			if len(c.Attempts) == 0 || len(c.Requests) == 0 || len(c.Requests) != c.OTLPRequests {
+				t.Fatalf("%d attempts logged, %d request files, cell.json says %d", len(c.Attempts), len(c.Requests), c.OTLPRequests)
+			}
+
+			// The fake provider's log: every request carries the cell's
+			// fault, attempts number 1..n per call, and per_call agrees.
+			last := map[int]Attempt{}
+			n := map[int]int{}
+			for _, a := range c.Attempts {
+				if a.Fault != c.Fault {
+					t.Fatalf("request with fault %q in cell %q", a.Fault, c.Fault)
+				}
+				if a.Call < 1 || a.Call > c.Calls {
+					t.Fatalf("request of call %d", a.Call)
+				}
+				n[a.Call]++
+				if a.AttemptOfCall != n[a.Call] {
+					t.Fatalf("call %d: attempt_of_call %d, want %d", a.Call, a.AttemptOfCall, n[a.Call])
+				}
+				if want, ok := httpFault[c.Fault]; ok && a.Status != want {
+					t.Fatalf("status %d, want %d", a.Status, want)
+				} else if !ok && a.Status != 200 {
+					t.Fatalf("status %d, want 200", a.Status)
+				}
+				last[a.Call] = a
+			}
+			for i, pc := range c.PerCall {
+				if pc.Attempts != n[i+1] || pc.FinalStatus != last[i+1].Status {
+					t.Fatalf("per_call[%d] %d attempts final %d; log has %d, last %d", i, pc.Attempts, pc.FinalStatus, n[i+1], last[i+1].Status)
+				}
+				switch pc.SDKOutcome {
+				case "ok", "error", "incomplete_text":
+				default:
+					t.Fatalf("per_call[%d] outcome %q", i, pc.SDKOutcome)
+				}
+				if c.Fault == "ok" && (pc.SDKOutcome != "ok" || pc.Attempts != 1) {
+					t.Fatalf("ok cell: call %d %s after %d attempts", i+1, pc.SDKOutcome, pc.Attempts)
+				}
+				if _, ok := httpFault[c.Fault]; ok && (pc.SDKOutcome != "error" || pc.Attempts != 3) {
+					t.Fatalf("HTTP error cell: call %d %s after %d attempts (want error after 3: default 2 retries)", i+1, pc.SDKOutcome, pc.Attempts)
+				}
+			}
+			if c.Fault != "ok" && c.Fault != "no_finish" && len(c.SDKErrors) == 0 && c.PerCall[0].SDKOutcome != "incomplete_text" {
+				t.Fatal("a failing cell with no SDK error and complete text")
+			}
+
+			// The bodies: every one decodes, no span is sent twice, and the
+			// HTTP client spans to the fake host carry exactly the statuses
+			// the fake provider logged (every stack here exports undici
+			// spans, the SDKs all use fetch).
+			seen := map[pcommon.SpanID]bool{}
+			var httpStatuses, logStatuses []int
+			for i, body := range c.Requests {
+				tr := decode(t, body)
+				if tr.SpanCount() == 0 {
+					t.Fatalf("request %d has no spans", i+1)
+				}
+				for _, sp := range spansOf(tr) {
+					if seen[sp.s.SpanID()] {
+						t.Fatalf("span %s %q exported twice", sp.s.SpanID(), sp.s.Name())
+					}
+					seen[sp.s.SpanID()] = true
+					if isHTTPInstrumentation(sp) && sp.s.Kind() == ptrace.SpanKindClient && spanHost(sp.s) == c.Host {
+						httpStatuses = append(httpStatuses, httpStatus(sp.s))
+					}
+				}
+			}
+			total := 0
+			for _, k := range c.Spans {
+				total += k
+			}
+			if total != len(seen) {
+				t.Fatalf("cell.json counts %d spans, the requests hold %d", total, len(seen))
+			}
+			for _, a := range c.Attempts {
+				logStatuses = append(logStatuses, a.Status)
+			}
+			sort.Ints(httpStatuses)
+			sort.Ints(logStatuses)
+			if fmt.Sprint(httpStatuses) != fmt.Sprint(logStatuses) {
+				t.Fatalf("HTTP client span statuses %v, fake provider served %v", httpStatuses, logStatuses)
+			}
+		})
 	}
 }
