@@ -16,7 +16,8 @@ const (
 	maxRecentSpans    = 200_000 // LLM spans (and parents) remembered per generation, to drop late attempts and outer wrappers
 	maxTrackedKeys    = 10_000  // (service, convention) and service statistics
 	coverageThreshold = 100     // streams seen before a missing finish reason may be excused
-	parentedMinimum   = 5       // attempts seen before "normally parented" is believed
+	parentedMinimum   = 5       // successful attempts with their LLM span before "normally parented" is believed
+	maxOrphanRun      = 1000    // successful attempts in a row without their LLM span before the belief is dropped
 )
 
 // Assembler turns the records of successive requests into calls: it folds HTTP attempts into
@@ -37,8 +38,12 @@ type Assembler struct {
 	recent recentSet
 
 	coverage map[coverageKey]*coverageStat
-	parented map[string]*parentStat
-	models   map[string]map[string]struct{}
+	parented map[parentKey]*parentStat
+	// retries holds the calls of Vercel attempt spans (Record.Retry) until their outer span
+	// comes (retries.go); retryOrder lists them in arrival order, for expiry.
+	retries    map[normalize.SpanKey]*retryGroup
+	retryOrder ring[pendingEntry]
+	models     map[string]map[string]struct{}
 
 	// lastSeries is the (provider, model) capSeries last let through.
 	lastSeries [2]string
@@ -67,9 +72,6 @@ type coverageKey struct{ service, convention string }
 
 // coverageStat counts successful streams with and without a finish reason.
 type coverageStat struct{ with, without uint32 }
-
-// parentStat counts attempts whose LLM parent came and those whose parent did not.
-type parentStat struct{ parented, orphaned uint32 }
 
 // Stats are the Assembler's counters, since it was made; the pipeline exports them as metrics.
 type Stats struct {
@@ -105,7 +107,8 @@ func New(cfg Config) *Assembler {
 		pending:      make(map[normalize.SpanKey]*attemptGroup),
 		recent:       newRecentSet(2 * cfg.Wait),
 		coverage:     make(map[coverageKey]*coverageStat),
-		parented:     make(map[string]*parentStat),
+		parented:     make(map[parentKey]*parentStat),
+		retries:      make(map[normalize.SpanKey]*retryGroup),
 		models:       make(map[string]map[string]struct{}),
 	}
 }
@@ -113,8 +116,9 @@ func New(cfg Config) *Assembler {
 // Stats returns the counters.
 func (a *Assembler) Stats() Stats { return a.stats }
 
-// Pending returns the number of attempt groups waiting for their LLM span.
-func (a *Assembler) Pending() int { return len(a.pending) }
+// Pending returns the number of attempt groups waiting for their LLM span, and of Vercel
+// attempts waiting for their call's span.
+func (a *Assembler) Pending() int { return len(a.pending) + len(a.retries) }
 
 // Add takes one request's records at time now and appends the calls they complete to out. It
 // does not keep records: the caller may reuse them once it returns.
@@ -144,12 +148,25 @@ func (a *Assembler) Add(now time.Time, records []normalize.Record, out []detecto
 			out = a.addAttempt(now, r, out)
 		}
 	}
+	// Attempt spans first: their outer span can end at the same instant (or, on another clock,
+	// a hair before them) and must find them held.
+	for _, o := range order {
+		if r := &records[o.i]; r.Retry && !r.Attempt {
+			out = a.holdRetry(now, r, out)
+		}
+	}
 	for _, o := range order {
 		r := &records[o.i]
-		if r.Attempt {
+		if r.Attempt || r.Retry {
 			continue
 		}
 		if a.recent.has(r.Self, recentParent) || r.Wrapper {
+			if g, ok := a.retries[r.Self]; ok {
+				delete(a.retries, r.Self)
+				a.remember(now, r.Self, false)
+				out = append(out, a.mergeRetries(g, r))
+				continue
+			}
 			a.stats.Wrappers++
 			a.dropGroup(r.Self)
 			continue
@@ -208,12 +225,13 @@ func (a *Assembler) Tick(now time.Time, out []detectors.Call) []detectors.Call {
 			out = a.finishAttempts(g, out)
 		}
 	}
+	out = a.expireRetries(now, out)
 	a.recent.expire(now)
 	a.pendingOrder.shrink()
 	return out
 }
 
-// Flush emits every pending attempt group, as if their wait were over.
+// Flush emits every pending attempt group and retry group, as if their wait were over.
 func (a *Assembler) Flush(out []detectors.Call) []detectors.Call {
 	for a.pendingOrder.len() > 0 {
 		e := a.pendingOrder.pop()
@@ -222,7 +240,7 @@ func (a *Assembler) Flush(out []detectors.Call) []detectors.Call {
 			out = a.finishAttempts(g, out)
 		}
 	}
-	return out
+	return a.expireRetries(time.Time{}, out)
 }
 
 func (a *Assembler) remember(now time.Time, k normalize.SpanKey, parent bool) {
@@ -254,7 +272,9 @@ func (a *Assembler) finishLLM(r *normalize.Record) detectors.Call {
 			}
 			a.learn(at, c.Provider)
 		}
-		a.parentStat(c.Service).parented++
+		if !last.Failed {
+			a.parentStat(c.Service, c.Provider).sawParent()
+		}
 		if c.Provider == detectors.UnknownProvider && last.Host != "" && a.hosts != nil {
 			// An LLM span that names no provider, through a host learned from others that do.
 			if p := a.hosts.Resolve(last.Host, last.Route); p != "" {
@@ -293,7 +313,9 @@ func (a *Assembler) finishLLM(r *normalize.Record) detectors.Call {
 		c.ErrorClass = attemptClass(last)
 		c.ErrorMessage = last.Call.ErrorMessage
 	case c.FinishReason == detectors.FinishAbnormal:
-		c.Outcome = detectors.OutcomeTruncated
+		// The stream says it ended badly (Vercel's finishReason "error" after an in-stream
+		// error) and nothing says why: the documented fallback class, never an empty one.
+		c.Outcome, c.ErrorClass = detectors.OutcomeTruncated, detectors.ClassOther
 	case c.Streaming:
 		c.Outcome = a.streamOutcome(&c)
 	}
@@ -376,16 +398,22 @@ func (a *Assembler) finishAttempts(g *attemptGroup, out []detectors.Call) []dete
 	if c.Model == "" {
 		c.Model = detectors.UnknownModel
 	}
-	ps := a.parentStat(c.Service)
+	ps := a.parentStat(c.Service, c.Provider)
 	switch {
 	case last.Failed && last.OwnStatus == 200:
 		c.Outcome, c.ErrorClass = detectors.OutcomeTruncated, attemptClass(last)
 	case last.Failed:
 		c.Outcome, c.ErrorClass = detectors.OutcomeError, attemptClass(last)
-	case ps.parented >= parentedMinimum && ps.parented > ps.orphaned:
+	case ps.normallyParented():
+		// This service's successful attempts come with their LLM span: one without it is a
+		// call that failed after its response began (both OpenAI instrumentations drop the
+		// span of a stream that fails inside its HTTP 200).
 		c.Outcome = detectors.OutcomeIncomplete
+		c.ErrorMessage = incompleteMessage
 	}
-	ps.orphaned++
+	if !last.Failed {
+		ps.sawOrphan()
+	}
 	a.capSeries(&c)
 	return append(out, c)
 }
@@ -399,17 +427,6 @@ func attemptClass(r *normalize.Record) detectors.ErrorClass {
 		return detectors.ClassNetwork // failed before a status: a connection-level failure
 	}
 	return r.TextClass
-}
-
-func (a *Assembler) parentStat(service string) *parentStat {
-	st, ok := a.parented[service]
-	if !ok {
-		st = &parentStat{}
-		if len(a.parented) < maxTrackedKeys {
-			a.parented[service] = st
-		}
-	}
-	return st
 }
 
 // capSeries folds providers beyond maxProviders and models beyond maxModels into "other"; "other"

@@ -181,7 +181,19 @@ func skipOperation(name string, a *Attrs) bool {
 	return strings.HasPrefix(name, "ai.") && !vercelName(name) && a.has&(1<<kAIOperationID) == 0 && a.has&(1<<kOperationName) == 0
 }
 
-// vercelWrapper reports the Vercel AI SDK's outer spans: their do* children are the calls.
+// vercelAttempt reports the Vercel AI SDK's per-attempt spans (ai.*.doGenerate, .doStream,
+// .doEmbed), by name or operation ID.
+func vercelAttempt(name, opID string) bool {
+	for _, s := range [...]string{name, opID} {
+		if strings.HasPrefix(s, "ai.") && (strings.HasSuffix(s, ".doGenerate") || strings.HasSuffix(s, ".doStream") || strings.HasSuffix(s, ".doEmbed")) {
+			return true
+		}
+	}
+	return false
+}
+
+// vercelWrapper reports the Vercel AI SDK's outer spans: the call, whose do* children are its
+// attempts.
 func vercelWrapper(name string) bool {
 	if !strings.HasPrefix(name, "ai.") {
 		return false
@@ -195,6 +207,7 @@ func (x *Normalizer) llmRecord(span *Span, a *Attrs, scope, service string, r *R
 	ev := span.events()
 	baseRecord(span, service, r)
 	r.Wrapper = vercelWrapper(name)
+	r.Retry = r.HasParent && vercelAttempt(name, a.str(kAIOperationID))
 	c := &r.Call
 	c.Source = detectors.SourceLLM
 	c.Convention = convention(name, scope, a)

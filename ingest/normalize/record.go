@@ -24,8 +24,12 @@ type Record struct {
 	Attempt bool
 	// Wrapper marks an LLM span that is never the provider call itself (Vercel's outer spans).
 	Wrapper bool
-	Self    SpanKey
-	Parent  SpanKey
+	// Retry marks an LLM span that is one attempt of its parent's call: the Vercel AI SDK's
+	// doGenerate/doStream spans, one per attempt under the ai.generateText (streamText, ...)
+	// span, which is the call.
+	Retry  bool
+	Self   SpanKey
+	Parent SpanKey
 	// HasParent is false for root spans.
 	HasParent bool
 	Start     int64 // unix nanoseconds
