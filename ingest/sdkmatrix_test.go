@@ -133,6 +133,7 @@ func TestSDKMatrix(t *testing.T) {
 			require.Equal(t, want.class, c.ErrorClass, name)
 			require.Equal(t, want.attempts, c.Attempts, "%s: attempts", name)
 			require.Equal(t, provider, c.Provider, name)
+			require.NotEqual(t, detectors.UnknownModel, c.Model, "%s: the model of the service's other calls when its span is missing", name)
 			if c.Outcome == detectors.OutcomeIncomplete {
 				require.Contains(t, c.ErrorMessage, "no LLM span after an HTTP 200", name)
 			}

@@ -273,7 +273,7 @@ func (a *Assembler) finishLLM(r *normalize.Record) detectors.Call {
 			a.learn(at, c.Provider)
 		}
 		if !last.Failed {
-			a.parentStat(c.Service, c.Provider).sawParent()
+			a.parentStat(c.Service, c.Provider).sawParent(c.Model)
 		}
 		if c.Provider == detectors.UnknownProvider && last.Host != "" && a.hosts != nil {
 			// An LLM span that names no provider, through a host learned from others that do.
@@ -394,11 +394,8 @@ func (a *Assembler) finishAttempts(g *attemptGroup, out []detectors.Call) []dete
 		first = min(first, at.Start)
 	}
 	c.Duration = time.Duration(last.End - first)
-	c.Model = last.URLModel
-	if c.Model == "" {
-		c.Model = detectors.UnknownModel
-	}
 	ps := a.parentStat(c.Service, c.Provider)
+	c.Model = cmp.Or(last.URLModel, ps.onlyModel(), detectors.UnknownModel)
 	switch {
 	case last.Failed && last.OwnStatus == 200:
 		c.Outcome, c.ErrorClass = detectors.OutcomeTruncated, attemptClass(last)

@@ -14,9 +14,26 @@ type parentKey struct{ service, provider string }
 type parentStat struct {
 	parented  uint32 // successful attempts whose LLM span came
 	orphanRun uint32 // successful attempts in a row whose LLM span did not
+	// model is the one model the service's LLM spans to the provider have named; "" before
+	// the first, or once they have named two.
+	model      string
+	manyModels bool
 }
 
-func (p *parentStat) sawParent() { p.parented, p.orphanRun = satInc(p.parented), 0 }
+func (p *parentStat) sawParent(model string) {
+	p.parented, p.orphanRun = satInc(p.parented), 0
+	switch {
+	case p.manyModels || model == p.model:
+	case p.model == "":
+		p.model = model
+	default:
+		p.model, p.manyModels = "", true
+	}
+}
+
+// onlyModel is the model of a call whose LLM span never came and whose URL names none: the one
+// model this service calls on this provider, or "" when it calls several (or none is known).
+func (p *parentStat) onlyModel() string { return p.model }
 func (p *parentStat) sawOrphan() { p.orphanRun = satInc(p.orphanRun) }
 
 func (p *parentStat) normallyParented() bool {
