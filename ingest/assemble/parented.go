@@ -34,7 +34,7 @@ func (p *parentStat) sawParent(model string) {
 // onlyModel is the model of a call whose LLM span never came and whose URL names none: the one
 // model this service calls on this provider, or "" when it calls several (or none is known).
 func (p *parentStat) onlyModel() string { return p.model }
-func (p *parentStat) sawOrphan() { p.orphanRun = satInc(p.orphanRun) }
+func (p *parentStat) sawOrphan()        { p.orphanRun = satInc(p.orphanRun) }
 
 func (p *parentStat) normallyParented() bool {
 	return p.parented >= parentedMinimum && p.orphanRun < maxOrphanRun
