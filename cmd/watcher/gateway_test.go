@@ -24,15 +24,7 @@ func replay(t *testing.T, addr string, sc sdkfixtures.Scenario) {
 	for _, body := range sc.Requests {
 		req := ptraceotlp.NewExportRequest()
 		require.NoError(t, req.UnmarshalProto(body))
-		rss := req.Traces().ResourceSpans()
-		for i := range rss.Len() {
-			for j := range rss.At(i).ScopeSpans().Len() {
-				spans := rss.At(i).ScopeSpans().At(j).Spans()
-				for k := range spans.Len() {
-					last = max(last, int64(spans.At(k).EndTimestamp()))
-				}
-			}
-		}
+		forSpans(req, func(s spanRef) { last = max(last, int64(s.EndTimestamp())) })
 	}
 	delta := time.Since(time.Unix(0, last))
 	for _, body := range sc.Requests {
