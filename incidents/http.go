@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -55,6 +56,8 @@ func View(inc Incident, now time.Time) IncidentView {
 		AcknowledgedBy: inc.AcknowledgedBy, ResolvedBy: inc.ResolvedBy, Peak: inc.Peak,
 		SlackChannel: inc.SlackChannel, SlackTS: inc.SlackTS,
 	}
+	// Never "": rows written by older builds may hold the provider's own series as model "".
+	v.Models = slices.DeleteFunc(slices.Clone(inc.Models), func(m string) bool { return m == "" })
 	if v.Models == nil {
 		v.Models = []string{}
 	}

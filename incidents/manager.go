@@ -130,7 +130,12 @@ func (mgr *Manager) Resume(ctx context.Context) error {
 		}
 		t := &tracked{id: inc.ID, series: map[string]detectors.State{}, severity: inc.Severity, opened: inc.OpenedAt,
 			resumed: map[string]bool{}, confirm: map[string]time.Time{}}
-		for _, m := range inc.Models {
+		models := inc.Models
+		if len(models) == 0 {
+			// Only the provider's own series (model "", never stored as a model) failed.
+			models = []string{""}
+		}
+		for _, m := range models {
 			t.resumed[m] = true
 			t.series[m] = detectors.StateDown
 			if inc.Severity == SeverityWarning {
@@ -187,7 +192,7 @@ func (mgr *Manager) onActive(provider string, t *tracked, tr detectors.Transitio
 	}
 	sev, anyFailing := severityOf(t.series)
 	c := mgr.change(t, provider, tr.At)
-	c.Models = []string{tr.Series.Model}
+	c.Models = modelsOf(tr.Series.Model)
 	if d := tr.Evidence.Detector; d != "" && failing(tr.To) {
 		c.Detectors = []string{string(d)}
 	}
@@ -274,7 +279,7 @@ func (mgr *Manager) open(provider string, g *group) {
 	c := Change{Provider: provider, At: g.transitions[0].At}
 	for _, tr := range g.transitions {
 		t.series[tr.Series.Model] = tr.To
-		c.Models = append(c.Models, tr.Series.Model)
+		c.Models = append(c.Models, modelsOf(tr.Series.Model)...)
 		if failing(tr.To) && tr.Evidence.Detector != "" {
 			c.Detectors = append(c.Detectors, string(tr.Evidence.Detector))
 		}
@@ -309,6 +314,15 @@ func (mgr *Manager) open(provider string, g *group) {
 	mgr.active[provider] = t
 	mgr.logger.Info("incident opening", "provider", provider, "models", c.Models, "severity", string(sev))
 	mgr.enqueue(c)
+}
+
+// modelsOf returns the models a series adds to its incident: none for the provider's own
+// pooled series, whose model is "" (its events still name it on the timeline).
+func modelsOf(model string) []string {
+	if model == "" {
+		return nil
+	}
+	return []string{model}
 }
 
 func severityOf(series map[string]detectors.State) (Severity, bool) {

@@ -137,7 +137,7 @@ func TestLifecycleGroupsEscalatesResolves(t *testing.T) {
 	require.NoError(t, mgr.flush(context.Background()))
 	incs, events, notifies := store.snapshot()
 	require.Len(t, incs, 1, "the models failing together share one incident")
-	require.Equal(t, []string{"", "haiku", "sonnet"}, incs[0].Models)
+	require.Equal(t, []string{"haiku", "sonnet"}, incs[0].Models, "the provider's own series (model \"\") is no model")
 	require.Equal(t, SeverityCritical, incs[0].Severity)
 	require.Len(t, events, 3)
 	require.Equal(t, EventOpened, events[0].Kind)
@@ -306,6 +306,42 @@ func TestResumedSeriesNeedConfirmation(t *testing.T) {
 	incs, _, _ = store.snapshot()
 	require.Equal(t, StateOpen, incs[0].State)
 	// Healthy for the confirmation time: resolved.
+	restarted.tick(t0.Add(4 * time.Minute))
+	require.NoError(t, restarted.flush(context.Background()))
+	incs, _, _ = store.snapshot()
+	require.Equal(t, StateResolved, incs[0].State)
+}
+
+func TestProviderSeriesIsNeverAModel(t *testing.T) {
+	t.Parallel()
+	store := &memStore{}
+	mgr := newManager(t, store)
+	// The provider's own series fails alone: the incident has no model.
+	mgr.Handle([]detectors.Transition{tr("", H, D, 0)})
+	mgr.tick(t0.Add(11 * time.Second))
+	require.NoError(t, mgr.flush(context.Background()))
+	// Then a model, and the provider's series again while the incident is under way.
+	mgr.Handle([]detectors.Transition{tr("claude-sonnet-4-5", H, D, time.Minute), tr("", D, G, time.Minute)})
+	require.NoError(t, mgr.flush(context.Background()))
+	incs, events, _ := store.snapshot()
+	require.Len(t, incs, 1)
+	require.Equal(t, []string{"claude-sonnet-4-5"}, incs[0].Models)
+	require.Equal(t, "", events[0].Model, "the timeline still names the provider's series")
+
+	// An incident of the provider's series alone, resumed after a restart, still tracks it.
+	store = &memStore{}
+	mgr = newManager(t, store)
+	mgr.Handle([]detectors.Transition{tr("", H, D, 0)})
+	mgr.tick(t0.Add(11 * time.Second))
+	require.NoError(t, mgr.flush(context.Background()))
+	incs, _, _ = store.snapshot()
+	require.Empty(t, incs[0].Models)
+	restarted := newManager(t, store)
+	require.NoError(t, restarted.Resume(context.Background()))
+	restarted.Handle([]detectors.Transition{tr("", U, H, time.Minute)})
+	require.NoError(t, restarted.flush(context.Background()))
+	incs, _, _ = store.snapshot()
+	require.Equal(t, StateOpen, incs[0].State, "the restarted engine's first judgement is no recovery")
 	restarted.tick(t0.Add(4 * time.Minute))
 	require.NoError(t, restarted.flush(context.Background()))
 	incs, _, _ = store.snapshot()

@@ -54,7 +54,8 @@ type Incident struct {
 	// GroupKey groups a provider's models into incidents; "" (all models of the provider fail
 	// together) unless configured otherwise.
 	GroupKey string
-	// Models are the series of the incident, sorted ("" is the provider's own pooled series).
+	// Models are the models of the incident's series, sorted; never "": the provider's own
+	// pooled series (model "") is no model, and only its events name it.
 	Models []string
 	// Detectors are the detectors that fired, sorted.
 	Detectors []string

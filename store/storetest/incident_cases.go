@@ -14,6 +14,7 @@ import (
 func incidentCases() []testCase {
 	return []testCase{
 		{"open then attach", testOpenAttach},
+		{"the provider's own series is no model", testNoEmptyModel},
 		{"concurrent opens make one incident", testConcurrentOpen},
 		{"events and outbox rows are written together", testEventsAndOutbox},
 		{"duplicate events are skipped with their notifications", testDuplicateEvents},
@@ -28,6 +29,21 @@ func incidentCases() []testCase {
 		{"get returns the timeline in order", testTimeline},
 		{"slack thread", testSetThread},
 	}
+}
+
+// testNoEmptyModel: the provider's pooled series has model "", which is never recorded as one of
+// the incident's models (its events still name it).
+func testNoEmptyModel(t *testing.T, s Store) {
+	first := apply(t, s, opening("anthropic", "", t0))
+	require.Equal(t, []string{}, first.Models)
+	c := opening("anthropic", "claude-sonnet-4-5", t0.Add(time.Minute))
+	c.Models = []string{"", "claude-sonnet-4-5"}
+	second := apply(t, s, c)
+	require.Equal(t, first.ID, second.ID)
+	require.Equal(t, []string{"claude-sonnet-4-5"}, second.Models)
+	got, events := get(t, s, first.ID)
+	require.Equal(t, []string{"claude-sonnet-4-5"}, got.Models)
+	require.Equal(t, "", events[0].Model)
 }
 
 func testOpenAttach(t *testing.T, s Store) {

@@ -94,9 +94,10 @@ func Validate(c incidents.Change) error {
 }
 
 // Merge returns the incident after change c:
-//   - Models and Detectors gain the change's, as sorted sets; Peak keeps the worse figures;
-//     UpdatedAt becomes c.At unless the incident was already updated later (changes from
-//     several writers may arrive out of order).
+//   - Models and Detectors gain the change's, as sorted sets; Models never hold "" (the
+//     provider's own pooled series is no model, and a row written with it loses it); Peak
+//     keeps the worse figures; UpdatedAt becomes c.At unless the incident was already updated
+//     later (changes from several writers may arrive out of order).
 //   - A resolved incident stays resolved: a later change other than a resolution only adds to
 //     its sets and peak, so that its severity and state remain those of its resolution. A second
 //     resolution keeps the first one's time and author.
@@ -104,7 +105,7 @@ func Validate(c incidents.Change) error {
 //     records the acknowledger, and resolving records the resolver (Actor, or "outagewatch").
 func Merge(stored incidents.Incident, c incidents.Change) incidents.Incident {
 	inc := stored
-	inc.Models = Union(stored.Models, c.Models)
+	inc.Models = slices.DeleteFunc(Union(stored.Models, c.Models), func(m string) bool { return m == "" })
 	inc.Detectors = Union(stored.Detectors, c.Detectors)
 	inc.Peak = stored.Peak.Merge(c.Peak)
 	if at := Time(c.At); at.After(inc.UpdatedAt) {

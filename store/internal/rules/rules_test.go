@@ -99,6 +99,14 @@ func TestMerge(t *testing.T) {
 			},
 		},
 		{
+			name:   "the provider's own series is no model",
+			stored: incidents.Incident{ID: 1, Provider: "anthropic", Models: []string{""}, State: incidents.StateOpen, OpenedAt: t0, UpdatedAt: t0},
+			change: incidents.Change{At: t0.Add(time.Minute), Models: []string{"", "claude-sonnet-4-5"}},
+			check: func(t *testing.T, got incidents.Incident) {
+				require.Equal(t, []string{"claude-sonnet-4-5"}, got.Models)
+			},
+		},
+		{
 			name:   "an older change does not move updated_at back",
 			stored: open,
 			change: incidents.Change{At: t0.Add(-time.Minute), Severity: incidents.SeverityCritical},
