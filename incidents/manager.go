@@ -353,7 +353,7 @@ func EvidenceOf(ev detectors.Evidence) Evidence {
 		CallRate: ev.CallRate, SampleError: ev.SampleError,
 	}
 	if len(ev.Classes) > 0 {
-		out.Classes = map[string]int{}
+		out.Classes = ClassCounts{}
 		for _, c := range ev.Classes {
 			out.Classes[c.Class.String()] = c.Count
 		}

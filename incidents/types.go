@@ -1,6 +1,10 @@
 package incidents
 
 import (
+	"bytes"
+	"cmp"
+	"encoding/json"
+	"slices"
 	"time"
 )
 
@@ -90,17 +94,73 @@ const (
 
 // Evidence is the detector's evidence of a transition, as stored with its event.
 type Evidence struct {
-	Detector    string         `json:"detector,omitempty"`
-	Observed    float64        `json:"observed"`
-	Baseline    float64        `json:"baseline"`
-	Threshold   float64        `json:"threshold,omitempty"`
-	ChangePoint time.Time      `json:"change_point,omitzero"`
-	Window      float64        `json:"window_seconds"`
-	SampleSize  int            `json:"sample_size"`
-	Events      int            `json:"events"`
-	CallRate    float64        `json:"call_rate"`
-	Classes     map[string]int `json:"classes,omitempty"`
-	SampleError string         `json:"sample_error,omitempty"`
+	Detector    string      `json:"detector,omitempty"`
+	Observed    float64     `json:"observed"`
+	Baseline    float64     `json:"baseline"`
+	Threshold   float64     `json:"threshold,omitempty"`
+	ChangePoint time.Time   `json:"change_point,omitzero"`
+	Window      float64     `json:"window_seconds"`
+	SampleSize  int         `json:"sample_size"`
+	Events      int         `json:"events"`
+	CallRate    float64     `json:"call_rate"`
+	Classes     ClassCounts `json:"classes,omitempty"`
+	SampleError string      `json:"sample_error,omitempty"`
+}
+
+// ClassCounts counts the errors of each class (overloaded, timeout, ...) behind a transition. In
+// JSON, stored and in the API, it is the array /v1/health's reasons carry too:
+// [{"class": "overloaded", "count": 35}, ...], most frequent first, then by name.
+type ClassCounts map[string]int
+
+// ClassCount is one error class and how often it was seen, as JSON.
+type ClassCount struct {
+	Class string `json:"class"`
+	Count int    `json:"count"`
+}
+
+// Sorted returns the classes most frequent first, then by name.
+func (cc ClassCounts) Sorted() []ClassCount {
+	out := make([]ClassCount, 0, len(cc))
+	for class, n := range cc {
+		out = append(out, ClassCount{Class: class, Count: n})
+	}
+	slices.SortFunc(out, func(a, b ClassCount) int { return cmp.Or(cmp.Compare(b.Count, a.Count), cmp.Compare(a.Class, b.Class)) })
+	return out
+}
+
+// MarshalJSON writes the classes as an array of {"class", "count"}.
+func (cc ClassCounts) MarshalJSON() ([]byte, error) {
+	if cc == nil {
+		return []byte("null"), nil
+	}
+	return json.Marshal(cc.Sorted())
+}
+
+// UnmarshalJSON reads the array, and the object {"overloaded": 35} that older builds stored.
+func (cc *ClassCounts) UnmarshalJSON(b []byte) error {
+	b = bytes.TrimSpace(b)
+	switch {
+	case bytes.Equal(b, []byte("null")):
+		*cc = nil
+		return nil
+	case len(b) > 0 && b[0] == '{':
+		var m map[string]int
+		if err := json.Unmarshal(b, &m); err != nil {
+			return err
+		}
+		*cc = m
+		return nil
+	}
+	var list []ClassCount
+	if err := json.Unmarshal(b, &list); err != nil {
+		return err
+	}
+	out := make(ClassCounts, len(list))
+	for _, c := range list {
+		out[c.Class] += c.Count
+	}
+	*cc = out
+	return nil
 }
 
 // Event is one entry of an incident's timeline.
