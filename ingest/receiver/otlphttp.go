@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"mime"
 	"net/http"
 	"sync"
+	"time"
 
 	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
 	"google.golang.org/grpc/codes"
@@ -211,4 +213,80 @@ func (h *httpHandler) putBuffer(b *bytes.Buffer) {
 	}
 	b.Reset()
 	h.bufs.Put(b)
+}
+
+// Unknown-path logging: each path is logged at most once per unknownPathLogEvery, and at most
+// maxUnknownPaths paths (of at most maxUnknownPathLen bytes) are remembered; beyond them, the
+// others share one entry, logged once per interval too.
+const (
+	unknownPathLogEvery = time.Minute
+	maxUnknownPaths     = 256
+	maxUnknownPathLen   = 256
+	otherUnknownPaths   = "(other paths)"
+)
+
+// unknownPathHandler answers the OTLP/HTTP requests to any path but TracesPath: 404 with a body
+// naming TracesPath, counted, and logged once per path per minute.
+type unknownPathHandler struct {
+	m      *Metrics
+	logger *slog.Logger
+	now    func() time.Time
+
+	mu     sync.Mutex
+	logged map[string]time.Time // path (truncated) -> when it was last logged
+}
+
+// NewUnknownPathHandler returns the handler for the OTLP/HTTP paths other than TracesPath, for
+// mounting at "/" next to the traces handler: an exporter configured with a wrong path (POST
+// /v1/trace) gets a 404 naming TracesPath, in the request's encoding when it is OTLP's, and is
+// counted in outagewatch_ingest_http_unknown_path_total and logged once per path per minute.
+func NewUnknownPathHandler(m *Metrics, logger *slog.Logger) http.Handler {
+	return &unknownPathHandler{m: m, logger: logger, now: time.Now, logged: map[string]time.Time{}}
+}
+
+func (h *unknownPathHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h.m.unknownPath.Inc()
+	path := truncate(r.URL.Path, maxUnknownPathLen)
+	if key, ok := h.shouldLog(path); ok {
+		h.logger.Warn("OTLP/HTTP request to an unknown path: is the exporter's endpoint right?",
+			"path", key, "method", r.Method, "want", TracesPath, "remote", r.RemoteAddr,
+			"user_agent", truncate(r.UserAgent(), maxUnknownPathLen))
+	}
+	msg := fmt.Sprintf("unknown path %q: OTLP/HTTP traces go to %s (POST, %s or %s); this receiver takes traces only",
+		path, TracesPath, contentTypeProto, contentTypeJSON)
+	if encoding, ok := bodyEncoding(r.Header.Get("Content-Type")); ok {
+		writeStatus(w, encoding, http.StatusNotFound, codes.NotFound, msg)
+		return
+	}
+	http.Error(w, msg, http.StatusNotFound)
+}
+
+// shouldLog reports whether path is due to be logged, and under which name: the path itself, or
+// otherUnknownPaths once maxUnknownPaths other paths are remembered.
+func (h *unknownPathHandler) shouldLog(path string) (string, bool) {
+	now := h.now()
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if _, ok := h.logged[path]; !ok && len(h.logged) >= maxUnknownPaths {
+		for p, at := range h.logged {
+			if now.Sub(at) >= unknownPathLogEvery {
+				delete(h.logged, p)
+			}
+		}
+		if len(h.logged) >= maxUnknownPaths {
+			path = otherUnknownPaths // the one entry beyond the bound
+		}
+	}
+	if at, ok := h.logged[path]; ok && now.Sub(at) < unknownPathLogEvery {
+		return path, false
+	}
+	h.logged[path] = now
+	return path, true
+}
+
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return s[:n] + "..."
+	}
+	return s
 }
