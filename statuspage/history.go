@@ -3,6 +3,7 @@ package statuspage
 import (
 	"context"
 	"iter"
+	"math"
 	"sync"
 	"time"
 
@@ -43,6 +44,8 @@ type History struct {
 
 	mu     sync.RWMutex
 	series map[detectors.SeriesKey]*ring
+	// lastAt is the time of the last Sample: a series first seen after it had no calls then.
+	lastAt time.Time
 	// skipped counts samples of series refused because MaxSeries were kept already.
 	skipped uint64
 }
@@ -54,11 +57,15 @@ type sample struct {
 	v  [4]float32
 }
 
-// ring holds a series' last samples; next is where the next one goes.
+// ring holds a series' last samples; next is where the next one goes. Its samples keep the
+// engine's call-rate figure as it is (a decayed count, see callRateBetween); origin, when not 0,
+// is a time (Unix nanoseconds) before its first sample at which the series had no calls: the
+// History's previous sample, which did not see it.
 type ring struct {
-	buf  []sample
-	next int
-	last time.Time
+	buf    []sample
+	next   int
+	last   time.Time
+	origin int64
 }
 
 // NewHistory returns a History of board's series sampled every every (DefaultEvery when not
@@ -109,6 +116,9 @@ func (h *History) Sample(now time.Time) {
 				continue
 			}
 			r = &ring{buf: make([]sample, 0, min(h.size, 64))}
+			if !h.lastAt.IsZero() {
+				r.origin = h.lastAt.UnixNano()
+			}
 			h.series[s.Series] = r
 		}
 		r.push(h.size, now, s.Figures)
@@ -118,6 +128,7 @@ func (h *History) Sample(now time.Time) {
 			delete(h.series, k)
 		}
 	}
+	h.lastAt = now
 }
 
 // push appends a sample, overwriting the oldest once the ring holds size of them. The buffer
@@ -151,7 +162,7 @@ func (h *History) Series(key detectors.SeriesKey) []Point {
 	}
 	out := make([]Point, 0, len(r.buf))
 	for i := range r.buf {
-		out = append(out, r.buf[(r.next+i)%len(r.buf)].point())
+		out = append(out, r.point(i))
 	}
 	return out
 }
@@ -167,11 +178,91 @@ func (h *History) points(key detectors.SeriesKey) iter.Seq[Point] {
 			return
 		}
 		for i := range r.buf {
-			if !yield(r.buf[(r.next+i)%len(r.buf)].point()) {
+			if !yield(r.point(i)) {
 				return
 			}
 		}
 	}
+}
+
+// CallRate returns a series' true recent call rate at now, given the engine's current call-rate
+// figure (detectors.Figures.CallRate): the calls of about the last minute over its length,
+// measured against the series' kept samples. Without a sample to measure against, it returns
+// the figure as it is.
+func (h *History) CallRate(key detectors.SeriesKey, figure float64, now time.Time) float64 {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	r, ok := h.series[key]
+	if !ok {
+		return figure
+	}
+	return r.callRate(len(r.buf), now.UnixNano(), figure)
+}
+
+// The engine's call-rate figure is a count of calls decayed with a 5-minute half-life, times
+// ln 2 over the half-life (detectors.Status): the rate itself once the rate has held for many
+// half-lives, but far below it while the series is young (from zero: 8 calls/s for a minute
+// reads 1.1/s) and slow to follow a change. The page shows the rate over a recent window instead,
+// from the figure at both of its ends.
+const (
+	// figuresHalfLife is the half-life of the engine's figures (detectors' figuresHalfLife).
+	figuresHalfLife = 5 * time.Minute
+	// rateWindow is how far back the shown call rate looks.
+	rateWindow = time.Minute
+)
+
+// callRateBetween is the call rate over (t0, t1] from the engine's call-rate figures r0 at t0 and
+// r1 at t1: the figure is K·ln2/T for a decayed count K, and K(t1) = K(t0)·f + the calls of the
+// interval decayed to t1, with f = 2^(−Δ/T); for calls at a steady rate r those are
+// r·T/ln2·(1−f), so r = (r1 − r0·f)/(1−f). From r0 = 0 at the series' start t0 this is
+// N·ln2/(T·(1−2^(−t/T))) for its age t.
+func callRateBetween(r0 float64, t0 int64, r1 float64, t1 int64) float64 {
+	f := math.Exp2(-float64(t1-t0) / float64(figuresHalfLife))
+	return max((r1-r0*f)/(1-f), 0)
+}
+
+// callRate is the call rate at t (Unix nanoseconds) from the figure there, measured against the
+// samples before logical index i (oldest first) and the origin: the newest of them at least
+// rateWindow before t, else the oldest at least a second before it; the figure as it is when
+// there is none.
+func (r *ring) callRate(i int, t int64, figure float64) float64 {
+	type base struct {
+		at   int64
+		rate float64
+	}
+	var oldest, chosen *base
+	if r.origin != 0 && r.origin <= t-int64(time.Second) {
+		oldest = &base{at: r.origin}
+		if r.origin <= t-int64(rateWindow) {
+			chosen = oldest
+		}
+	}
+	for j := i - 1; j >= 0; j-- {
+		s := r.buf[(r.next+j)%len(r.buf)]
+		if s.at > t-int64(time.Second) {
+			continue
+		}
+		if s.at <= t-int64(rateWindow) {
+			chosen = &base{at: s.at, rate: float64(s.v[0])}
+			break
+		}
+		oldest = &base{at: s.at, rate: float64(s.v[0])}
+	}
+	if chosen == nil {
+		chosen = oldest
+	}
+	if chosen == nil {
+		return figure
+	}
+	return callRateBetween(chosen.rate, chosen.at, figure, t)
+}
+
+// point is the sample at logical index i (oldest first), its call rate measured as callRate says.
+func (r *ring) point(i int) Point {
+	s := r.buf[(r.next+i)%len(r.buf)]
+	p := s.point()
+	p.CallRate = r.callRate(i, s.at, float64(s.v[0]))
+	return p
 }
 
 func (s sample) point() Point {

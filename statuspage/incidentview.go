@@ -119,7 +119,7 @@ func (p *Page) readIncidents(ctx context.Context, now time.Time, v *incidentsVie
 		if err != nil {
 			return err
 		}
-		card := incidentCardOf(inc, now)
+		card := incidentCardOf(inc, events, now)
 		if n := len(events); n > indexTimeline {
 			card.Earlier, events = n-indexTimeline, events[n-indexTimeline:]
 		}
@@ -131,12 +131,37 @@ func (p *Page) readIncidents(ctx context.Context, now time.Time, v *incidentsVie
 		return err
 	}
 	for _, inc := range resolved {
-		v.Resolved = append(v.Resolved, incidentCardOf(inc, now))
+		// The stored severity is the last one: an incident that went down and recovered through
+		// degraded ends as a warning. Its timeline says how bad it was; without the timeline (a
+		// failed read) the stored severity is shown.
+		var events []incidents.Event
+		if full, evs, err := p.incs.Get(ctx, inc.ID); err == nil {
+			inc, events = full, evs
+		} else if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		v.Resolved = append(v.Resolved, incidentCardOf(inc, events, now))
 	}
 	return nil
 }
 
-func incidentCardOf(inc incidents.Incident, now time.Time) incidentCard {
+// shownSeverity is the severity the page shows: an active incident's current one, a resolved
+// incident's peak (critical when any of its series went down, as its timeline records).
+func shownSeverity(inc incidents.Incident, events []incidents.Event) incidents.Severity {
+	if inc.State != incidents.StateResolved || inc.Severity == incidents.SeverityCritical {
+		return inc.Severity
+	}
+	for _, e := range events {
+		if e.Severity == incidents.SeverityCritical || e.Kind == incidents.EventEscalated || e.To == detectors.StateDown.String() {
+			return incidents.SeverityCritical
+		}
+	}
+	return inc.Severity
+}
+
+// incidentCardOf shows an incident; events are its timeline (nil when not read), from which a
+// resolved incident's peak severity comes.
+func incidentCardOf(inc incidents.Incident, events []incidents.Event, now time.Time) incidentCard {
 	view := incidents.View(inc, now)
 	models := make([]string, 0, len(inc.Models))
 	for _, m := range inc.Models {
@@ -145,7 +170,7 @@ func incidentCardOf(inc incidents.Incident, now time.Time) incidentCard {
 	pk := inc.Peak
 	return incidentCard{
 		ID: inc.ID, Provider: inc.Provider, Models: strings.Join(models, ", "),
-		Detectors: strings.Join(inc.Detectors, ", "), Severity: string(inc.Severity), State: string(inc.State),
+		Detectors: strings.Join(inc.Detectors, ", "), Severity: string(shownSeverity(inc, events)), State: string(inc.State),
 		Opened: timeTextOf(inc.OpenedAt, now), Resolved: timeTextOf(inc.ResolvedAt, now),
 		Duration: formatDuration(time.Duration(view.DurationSeconds * float64(time.Second))),
 		AckBy:    inc.AcknowledgedBy, Acked: timeTextOf(inc.AcknowledgedAt, now), ResolveBy: inc.ResolvedBy,

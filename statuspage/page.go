@@ -173,7 +173,7 @@ func (p *Page) incident(w http.ResponseWriter, r *http.Request) {
 		p.render(w, http.StatusServiceUnavailable, "incident.html", data)
 		return
 	}
-	data.Incident, data.Timeline = incidentCardOf(inc, now), eventRows(events, now, true)
+	data.Incident, data.Timeline = incidentCardOf(inc, events, now), eventRows(events, now, true)
 	p.render(w, http.StatusOK, "incident.html", data)
 }
 

@@ -102,11 +102,13 @@ func (p *Page) card(s detectors.Status, eff detectors.State, now time.Time) seri
 		Since: timeTextOf(s.Since, now), Reason: reasonLine(evidenceOf(s.Evidence)),
 		Baseline: baselineLine(s.Baseline), Grafana: p.grafanaLink(s.Series),
 	}
-	points, window := slices.Values([]Point(nil)), DefaultKeep
+	points, window, figures := slices.Values([]Point(nil)), DefaultKeep, s.Figures
 	if p.hist != nil {
 		points, window = p.hist.points(s.Series), p.hist.Keep()
+		// The engine's call-rate figure lags the rate (a decayed count); show the recent rate.
+		figures.CallRate = p.hist.CallRate(s.Series, s.Figures.CallRate, now)
 	}
-	c.Charts = charts(points, s.Figures, now, window)
+	c.Charts = charts(points, figures, now, window)
 	return c
 }
 
