@@ -180,7 +180,7 @@ func (a *API) model(w http.ResponseWriter, r *http.Request) {
 		if !ok {
 			return answer{}, false
 		}
-		mv := modelView(ms, ps.State, p)
+		mv := modelView(ms, ps, p)
 		body := encode(struct {
 			Version  uint64 `json:"version"`
 			Provider string `json:"provider"`

@@ -103,7 +103,7 @@ func (a *API) writeChange(w http.ResponseWriter, c Change, p Policy) {
 	v := ChangeView{
 		Version: c.Version, Provider: tr.Series.Provider, Model: tr.Series.Model,
 		From: tr.From.String(), To: tr.To.String(), At: tr.At.UTC(), Usable: p.Usable(to),
-		Reason: reasonOf(tr.Evidence),
+		Reason: reasonOf(tr.Evidence, tr.To),
 	}
 	fmt.Fprintf(w, "id: %d\nevent: change\ndata: %s\n", c.Version, encode(v))
 }

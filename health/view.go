@@ -1,6 +1,7 @@
 package health
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/outagewatch/outagewatch/detectors"
@@ -21,6 +22,10 @@ type Reason struct {
 	CallRate      float64      `json:"call_rate"`
 	Classes       []ClassCount `json:"classes,omitempty"`
 	SampleError   string       `json:"sample_error,omitempty"`
+	// Text says in words why the series is in its state; State is the provider's state, on a
+	// "provider" reason only.
+	Text  string `json:"text,omitempty"`
+	State string `json:"state,omitempty"`
 }
 
 // ClassCount is an error class and how often it was seen.
@@ -119,7 +124,9 @@ func (p Policy) Usable(s detectors.State) bool {
 }
 
 // Effective is a model's effective state: its own, except that a model with no evidence of its
-// own (unknown) takes its provider's state when the provider is degraded or down.
+// own (unknown: no recent calls of its own, or silent) takes its provider's state when the
+// provider is degraded or down. A model with recent traffic of its own (healthy, degraded or
+// down) always answers from its own evidence, whatever its provider's state.
 func Effective(model, provider detectors.State) detectors.State {
 	if model == detectors.StateUnknown && (provider == detectors.StateDown || provider == detectors.StateDegraded) {
 		return provider
@@ -127,21 +134,21 @@ func Effective(model, provider detectors.State) detectors.State {
 	return model
 }
 
-// EffectiveOf is Effective for a model's status: a model that is unknown only because it is
-// still warming up on traffic of its own keeps "unknown" (its calls say nothing is wrong with it);
-// a silent one, or one without calls, takes its provider's state.
+// EffectiveOf is Effective for a model's status. The rule depends on the model's own state only:
+// how its evidence got there (first calls, silence, a restored state) does not matter.
 func EffectiveOf(model detectors.Status, provider detectors.State) detectors.State {
-	if model.State == detectors.StateUnknown && model.Evidence.Detector == detectors.DetectorWarmup && model.Figures.Calls > 0 {
-		return model.State
-	}
 	return Effective(model.State, provider)
 }
 
-func reasonOf(ev detectors.Evidence) Reason {
+// DetectorProvider names the reason a model carries when its answer is its provider's verdict
+// (the model is unknown, the provider degraded or down).
+const DetectorProvider = "provider"
+
+func reasonOf(ev detectors.Evidence, state detectors.State) Reason {
 	r := Reason{
 		Detector: string(ev.Detector), Observed: ev.Observed, Baseline: ev.Baseline, Threshold: ev.Threshold,
 		WindowSeconds: ev.Window.Seconds(), SampleSize: ev.SampleSize, Events: ev.Events,
-		CallRate: ev.CallRate, SampleError: ev.SampleError,
+		CallRate: ev.CallRate, SampleError: ev.SampleError, Text: reasonText(ev, state),
 	}
 	if !ev.ChangePoint.IsZero() {
 		cp := ev.ChangePoint
@@ -153,11 +160,83 @@ func reasonOf(ev detectors.Evidence) Reason {
 	return r
 }
 
-func reasonsOf(ev detectors.Evidence) []Reason {
+func reasonsOf(ev detectors.Evidence, state detectors.State) []Reason {
 	if ev.Detector == "" {
 		return []Reason{}
 	}
-	return []Reason{reasonOf(ev)}
+	return []Reason{reasonOf(ev, state)}
+}
+
+// providerReason is the reason of a model whose answer is its provider's verdict: the provider's
+// evidence, under the detector "provider", with the provider's state and a text naming both.
+func providerReason(provider detectors.Status) Reason {
+	r := reasonOf(provider.Evidence, provider.State)
+	r.Detector, r.State = DetectorProvider, provider.State.String()
+	r.Text = "provider " + provider.Series.Provider + " is " + provider.State.String()
+	if why := reasonText(provider.Evidence, provider.State); why != "" {
+		r.Text += " (" + why + ")"
+	}
+	r.Text += "; the model has no recent calls of its own to judge"
+	return r
+}
+
+// detectorLabels name the detectors that measure a rate, in words.
+var detectorLabels = map[detectors.Detector]string{
+	detectors.DetectorErrorRate:  "errors",
+	detectors.DetectorErrorMid:   "errors (partial outage)",
+	detectors.DetectorErrorDown:  "errors (hard outage)",
+	detectors.DetectorTruncation: "truncated responses",
+	detectors.DetectorRateLimit:  "rate limited (429)",
+	detectors.DetectorTTFT:       "slow first token",
+	detectors.DetectorLatency:    "slow responses",
+}
+
+// reasonText says in words why a series is in state, true of that state: the same evidence
+// (warm-up, recovery) reads differently on different states.
+func reasonText(ev detectors.Evidence, state detectors.State) string {
+	switch ev.Detector {
+	case "":
+		return ""
+	case detectors.DetectorWarmup:
+		switch {
+		case state == detectors.StateUnknown:
+			return "no calls yet"
+		case ev.SampleSize <= 1:
+			return "judged from its first call"
+		}
+		return fmt.Sprintf("calls again after a time without (%d in all): judged on them", ev.SampleSize)
+	case detectors.DetectorSilence:
+		if state != detectors.StateUnknown {
+			return "no calls for longer than its traffic explains"
+		}
+		return fmt.Sprintf("no calls for %s, longer than its traffic explains", ev.Window.Round(time.Second))
+	case detectors.DetectorRecovery:
+		switch state {
+		case detectors.StateHealthy:
+			return "the alarm cleared after its hold-down"
+		case detectors.StateDegraded:
+			return "the down alarm cleared after its hold-down: degraded until the calls since confirm the recovery"
+		}
+		return "an alarm cleared after its hold-down; another holds it " + state.String()
+	case detectors.DetectorRollup:
+		if state == detectors.StateDown {
+			return "follows its models: most of its traffic goes to models that are down"
+		}
+		return "follows its models: at least one is " + state.String()
+	}
+	label, ok := detectorLabels[ev.Detector]
+	if !ok {
+		label = string(ev.Detector)
+	}
+	return fmt.Sprintf("%s: %s against a usual %s (%d of %d calls in %s)", label,
+		percent(ev.Observed), percent(ev.Baseline), ev.Events, ev.SampleSize, ev.Window.Round(time.Second))
+}
+
+func percent(f float64) string {
+	if f >= 0.1 || f == 0 {
+		return fmt.Sprintf("%.0f%%", f*100)
+	}
+	return fmt.Sprintf("%.2g%%", f*100)
 }
 
 func figuresOf(f detectors.Figures) FiguresView {
@@ -173,30 +252,37 @@ func figuresOf(f detectors.Figures) FiguresView {
 func buildReport(version uint64, statuses []detectors.Status, p Policy, now time.Time) Report {
 	rep := Report{Version: version, GeneratedAt: now.UTC(), Providers: []ProviderView{}}
 	var cur *ProviderView
-	var provState detectors.State
+	var prov detectors.Status
 	for _, s := range statuses {
 		if s.Series.Model == "" {
 			rep.Providers = append(rep.Providers, ProviderView{
 				Provider: s.Series.Provider, State: s.State.String(), Usable: p.Usable(s.State),
-				Since: s.Since.UTC(), Reasons: reasonsOf(s.Evidence), Baseline: baselineOf(s.Baseline),
+				Since: s.Since.UTC(), Reasons: reasonsOf(s.Evidence, s.State), Baseline: baselineOf(s.Baseline),
 				Figures: figuresOf(s.Figures), Models: []ModelView{},
 			})
-			cur, provState = &rep.Providers[len(rep.Providers)-1], s.State
+			cur, prov = &rep.Providers[len(rep.Providers)-1], s
 			continue
 		}
 		if cur == nil || cur.Provider != s.Series.Provider {
 			continue // a model without its provider cannot happen: the engine makes both
 		}
-		cur.Models = append(cur.Models, modelView(s, provState, p))
+		cur.Models = append(cur.Models, modelView(s, prov, p))
 	}
 	return rep
 }
 
-func modelView(s detectors.Status, provider detectors.State, p Policy) ModelView {
-	eff := EffectiveOf(s, provider)
+// modelView is a model's view under its provider's status: its own state and reasons, or, when
+// it has no verdict of its own and its provider is degraded or down, the provider's state with a
+// "provider" reason first, then its own.
+func modelView(s detectors.Status, provider detectors.Status, p Policy) ModelView {
+	eff := EffectiveOf(s, provider.State)
+	reasons := reasonsOf(s.Evidence, s.State)
+	if eff != s.State {
+		reasons = append([]Reason{providerReason(provider)}, reasons...)
+	}
 	return ModelView{
 		Model: s.Series.Model, State: eff.String(), Usable: p.Usable(eff), Since: s.Since.UTC(),
-		Reasons: reasonsOf(s.Evidence), Baseline: baselineOf(s.Baseline), Figures: figuresOf(s.Figures),
+		Reasons: reasons, Baseline: baselineOf(s.Baseline), Figures: figuresOf(s.Figures),
 	}
 }
 
