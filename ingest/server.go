@@ -41,6 +41,9 @@ func NewServer(cfg Config, p *Pipeline, logger *slog.Logger) (*Server, error) {
 	s.grpc = receiver.NewGRPCServer(p, p.recv, cfg.MaxRequestBytes)
 	mux := http.NewServeMux()
 	mux.Handle(TracesPath, NewHTTPHandler(p, cfg.MaxRequestBytes))
+	// Any other path (an exporter configured with /v1/trace, or without /v1/traces): 404 naming
+	// the right one, counted, logged once per path a minute.
+	mux.Handle("/", receiver.NewUnknownPathHandler(p.recv, s.logger))
 	s.http = &http.Server{
 		Handler:           mux,
 		ReadHeaderTimeout: 10 * time.Second,
