@@ -33,12 +33,7 @@ type classCase struct {
 
 // calls is how many calls the daemon makes of the case: one, attempts folded in, or one per
 // attempt for the Vercel AI SDK, which retries itself.
-func (c *classCase) calls() int {
-	if c.call.shape == shapeVercel {
-		return len(c.results)
-	}
-	return 1
-}
+func (c *classCase) calls() int { return 1 } // Vercel's retried doGenerate spans included
 
 // The daemon's own normaliser must read every shape and outcome as intended: the spans go through
 // the OTLP/HTTP exporter into ingest's handler and pipeline, and come out as detectors.Call
@@ -95,9 +90,7 @@ func TestShapesAsTheDaemonClassifiesThem(t *testing.T) {
 				}
 				failed += c.FailedAttempts
 			}
-			if tc.call.shape != shapeVercel {
-				require.Equal(t, len(tc.results), last.Attempts, "attempts folded into the call")
-			}
+			require.Equal(t, len(tc.results), last.Attempts, "attempts folded into the call")
 			require.Equal(t, tc.call.provider.name, last.Provider)
 			require.Equal(t, conventions[tc.call.shape], last.Convention)
 			require.Equal(t, detectors.SourceLLM, last.Source)
