@@ -148,7 +148,7 @@ func reasonOf(ev detectors.Evidence, state detectors.State) Reason {
 	r := Reason{
 		Detector: string(ev.Detector), Observed: ev.Observed, Baseline: ev.Baseline, Threshold: ev.Threshold,
 		WindowSeconds: ev.Window.Seconds(), SampleSize: ev.SampleSize, Events: ev.Events,
-		CallRate: ev.CallRate, SampleError: ev.SampleError, Text: reasonText(ev, state),
+		CallRate: ev.CallRate, SampleError: ev.SampleError, Text: ReasonText(ev, state),
 	}
 	if !ev.ChangePoint.IsZero() {
 		cp := ev.ChangePoint
@@ -173,7 +173,7 @@ func providerReason(provider detectors.Status) Reason {
 	r := reasonOf(provider.Evidence, provider.State)
 	r.Detector, r.State = DetectorProvider, provider.State.String()
 	r.Text = "provider " + provider.Series.Provider + " is " + provider.State.String()
-	if why := reasonText(provider.Evidence, provider.State); why != "" {
+	if why := ReasonText(provider.Evidence, provider.State); why != "" {
 		r.Text += " (" + why + ")"
 	}
 	r.Text += "; the model has no recent calls of its own to judge"
@@ -191,9 +191,9 @@ var detectorLabels = map[detectors.Detector]string{
 	detectors.DetectorLatency:    "slow responses",
 }
 
-// reasonText says in words why a series is in state, true of that state: the same evidence
-// (warm-up, recovery) reads differently on different states.
-func reasonText(ev detectors.Evidence, state detectors.State) string {
+// ReasonText says in words why a series is in state, true of that state: the same evidence
+// (warm-up, recovery) reads differently on different states. The status page says the same.
+func ReasonText(ev detectors.Evidence, state detectors.State) string {
 	switch ev.Detector {
 	case "":
 		return ""

@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/outagewatch/outagewatch/detectors"
+	"github.com/outagewatch/outagewatch/health"
 	"github.com/outagewatch/outagewatch/incidents"
 )
 
@@ -81,6 +82,16 @@ var detectorSentences = map[string]string{
 
 // maxSampleError bounds the quoted error message of a reason line, in characters.
 const maxSampleError = 160
+
+// reasonOf says why a series is in its state: the health API's text for the detectors that
+// measure no rate (true of the state: "no calls yet" for a new unknown series, "calls again
+// after a time without" for one whose traffic came back), the figures' line for the others.
+func reasonOf(s detectors.Status) string {
+	if _, sentence := detectorSentences[string(s.Evidence.Detector)]; sentence {
+		return health.ReasonText(s.Evidence, s.State)
+	}
+	return reasonLine(evidenceOf(s.Evidence))
+}
 
 // reasonLine says in one line why a series is in its state, e.g.
 // errors (hard outage): 93% against a usual 1.2% (38 of 41 calls in 7s); overloaded 35, timeout 3; "Error code: 529".

@@ -50,7 +50,7 @@ func fixtureStatuses(errorRate float64) []detectors.Status {
 		{Series: detectors.SeriesKey{Provider: "anthropic", Model: "claude-sonnet-4-5"}, State: detectors.StateDown,
 			Since: downAt, Evidence: sonnetEvidence(), Figures: sonnet, Baseline: detectors.BaselineSource{From: detectors.BaselineOwn, Calls: 182344}},
 		{Series: detectors.SeriesKey{Provider: "anthropic", Model: "claude-haiku-4-5"}, State: detectors.StateUnknown,
-			Since: warmAt, Evidence: detectors.Evidence{Detector: detectors.DetectorSilence}},
+			Since: warmAt, Evidence: detectors.Evidence{Detector: detectors.DetectorSilence, Window: 2 * time.Minute}},
 		{Series: detectors.SeriesKey{Provider: "openai"}, State: detectors.StateHealthy, Since: warmAt,
 			Evidence: detectors.Evidence{Detector: detectors.DetectorWarmup}, Figures: detectors.Figures{CallRate: 12, ErrorRate: 0.004}},
 		{Series: detectors.SeriesKey{Provider: "openai", Model: "gpt-4o"}, State: detectors.StateHealthy, Since: warmAt,
@@ -179,9 +179,9 @@ func TestIndexShowsEachSeries(t *testing.T) {
 		{"provider down", "anthropic", "", "down", "down", `since <time datetime="2026-06-20T14:02:51Z">14:02:51 UTC</time> (<span data-ago="2026-06-20T14:02:51Z">7m ago</span>)`, "follows its models"},
 		{"model down", "anthropic", "claude-sonnet-4-5", "down", "down", `<time datetime="2026-06-20T14:02:51Z">14:02:51 UTC</time>`,
 			"errors (hard outage): 93% against a usual 1.2% (38 of 41 calls in 7s); overloaded 35, timeout 3; “Error code: 529 - {&#39;type&#39;: &#39;error&#39;, &#39;error&#39;: {&#39;type&#39;: &#39;overloaded_error&#39;}}”"},
-		{"model without evidence takes the provider's state", "anthropic", "claude-haiku-4-5", "down", "unknown", `<time datetime="2026-06-20T13:00:05Z">13:00:05 UTC</time> (<span data-ago="2026-06-20T13:00:05Z">1h 9m ago</span>)`, "no calls for longer than its traffic explains"},
-		{"provider healthy", "openai", "", "healthy", "healthy", `<time datetime="2026-06-20T13:00:05Z">`, "judged from its first calls"},
-		{"model healthy", "openai", "gpt-4o", "healthy", "healthy", `<time datetime="2026-06-20T13:00:05Z">`, "judged from its first calls"},
+		{"model without evidence takes the provider's state", "anthropic", "claude-haiku-4-5", "down", "unknown", `<time datetime="2026-06-20T13:00:05Z">13:00:05 UTC</time> (<span data-ago="2026-06-20T13:00:05Z">1h 9m ago</span>)`, "no calls for 2m0s, longer than its traffic explains"},
+		{"provider healthy", "openai", "", "healthy", "healthy", `<time datetime="2026-06-20T13:00:05Z">`, "judged from its first call<"},
+		{"model healthy", "openai", "gpt-4o", "healthy", "healthy", `<time datetime="2026-06-20T13:00:05Z">`, "judged from its first call<"},
 		{"model degraded", "openai", hostile, "degraded", "degraded", `<time datetime="2026-06-20T14:08:00Z">14:08:00 UTC</time>`, "errors: 30% against a usual 1.0% (6 of 20 calls in 40s)"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

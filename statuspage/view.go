@@ -99,7 +99,7 @@ func (p *Page) buildHealth(now time.Time) healthView {
 func (p *Page) card(s detectors.Status, eff detectors.State, now time.Time) seriesCard {
 	c := seriesCard{
 		Provider: s.Series.Provider, Model: s.Series.Model, State: eff.String(), OwnState: s.State.String(),
-		Since: timeTextOf(s.Since, now), Reason: reasonLine(evidenceOf(s.Evidence)),
+		Since: timeTextOf(s.Since, now), Reason: reasonOf(s),
 		Baseline: baselineLine(s.Baseline), Grafana: p.grafanaLink(s.Series),
 	}
 	points, window, figures := slices.Values([]Point(nil)), DefaultKeep, s.Figures

@@ -95,7 +95,7 @@
   // reasonLine mirrors format.go's reasonLine, from the JSON of docs/health-api.md.
   function reasonLine(r) {
     if (!r || !r.detector) return "no change recorded yet";
-    if (DETECTOR_SENTENCES[r.detector]) return DETECTOR_SENTENCES[r.detector];
+    if (DETECTOR_SENTENCES[r.detector]) return r.text || DETECTOR_SENTENCES[r.detector];
     var label = DETECTOR_LABELS[r.detector] || r.detector;
     var s = label + ": " + formatPercent(r.observed || 0) + " against a usual " + formatPercent(r.baseline || 0) +
       " (" + (r.events || 0) + " of " + (r.sample_size || 0) + " calls in " + formatDuration((r.window_seconds || 0) * 1000) + ")";
