@@ -19,6 +19,7 @@ type cusum struct {
 	n, k    int32
 	classes [numClasses]uint16
 	sample  string
+	callers callerCounts
 }
 
 // setParams (re)designs the member; its statistic is kept.
@@ -32,7 +33,7 @@ func (c *cusum) setParams(p0, p1, h float64) {
 func (c *cusum) ready() bool { return c.h > 0 }
 
 // observe adds one observation and reports whether the statistic reached the threshold.
-func (c *cusum) observe(now time.Time, event bool, class ErrorClass, msg string) bool {
+func (c *cusum) observe(now time.Time, event bool, class ErrorClass, msg, caller string) bool {
 	if !c.ready() {
 		return false
 	}
@@ -43,8 +44,10 @@ func (c *cusum) observe(now time.Time, event bool, class ErrorClass, msg string)
 		// An event lifts S off zero: the change-point estimate τ̂ is now.
 		c.since, c.n, c.k, c.sample = now, 0, 0, ""
 		clear(c.classes[:])
+		c.callers.reset()
 	}
 	c.n++
+	c.callers.add(caller, event)
 	if event {
 		c.s += c.a
 		c.k++
@@ -81,6 +84,7 @@ func (c *cusum) evidence(det Detector, now time.Time) Evidence {
 		Events:      int(c.k),
 		Classes:     topClasses(&c.classes),
 		SampleError: c.sample,
+		Callers:     c.callers.shares(),
 	}
 }
 

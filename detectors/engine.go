@@ -113,7 +113,7 @@ func (e *Engine) Observe(now time.Time, c *Call, out []Transition) []Transition 
 // observation turns a call into detector inputs: its failed attempts and final outcome, with the
 // errors of one logical request capped at MaxRetryErrors.
 func (e *Engine) observation(now time.Time, c *Call) observation {
-	o := observation{msg: c.ErrorMessage, weight: c.AdjustedCount()}
+	o := observation{msg: c.ErrorMessage, weight: c.AdjustedCount(), caller: c.Service}
 	o.week, o.hour = weekHour(now)
 	events, class := c.FailedAttempts, c.AttemptClass
 	if c.Outcome == OutcomeError {

@@ -119,6 +119,8 @@ type observation struct {
 	msg                                     string
 	// weight is the call's adjusted count (Call.AdjustedCount): for the call rate only.
 	weight float64
+	// caller is the calling service (Call.Service).
+	caller string
 }
 
 // learning reports whether baselines may learn from this series' calls now: only while no alarm
@@ -151,38 +153,38 @@ func (s *series) observe(e *Engine, now time.Time, o *observation) {
 		if learn {
 			s.errBase.add(week, hour, true)
 		}
-		s.feed(e, now, mError, true, o.errClass, o.msg)
-		s.feed(e, now, mMid, true, o.errClass, o.msg)
-		s.feed(e, now, mDown, true, o.errClass, o.msg)
+		s.feed(e, now, mError, true, o.errClass, o.msg, o.caller)
+		s.feed(e, now, mMid, true, o.errClass, o.msg, o.caller)
+		s.feed(e, now, mDown, true, o.errClass, o.msg, o.caller)
 	}
 	if o.success {
 		s.fig.errors.bump(false)
 		if learn {
 			s.errBase.add(week, hour, false)
 		}
-		s.feed(e, now, mError, false, ClassNone, "")
-		s.feed(e, now, mMid, false, ClassNone, "")
-		s.feed(e, now, mDown, false, ClassNone, "")
+		s.feed(e, now, mError, false, ClassNone, "", o.caller)
+		s.feed(e, now, mMid, false, ClassNone, "", o.caller)
+		s.feed(e, now, mDown, false, ClassNone, "", o.caller)
 
 		s.fig.truncation.bump(o.truncated)
 		if learn {
 			s.truncBase.add(week, hour, o.truncated)
 		}
-		s.feed(e, now, mTrunc, o.truncated, ClassNone, o.msg)
+		s.feed(e, now, mTrunc, o.truncated, ClassNone, o.msg, o.caller)
 	}
 	for i := 0; i < o.rateLimited; i++ {
 		s.fig.rateLimit.bump(true)
 		if learn {
 			s.rateBase.add(week, hour, true)
 		}
-		s.feed(e, now, mRate, true, ClassRateLimited, o.msg)
+		s.feed(e, now, mRate, true, ClassRateLimited, o.msg, o.caller)
 	}
 	if o.success || o.providerErrors > 0 {
 		s.fig.rateLimit.bump(false)
 		if learn {
 			s.rateBase.add(week, hour, false)
 		}
-		s.feed(e, now, mRate, false, ClassNone, "")
+		s.feed(e, now, mRate, false, ClassNone, "", o.caller)
 	}
 	if o.ttft > 0 {
 		s.ttftRecent.addIndex(o.ttftIndex)
@@ -190,7 +192,7 @@ func (s *series) observe(e *Engine, now time.Time, o *observation) {
 			s.ttftBase.addIndex(o.ttftIndex)
 		}
 		if s.ttftLimit > 0 {
-			s.feed(e, now, mTTFT, o.ttft.Seconds() > s.ttftLimit, ClassNone, "")
+			s.feed(e, now, mTTFT, o.ttft.Seconds() > s.ttftLimit, ClassNone, "", o.caller)
 		}
 	}
 	if o.duration > 0 {
@@ -201,7 +203,7 @@ func (s *series) observe(e *Engine, now time.Time, o *observation) {
 			s.latBase.addIndex(o.perTokenIndex)
 		}
 		if s.latLimit > 0 {
-			s.feed(e, now, mLatency, o.perToken > s.latLimit, ClassNone, "")
+			s.feed(e, now, mLatency, o.perToken > s.latLimit, ClassNone, "", o.caller)
 		}
 	}
 }
@@ -241,14 +243,14 @@ func (s *series) decayers() []*decayed {
 }
 
 // feed gives one observation to a member and to the latches of that member.
-func (s *series) feed(e *Engine, now time.Time, m member, event bool, class ErrorClass, msg string) {
+func (s *series) feed(e *Engine, now time.Time, m member, event bool, class ErrorClass, msg, caller string) {
 	for i := range s.latches {
 		if l := &s.latches[i]; l.member == m {
 			s.recoveryStep(&e.cfg, now, l, event)
 		}
 	}
 	c := &s.members[m]
-	if c.observe(now, event, class, msg) {
+	if c.observe(now, event, class, msg, caller) {
 		s.alarm(e, now, m)
 	}
 }

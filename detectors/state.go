@@ -107,6 +107,10 @@ type Evidence struct {
 	Classes []ClassCount
 	// SampleError is one error message seen since the change point.
 	SampleError string
+	// Callers are the calling services (service.name) of the observations since the change
+	// point, most events first, with their observations: whether the failures are everyone's or
+	// one caller's. Empty when they all came from one caller.
+	Callers []CallerShare
 }
 
 // Transition is a change of a series' state.

@@ -26,6 +26,17 @@ type Reason struct {
 	// "provider" reason only.
 	Text  string `json:"text,omitempty"`
 	State string `json:"state,omitempty"`
+	// Callers are the calling services (service.name) of the calls since the change point,
+	// most failures first: whether the failures are everyone's or one caller's. Absent when
+	// one service made them all.
+	Callers []CallerShare `json:"callers,omitempty"`
+}
+
+// CallerShare is one calling service's calls and failures since a reason's change point.
+type CallerShare struct {
+	Service  string `json:"service"`
+	Calls    int    `json:"calls"`
+	Failures int    `json:"failures"`
 }
 
 // ClassCount is an error class and how often it was seen.
@@ -156,6 +167,9 @@ func reasonOf(ev detectors.Evidence, state detectors.State) Reason {
 	}
 	for _, c := range ev.Classes {
 		r.Classes = append(r.Classes, ClassCount{Class: c.Class.String(), Count: c.Count})
+	}
+	for _, c := range ev.Callers {
+		r.Callers = append(r.Callers, CallerShare{Service: c.Caller, Calls: c.N, Failures: c.K})
 	}
 	return r
 }

@@ -28,6 +28,7 @@ type evidence struct {
 	Events      int
 	Classes     []classCount // most frequent first
 	SampleError string
+	Callers     []detectors.CallerShare // most events first
 }
 
 type classCount struct {
@@ -38,7 +39,7 @@ type classCount struct {
 func evidenceOf(ev detectors.Evidence) evidence {
 	e := evidence{
 		Detector: string(ev.Detector), Observed: ev.Observed, Baseline: ev.Baseline, Window: ev.Window,
-		SampleSize: ev.SampleSize, Events: ev.Events, SampleError: ev.SampleError,
+		SampleSize: ev.SampleSize, Events: ev.Events, SampleError: ev.SampleError, Callers: ev.Callers,
 	}
 	for _, c := range ev.Classes {
 		e.Classes = append(e.Classes, classCount{Class: c.Class.String(), Count: c.Count})
@@ -115,6 +116,13 @@ func reasonLine(e evidence) string {
 			sep = "; "
 		}
 		fmt.Fprintf(&b, "%s%s %d", sep, c.Class, c.Count)
+	}
+	for i, c := range e.Callers {
+		sep := ", "
+		if i == 0 {
+			sep = "; by caller: "
+		}
+		fmt.Fprintf(&b, "%s%s %d of %d", sep, c.Caller, c.K, c.N)
 	}
 	if msg := oneLine(e.SampleError, maxSampleError); msg != "" {
 		b.WriteString("; “" + msg + "”")

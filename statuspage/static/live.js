@@ -102,6 +102,9 @@
     (r.classes || []).forEach(function (c, i) {
       s += (i === 0 ? "; " : ", ") + c["class"] + " " + c.count;
     });
+    (r.callers || []).forEach(function (c, i) {
+      s += (i === 0 ? "; by caller: " : ", ") + c.service + " " + c.failures + " of " + c.calls;
+    });
     var msg = oneLine(r.sample_error, MAX_SAMPLE_ERROR);
     if (msg) s += "; “" + msg + "”";
     return s;

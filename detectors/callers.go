@@ -1,0 +1,80 @@
+package detectors
+
+import (
+	"cmp"
+	"slices"
+)
+
+// Which callers an alarm's events come from (issue 18): each member counts, since its change
+// point, its observations and events per calling service (the call's service.name), so that the
+// evidence says whether the failures are everyone's or one caller's ("batch-jobs: 7 of 7;
+// search: 0 of 6; checkout: 0 of 6").
+
+// maxCallers bounds the callers a member counts; the rest share OtherCaller.
+const maxCallers = 4
+
+// OtherCaller names the callers of an excursion beyond the first maxCallers−1.
+const OtherCaller = "other"
+
+// CallerShare is one calling service's part of an excursion: its observations since the change
+// point and, of them, its events (errors, truncations, 429s or slow calls).
+type CallerShare struct {
+	Caller string
+	N, K   int
+}
+
+type callerCount struct {
+	name string
+	n, k uint16
+}
+
+// callerCounts are a member's observations and events per caller since its change point.
+type callerCounts struct {
+	c    [maxCallers]callerCount
+	used uint8
+}
+
+func (cc *callerCounts) reset() { *cc = callerCounts{} }
+
+func (cc *callerCounts) add(caller string, event bool) {
+	i := 0
+	for ; i < int(cc.used); i++ {
+		if cc.c[i].name == caller {
+			break
+		}
+	}
+	if i == int(cc.used) {
+		if i == maxCallers-1 && caller != OtherCaller {
+			// The last slot is shared by every caller beyond the first ones.
+			caller = OtherCaller
+		}
+		if i == maxCallers {
+			i = maxCallers - 1
+		} else {
+			cc.c[i].name = caller
+			cc.used++
+		}
+	}
+	if cc.c[i].n < 1<<16-1 {
+		cc.c[i].n++
+		if event {
+			cc.c[i].k++
+		}
+	}
+}
+
+// shares lists the callers, most events first; nil when there was a single caller (no one to
+// compare with).
+func (cc *callerCounts) shares() []CallerShare {
+	if cc.used < 2 {
+		return nil
+	}
+	out := make([]CallerShare, 0, cc.used)
+	for _, c := range cc.c[:cc.used] {
+		out = append(out, CallerShare{Caller: c.name, N: int(c.n), K: int(c.k)})
+	}
+	slices.SortFunc(out, func(a, b CallerShare) int {
+		return cmp.Or(cmp.Compare(b.K, a.K), cmp.Compare(b.N, a.N), cmp.Compare(a.Caller, b.Caller))
+	})
+	return out
+}
