@@ -358,6 +358,9 @@ func EvidenceOf(ev detectors.Evidence) Evidence {
 			out.Classes[c.Class.String()] = c.Count
 		}
 	}
+	for _, c := range ev.Callers {
+		out.Callers = append(out.Callers, CallerShare{Service: c.Caller, Calls: c.N, Failures: c.K})
+	}
 	return out
 }
 

@@ -105,6 +105,16 @@ type Evidence struct {
 	CallRate    float64     `json:"call_rate"`
 	Classes     ClassCounts `json:"classes,omitempty"`
 	SampleError string      `json:"sample_error,omitempty"`
+	// Callers are the calling services of the calls since the change point, most failures
+	// first (as /v1/health's reasons carry them); absent when one service made them all.
+	Callers []CallerShare `json:"callers,omitempty"`
+}
+
+// CallerShare is one calling service's calls and failures since a change point.
+type CallerShare struct {
+	Service  string `json:"service"`
+	Calls    int    `json:"calls"`
+	Failures int    `json:"failures"`
 }
 
 // ClassCounts counts the errors of each class (overloaded, timeout, ...) behind a transition. In

@@ -209,6 +209,13 @@ func evidenceText(ev incidents.Event, sample bool) string {
 	if mix := classMix(e.Classes); mix != "" {
 		b.WriteString("\n*Errors*: " + mix)
 	}
+	for i, c := range e.Callers {
+		sep := ", "
+		if i == 0 {
+			sep = "\n*By caller*: "
+		}
+		fmt.Fprintf(&b, "%s`%s` %d of %d", sep, code(c.Service), c.Failures, c.Calls)
+	}
 	if sample && e.SampleError != "" {
 		b.WriteString("\n```" + strings.ReplaceAll(escape(truncate(e.SampleError, maxSampleError)), "`", "'") + "```")
 	}

@@ -123,3 +123,15 @@ func TestHelpers(t *testing.T) {
 	require.Equal(t, "<!date^1780315200^{date_short_pretty} {time}|2026-06-01 12:00 UTC>", slackDate(opened))
 	require.Equal(t, "1780315200.000000", slackTS(opened))
 }
+
+// TestEvidenceNamesTheCallers: a message says which calling services the failures came from,
+// so that a person sees at once whether it is the provider or one service.
+func TestEvidenceNamesTheCallers(t *testing.T) {
+	t.Parallel()
+	_, timeline := goldenIncident()
+	ev := timeline[0]
+	ev.Evidence.Callers = []incidents.CallerShare{{Service: "batch-jobs", Calls: 7, Failures: 7}, {Service: "checkout", Calls: 6}}
+	require.Contains(t, evidenceText(ev, false), "\n*By caller*: `batch-jobs` 7 of 7, `checkout` 0 of 6")
+	ev.Evidence.Callers = nil
+	require.NotContains(t, evidenceText(ev, false), "By caller")
+}
