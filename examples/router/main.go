@@ -5,9 +5,13 @@
 //
 // It runs self-contained: two fake providers on local ports (anthropic claude-sonnet-4-5 and
 // openai gpt-4o) stand in for the real APIs, and the primary is made to fail with 529 overloaded
-// on a schedule. With an outagewatch daemon running (go run ./cmd/watcher):
+// on a schedule. With an outagewatch daemon running (go run ./cmd/watcher), the default run lasts
+// 80 s: the primary fails from 10 s to 25 s, the router fails over to the fallback as soon as
+// outagewatch says the primary is down, and fails back to it once outagewatch says it is usable
+// again (about 30 s after the recovery: the hold-down and the probes' reverse test):
 //
-//	go run ./examples/router -fail-primary-after 20s -fail-primary-for 20s -duration 90s
+//	go run ./examples/router
+//	go run ./examples/router -fail-primary-after 20s -fail-primary-for 20s -duration 2m
 package main
 
 import (

@@ -54,9 +54,13 @@ func parseConfig(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&c.outagewatch, "outagewatch", "http://127.0.0.1:9317", "base URL of the outagewatch API")
 	fs.StringVar(&c.otlpEndpoint, "otlp-endpoint", "127.0.0.1:4318", "host:port of outagewatch's OTLP/HTTP receiver")
 	fs.Float64Var(&c.rate, "rate", 20, "user requests per second")
-	fs.DurationVar(&c.duration, "duration", 60*time.Second, "how long to run (0: until interrupted)")
-	fs.DurationVar(&c.failPrimaryAfter, "fail-primary-after", 20*time.Second, "when the primary starts failing with 529")
-	fs.DurationVar(&c.failPrimaryFor, "fail-primary-for", 20*time.Second, "how long the primary fails (0: never)")
+	// The default run shows the whole cycle: the router fails over within a second of the
+	// outage, and fails back once outagewatch says the primary is usable again, which its
+	// hold-down (30 s after the first entry into down) and the probes' reverse test put about
+	// 30 s after the provider recovers (at 25 s); the run lasts 25 s more than that.
+	fs.DurationVar(&c.duration, "duration", 80*time.Second, "how long to run (0: until interrupted)")
+	fs.DurationVar(&c.failPrimaryAfter, "fail-primary-after", 10*time.Second, "when the primary starts failing with 529")
+	fs.DurationVar(&c.failPrimaryFor, "fail-primary-for", 15*time.Second, "how long the primary fails (0: never)")
 	fs.DurationVar(&c.latency, "latency", 30*time.Millisecond, "the fake providers' latency")
 	if err := fs.Parse(args); err != nil {
 		return c, err
