@@ -27,9 +27,10 @@ type spanSpec struct {
 	children []*spanSpec
 
 	// Set by the emitter.
-	parent *spanSpec
-	ctx    context.Context
-	span   trace.Span
+	service string // the call's own service.name ("" for the default); link copies the root's
+	parent  *spanSpec
+	ctx     context.Context
+	span    trace.Span
 }
 
 // eventSpec is a span event.
@@ -48,12 +49,38 @@ func exceptionEvent(at time.Time, typ, msg string) eventSpec {
 
 // emitter turns spanSpecs into SDK spans. It is not safe for concurrent use.
 type emitter struct {
-	tp      trace.TracerProvider
-	tracers map[string]trace.Tracer
+	tp trace.TracerProvider
+	// byService holds the tracer providers of the calls' own services (each its own resource,
+	// its own service.name); a call without one uses tp.
+	byService map[string]trace.TracerProvider
+	tracers   map[tracerKey]trace.Tracer
 }
 
+type tracerKey struct{ service, scope string }
+
 func newEmitter(tp trace.TracerProvider) *emitter {
-	return &emitter{tp: tp, tracers: map[string]trace.Tracer{}}
+	return newServiceEmitter(tp, nil)
+}
+
+// newServiceEmitter emits the calls of each service in byService through its tracer provider,
+// the others through tp.
+func newServiceEmitter(tp trace.TracerProvider, byService map[string]trace.TracerProvider) *emitter {
+	return &emitter{tp: tp, byService: byService, tracers: map[tracerKey]trace.Tracer{}}
+}
+
+// tracer returns the tracer of scope in the service's tracer provider.
+func (e *emitter) tracer(service, scope string) trace.Tracer {
+	k := tracerKey{service, scope}
+	tr, ok := e.tracers[k]
+	if !ok {
+		tp, found := e.byService[service]
+		if !found {
+			tp = e.tp
+		}
+		tr = tp.Tracer(scope)
+		e.tracers[k] = tr
+	}
+	return tr
 }
 
 // begin starts s, and its parents first, unless already started.
@@ -66,12 +93,7 @@ func (e *emitter) begin(s *spanSpec) {
 		e.begin(s.parent)
 		ctx = s.parent.ctx
 	}
-	tr, ok := e.tracers[s.scope]
-	if !ok {
-		tr = e.tp.Tracer(s.scope)
-		e.tracers[s.scope] = tr
-	}
-	s.ctx, s.span = tr.Start(ctx, s.name, trace.WithTimestamp(s.start), trace.WithSpanKind(s.kind),
+	s.ctx, s.span = e.tracer(s.service, s.scope).Start(ctx, s.name, trace.WithTimestamp(s.start), trace.WithSpanKind(s.kind),
 		trace.WithAttributes(s.attrs...))
 }
 
@@ -94,7 +116,7 @@ func link(root *spanSpec) []*spanSpec {
 	var walk func(s *spanSpec)
 	walk = func(s *spanSpec) {
 		for _, c := range s.children {
-			c.parent = s
+			c.parent, c.service = s, s.service
 			walk(c)
 		}
 		out = append(out, s)

@@ -25,8 +25,10 @@ type load struct {
 // loadOptions are what a load needs besides its scenario.
 type loadOptions struct {
 	tracerProvider trace.TracerProvider
-	seed           uint64
-	start          time.Time
+	// serviceProviders are the tracer providers of the targets' own services, by service.name.
+	serviceProviders map[string]trace.TracerProvider
+	seed             uint64
+	start            time.Time
 	// duration, when positive, overrides the timeline's length.
 	duration     time.Duration
 	logger       *slog.Logger
@@ -37,7 +39,7 @@ type loadOptions struct {
 func newLoad(sc *scenario, o loadOptions) *load {
 	return &load{
 		gen:          newGenerator(sc, o.seed, o.start, o.duration),
-		em:           newEmitter(o.tracerProvider),
+		em:           newServiceEmitter(o.tracerProvider, o.serviceProviders),
 		stats:        newStats(sc),
 		logger:       o.logger,
 		progress:     o.progress,
@@ -77,7 +79,7 @@ func (l *load) arrival(ti int, at time.Time) func() {
 	return func() {
 		c := l.gen.plan(ti, at)
 		l.stats.inflight++
-		l.em.schedule(&l.q, render(c), func() {
+		l.em.schedule(&l.q, renderCall(c), func() {
 			l.stats.inflight--
 			l.stats.record(c)
 		})
@@ -98,4 +100,11 @@ func (l *load) tick(start time.Time, n int) func() {
 		l.stats.writeProgress(l.progress, now, start, w, l.exportErrors())
 		l.q.at(start.Add(time.Duration(n+1)*time.Second), l.tick(start, n+1))
 	}
+}
+
+// renderCall renders c in its shape, its spans marked with the call's own service.
+func renderCall(c *callPlan) *spanSpec {
+	root := render(c)
+	root.service = c.service
+	return root
 }

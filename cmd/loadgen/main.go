@@ -27,6 +27,7 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/trace"
 )
 
 func main() {
@@ -130,11 +131,23 @@ func play(ctx context.Context, sc *scenario, o options, target exportTarget, get
 	if err != nil {
 		return err
 	}
+	// One tracer provider per service.name (a resource per provider), all batching into the same
+	// exporter, which is shut down once after them.
+	shared := &sharedExporter{SpanExporter: exp}
+	newTP := func(service string) *sdktrace.TracerProvider {
+		res := resource.NewSchemaless(attribute.String("service.name", service),
+			attribute.String("telemetry.sdk.language", "go"), attribute.String("telemetry.sdk.name", "opentelemetry"))
+		return sdktrace.NewTracerProvider(sdktrace.WithResource(res), sdktrace.WithBatcher(shared,
+			sdktrace.WithBatchTimeout(exportDelay), sdktrace.WithMaxQueueSize(1<<16), sdktrace.WithMaxExportBatchSize(2048)))
+	}
 	service := firstNonEmpty(getenv("OTEL_SERVICE_NAME"), sc.Traffic.Service)
-	res := resource.NewSchemaless(attribute.String("service.name", service),
-		attribute.String("telemetry.sdk.language", "go"), attribute.String("telemetry.sdk.name", "opentelemetry"))
-	tp := sdktrace.NewTracerProvider(sdktrace.WithResource(res), sdktrace.WithBatcher(exp,
-		sdktrace.WithBatchTimeout(exportDelay), sdktrace.WithMaxQueueSize(1<<16), sdktrace.WithMaxExportBatchSize(2048)))
+	tp := newTP(service)
+	tps := []*sdktrace.TracerProvider{tp}
+	byService := map[string]trace.TracerProvider{}
+	for _, name := range sc.Traffic.services() {
+		byService[name] = newTP(name)
+		tps = append(tps, byService[name].(*sdktrace.TracerProvider))
+	}
 	exportErrors := countExportErrors(logger)
 
 	if o.seed == 0 {
@@ -142,11 +155,11 @@ func play(ctx context.Context, sc *scenario, o options, target exportTarget, get
 	}
 	start := time.Now()
 	l := newLoad(sc, loadOptions{
-		tracerProvider: tp, seed: o.seed, start: start, duration: o.duration, logger: logger,
+		tracerProvider: tp, serviceProviders: byService, seed: o.seed, start: start, duration: o.duration, logger: logger,
 		progress: progressWriter(o.quiet, stderr), exportErrors: exportErrors,
 	})
 	logger.Info("loadgen starting", "scenario", sc.Name, "length", l.gen.end().Sub(start), "endpoint", target.url,
-		"protocol", target.protocol, "service", service, "seed", o.seed)
+		"protocol", target.protocol, "service", service, "services", sc.Traffic.services(), "seed", o.seed)
 	l.run(ctx, o.drain)
 	if l.stats.abandoned > 0 {
 		logger.Warn("calls still in flight were abandoned", "calls", l.stats.abandoned)
@@ -155,7 +168,11 @@ func play(ctx context.Context, sc *scenario, o options, target exportTarget, get
 	// Flush with a fresh context: ctx may be cancelled already.
 	flushCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
-	flushErr := tp.Shutdown(flushCtx)
+	var flushErrs []error
+	for _, p := range tps {
+		flushErrs = append(flushErrs, p.Shutdown(flushCtx))
+	}
+	flushErr := errors.Join(append(flushErrs, exp.Shutdown(flushCtx))...)
 	logger.Info("spans flushed", "export_errors", exportErrors())
 	sumErr := l.stats.writeSummary(stdout, time.Since(start))
 	if flushErr != nil {
@@ -163,6 +180,12 @@ func play(ctx context.Context, sc *scenario, o options, target exportTarget, get
 	}
 	return errors.Join(flushErr, sumErr)
 }
+
+// sharedExporter lets several tracer providers batch into one exporter: their shutdowns leave it
+// open, and the caller shuts it down once they have all flushed.
+type sharedExporter struct{ sdktrace.SpanExporter }
+
+func (sharedExporter) Shutdown(context.Context) error { return nil }
 
 func progressWriter(quiet bool, stderr io.Writer) io.Writer {
 	if quiet {
@@ -191,7 +214,7 @@ func listScenarios(w io.Writer) error {
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(w, "%-18s %s\n", name, sc.Description)
+		fmt.Fprintf(w, "%-20s %s\n", name, sc.Description)
 	}
 	return nil
 }

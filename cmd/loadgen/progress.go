@@ -53,7 +53,7 @@ type stats struct {
 func newStats(sc *scenario) *stats {
 	st := &stats{}
 	for _, t := range sc.Traffic.Targets {
-		st.targets = append(st.targets, targetStats{key: t.key()})
+		st.targets = append(st.targets, targetStats{key: t.label()})
 	}
 	return st
 }

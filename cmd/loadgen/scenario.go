@@ -49,6 +49,9 @@ type traffic struct {
 
 // target is one provider and model the application calls.
 type target struct {
+	// Service is the service.name of the application that makes these calls (default: the
+	// traffic's service). Several services may call the same provider/model.
+	Service  string `yaml:"service"`
 	Provider string `yaml:"provider"`
 	Model    string `yaml:"model"`
 	// ResponseModel is the versioned name the provider answers with (default: Model).
@@ -70,6 +73,8 @@ type target struct {
 	// Errors and Truncation replace the traffic's baseline for this target when set.
 	Errors     *errorMix `yaml:"errors"`
 	Truncation *float64  `yaml:"truncation"`
+	// MaxRetries replaces the traffic's retry budget for this target when set.
+	MaxRetries *int `yaml:"max_retries"`
 }
 
 // durationDist is a lognormal duration: Median·e^(Sigma·N(0,1)).
@@ -104,8 +109,10 @@ type phase struct {
 // override changes the targets it selects for the length of its phase. Unset fields keep the
 // target's baseline; Errors replaces the whole error mix.
 type override struct {
-	// Target is "provider/model", "provider" or "*".
-	Target        string    `yaml:"target"`
+	// Target is "provider/model", "provider" or "*" ("" with Service: every target of it).
+	Target string `yaml:"target"`
+	// Service, when set, narrows the override to the targets of that service.
+	Service       string    `yaml:"service"`
 	Errors        *errorMix `yaml:"errors"`
 	Truncation    *float64  `yaml:"truncation"`
 	LatencyFactor *float64  `yaml:"latency_factor"`
@@ -115,11 +122,41 @@ type override struct {
 
 // selects reports whether the override applies to t.
 func (o override) selects(t target) bool {
-	return o.Target == "*" || o.Target == t.Provider || o.Target == t.key()
+	if o.Service != "" && o.Service != t.Service {
+		return false
+	}
+	return o.Target == "*" || (o.Target == "" && o.Service != "") || o.Target == t.Provider || o.Target == t.key()
 }
 
 // key names a target as the daemon names its series: provider/model.
 func (t target) key() string { return t.Provider + "/" + t.Model }
+
+// label names a target in the summary: its key, prefixed with its own service if it has one.
+func (t target) label() string {
+	if t.Service == "" {
+		return t.key()
+	}
+	return t.Service + ":" + t.key()
+}
+
+// retries is the target's retry budget: its own, else the traffic's.
+func (t target) retries(tr *traffic) int {
+	if t.MaxRetries != nil {
+		return *t.MaxRetries
+	}
+	return *tr.MaxRetries
+}
+
+// services lists the targets' own service names, in order of first appearance.
+func (tr *traffic) services() []string {
+	var out []string
+	for _, t := range tr.Targets {
+		if t.Service != "" && !slices.Contains(out, t.Service) {
+			out = append(out, t.Service)
+		}
+	}
+	return out
+}
 
 // Defaults of the optional fields.
 const (
@@ -280,10 +317,10 @@ func (tr *traffic) validate(v *validator) {
 	seen := map[string]bool{}
 	for i, t := range tr.Targets {
 		at := fmt.Sprintf("traffic.targets[%d]", i)
-		if seen[t.key()] {
-			v.bad(at, fmt.Sprintf("%s is listed twice", t.key()))
+		if seen[t.label()] {
+			v.bad(at, fmt.Sprintf("%s is listed twice", t.label()))
 		}
-		seen[t.key()] = true
+		seen[t.label()] = true
 		t.validate(v, at)
 	}
 }
@@ -325,6 +362,12 @@ func (t target) validate(v *validator, at string) {
 	if t.Truncation != nil {
 		v.probability(at+".truncation", *t.Truncation)
 	}
+	if t.MaxRetries != nil && (*t.MaxRetries < 0 || *t.MaxRetries > 10) {
+		v.bad(at+".max_retries", fmt.Sprintf("must be 0 to 10, got %d", *t.MaxRetries))
+	}
+	if strings.ContainsAny(t.Service, " \t\n") {
+		v.bad(at+".service", "must be a name without spaces")
+	}
 }
 
 func (o override) validate(v *validator, at string, targets []target) {
@@ -333,7 +376,7 @@ func (o override) validate(v *validator, at string, targets []target) {
 		matched = matched || o.selects(t)
 	}
 	if !matched {
-		v.bad(at+".target", fmt.Sprintf("%q selects no target (use provider/model, provider or *)", o.Target))
+		v.bad(at+".target", fmt.Sprintf("%q (service %q) selects no target (use provider/model, provider or *, and a service of the targets)", o.Target, o.Service))
 	}
 	if o.Errors != nil {
 		o.Errors.validate(v, at+".errors")

@@ -13,7 +13,8 @@ import (
 func TestShippedScenariosParse(t *testing.T) {
 	t.Parallel()
 	names := shippedNames()
-	require.ElementsMatch(t, []string{"baseline", "outage", "overload", "truncation-storm", "slowdown", "ratelimit", "recovery"}, names)
+	require.ElementsMatch(t, []string{"baseline", "outage", "overload", "truncation-storm", "slowdown", "ratelimit", "recovery",
+		"one-service-failing", "provider-down"}, names)
 	for _, name := range names {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
@@ -105,6 +106,9 @@ func TestParseScenarioRejects(t *testing.T) {
 		{"override selects nothing", strings.Replace(minimalYAML, "duration: 10s}", "duration: 10s, overrides: [{target: openai/gpt-4o, rate_factor: 2}]}", 1), []string{"phases[0].overrides[0].target", "openai/gpt-4o"}},
 		{"negative factor", strings.Replace(minimalYAML, "duration: 10s}", "duration: 10s, overrides: [{target: anthropic, latency_factor: -1}]}", 1), []string{"phases[0].overrides[0].latency_factor"}},
 		{"override error typo", strings.Replace(minimalYAML, "duration: 10s}", "duration: 10s, overrides: [{target: '*', errors: {overload: 1}}]}", 1), []string{"field overload not found"}},
+		{"override service selects nothing", strings.Replace(minimalYAML, "duration: 10s}", "duration: 10s, overrides: [{service: nope, errors: {timeout: 1}}]}", 1), []string{"phases[0].overrides[0].target", `service "nope"`}},
+		{"target retries", strings.Replace(minimalYAML, "rate: 2", "rate: 2, max_retries: 11", 1), []string{"traffic.targets[0].max_retries"}},
+		{"same service twice", strings.Replace(minimalYAML, "    - {provider: anthropic, model: claude-sonnet-4-5, rate: 2}", "    - {service: a, provider: anthropic, model: claude-sonnet-4-5, rate: 2}\n    - {service: a, provider: anthropic, model: claude-sonnet-4-5, rate: 2}", 1), []string{"a:anthropic/claude-sonnet-4-5 is listed twice"}},
 		{"two documents", minimalYAML + "---\n" + minimalYAML, []string{"more than one YAML document"}},
 		{"empty", "", []string{"empty document"}},
 	}
@@ -129,7 +133,7 @@ func TestLoadScenario(t *testing.T) {
 	require.Equal(t, "tiny", sc.Name)
 
 	_, err = loadScenario("no-such-scenario")
-	require.ErrorContains(t, err, `unknown scenario "no-such-scenario" (shipped: baseline, outage`)
+	require.ErrorContains(t, err, `unknown scenario "no-such-scenario" (shipped: baseline, one-service-failing, outage`)
 
 	_, err = loadScenario(filepath.Join(t.TempDir(), "missing.yaml"))
 	require.ErrorIs(t, err, os.ErrNotExist)

@@ -56,6 +56,7 @@ type attemptPlan struct {
 // callPlan is one logical LLM call, decided in full when it starts.
 type callPlan struct {
 	target    int
+	service   string // the target's own service.name; "" for the traffic's
 	provider  *provider
 	model     string // requested
 	respModel string // answered
@@ -230,7 +231,7 @@ func (g *generator) nextArrival(ti int, t time.Time) (time.Time, bool) {
 func (g *generator) plan(ti int, start time.Time) *callPlan {
 	t := &g.sc.Traffic.Targets[ti]
 	c := &callPlan{
-		target: ti, provider: providers[t.Provider], model: t.Model, respModel: t.ResponseModel,
+		target: ti, service: t.Service, provider: providers[t.Provider], model: t.Model, respModel: t.ResponseModel,
 		shape: g.pickShape(ti), stream: g.rng.Float64() < t.Stream, start: start, maxTokens: t.MaxTokens,
 		input: g.count(t.InputTokens), output: g.count(t.OutputTokens),
 	}
@@ -245,7 +246,7 @@ func (g *generator) plan(ti int, start time.Time) *callPlan {
 	for i := 0; ; i++ {
 		a := g.attempt(c, t, at)
 		c.attempts = append(c.attempts, a)
-		if !a.result.retryable() || i >= *g.sc.Traffic.MaxRetries {
+		if !a.result.retryable() || i >= t.retries(&g.sc.Traffic) {
 			break
 		}
 		at = a.end.Add(backoff(c.shape, i, g.rng))
