@@ -2,6 +2,7 @@ package detectors
 
 import (
 	"cmp"
+	"math"
 	"slices"
 )
 
@@ -77,4 +78,35 @@ func (cc *callerCounts) shares() []CallerShare {
 		return cmp.Or(cmp.Compare(b.K, a.K), cmp.Compare(b.N, a.N), cmp.Compare(a.Caller, b.Caller))
 	})
 	return out
+}
+
+// Confinement: the rule the provider-or-us verdict is taken on (issue 18). An excursion's
+// failures are one caller's when that caller has at least confinedShare of its events, and the
+// other callers, with at least confinedOthers calls since the change point between them, stay
+// within their baseline's binomial bound (mean plus two standard deviations, plus one).
+const (
+	confinedShare  = 0.8
+	confinedOthers = 5
+)
+
+// confinedTo returns the caller whose calls an excursion's events are confined to, or "" when
+// they are not (or there is no other caller to compare with). p0 is the member's baseline.
+func confinedTo(shares []CallerShare, p0 float64) string {
+	if len(shares) < 2 || shares[0].Caller == OtherCaller {
+		return ""
+	}
+	top := shares[0]
+	n, k := 0, 0
+	for _, s := range shares[1:] {
+		n, k = n+s.N, k+s.K
+	}
+	total := top.K + k
+	if total == 0 || n < confinedOthers || float64(top.K) < confinedShare*float64(total) {
+		return ""
+	}
+	mean := float64(n) * p0
+	if float64(k) > mean+2*math.Sqrt(mean*(1-p0))+1 {
+		return "" // the others fail beyond their baseline too: everyone's
+	}
+	return top.Caller
 }

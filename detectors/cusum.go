@@ -73,6 +73,7 @@ func (c *cusum) estimate() float64 {
 
 // evidence describes the member's current excursion.
 func (c *cusum) evidence(det Detector, now time.Time) Evidence {
+	shares := c.callers.shares()
 	return Evidence{
 		Detector:    det,
 		Observed:    c.estimate(),
@@ -84,7 +85,8 @@ func (c *cusum) evidence(det Detector, now time.Time) Evidence {
 		Events:      int(c.k),
 		Classes:     topClasses(&c.classes),
 		SampleError: c.sample,
-		Callers:     c.callers.shares(),
+		Callers:     shares,
+		ConfinedTo:  confinedTo(shares, c.p0),
 	}
 }
 

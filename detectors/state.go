@@ -111,6 +111,11 @@ type Evidence struct {
 	// point, most events first, with their observations: whether the failures are everyone's or
 	// one caller's. Empty when they all came from one caller.
 	Callers []CallerShare
+	// ConfinedTo names the caller the events are confined to: most of them are its, while the
+	// other callers, with enough calls, stay at the baseline. "" when the failures are
+	// everyone's, or there is no other caller to compare with. It informs; it does not yet
+	// change the series' state (issue 18's verdict will).
+	ConfinedTo string
 }
 
 // Transition is a change of a series' state.

@@ -30,6 +30,10 @@ type Reason struct {
 	// most failures first: whether the failures are everyone's or one caller's. Absent when
 	// one service made them all.
 	Callers []CallerShare `json:"callers,omitempty"`
+	// ConfinedTo names the calling service the failures are confined to (the others at their
+	// baseline): likely that service's own network, key or deploy. It informs; the state is
+	// still the series'.
+	ConfinedTo string `json:"confined_to,omitempty"`
 }
 
 // CallerShare is one calling service's calls and failures since a reason's change point.
@@ -170,6 +174,10 @@ func reasonOf(ev detectors.Evidence, state detectors.State) Reason {
 	}
 	for _, c := range ev.Callers {
 		r.Callers = append(r.Callers, CallerShare{Service: c.Caller, Calls: c.N, Failures: c.K})
+	}
+	r.ConfinedTo = ev.ConfinedTo
+	if ev.ConfinedTo != "" && r.Text != "" {
+		r.Text += "; only " + ev.ConfinedTo + " fails, the other services are at their baseline: likely its own network, key or deploy"
 	}
 	return r
 }

@@ -108,6 +108,8 @@ type Evidence struct {
 	// Callers are the calling services of the calls since the change point, most failures
 	// first (as /v1/health's reasons carry them); absent when one service made them all.
 	Callers []CallerShare `json:"callers,omitempty"`
+	// ConfinedTo names the service the failures were confined to, "" when everyone's.
+	ConfinedTo string `json:"confined_to,omitempty"`
 }
 
 // CallerShare is one calling service's calls and failures since a change point.

@@ -29,6 +29,7 @@ type evidence struct {
 	Classes     []classCount // most frequent first
 	SampleError string
 	Callers     []detectors.CallerShare // most events first
+	ConfinedTo  string
 }
 
 type classCount struct {
@@ -39,7 +40,7 @@ type classCount struct {
 func evidenceOf(ev detectors.Evidence) evidence {
 	e := evidence{
 		Detector: string(ev.Detector), Observed: ev.Observed, Baseline: ev.Baseline, Window: ev.Window,
-		SampleSize: ev.SampleSize, Events: ev.Events, SampleError: ev.SampleError, Callers: ev.Callers,
+		SampleSize: ev.SampleSize, Events: ev.Events, SampleError: ev.SampleError, Callers: ev.Callers, ConfinedTo: ev.ConfinedTo,
 	}
 	for _, c := range ev.Classes {
 		e.Classes = append(e.Classes, classCount{Class: c.Class.String(), Count: c.Count})
@@ -123,6 +124,9 @@ func reasonLine(e evidence) string {
 			sep = "; by caller: "
 		}
 		fmt.Fprintf(&b, "%s%s %d of %d", sep, c.Caller, c.K, c.N)
+	}
+	if e.ConfinedTo != "" {
+		fmt.Fprintf(&b, " (only %s fails: likely its own network, key or deploy)", e.ConfinedTo)
 	}
 	if msg := oneLine(e.SampleError, maxSampleError); msg != "" {
 		b.WriteString("; “" + msg + "”")

@@ -216,6 +216,9 @@ func evidenceText(ev incidents.Event, sample bool) string {
 		}
 		fmt.Fprintf(&b, "%s`%s` %d of %d", sep, code(c.Service), c.Failures, c.Calls)
 	}
+	if e.ConfinedTo != "" {
+		fmt.Fprintf(&b, "\n*Only `%s` fails*: the other services are at their baseline; likely its own network, key or deploy", code(e.ConfinedTo))
+	}
 	if sample && e.SampleError != "" {
 		b.WriteString("\n```" + strings.ReplaceAll(escape(truncate(e.SampleError, maxSampleError)), "`", "'") + "```")
 	}

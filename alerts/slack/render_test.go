@@ -132,6 +132,9 @@ func TestEvidenceNamesTheCallers(t *testing.T) {
 	ev := timeline[0]
 	ev.Evidence.Callers = []incidents.CallerShare{{Service: "batch-jobs", Calls: 7, Failures: 7}, {Service: "checkout", Calls: 6}}
 	require.Contains(t, evidenceText(ev, false), "\n*By caller*: `batch-jobs` 7 of 7, `checkout` 0 of 6")
+	require.NotContains(t, evidenceText(ev, false), "Only")
+	ev.Evidence.ConfinedTo = "batch-jobs"
+	require.Contains(t, evidenceText(ev, false), "\n*Only `batch-jobs` fails*: the other services are at their baseline")
 	ev.Evidence.Callers = nil
 	require.NotContains(t, evidenceText(ev, false), "By caller")
 }

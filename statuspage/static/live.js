@@ -105,6 +105,7 @@
     (r.callers || []).forEach(function (c, i) {
       s += (i === 0 ? "; by caller: " : ", ") + c.service + " " + c.failures + " of " + c.calls;
     });
+    if (r.confined_to) s += " (only " + r.confined_to + " fails: likely its own network, key or deploy)";
     var msg = oneLine(r.sample_error, MAX_SAMPLE_ERROR);
     if (msg) s += "; “" + msg + "”";
     return s;
