@@ -105,7 +105,7 @@ func TestPipelineFreshness(t *testing.T) {
 		slog.New(slog.NewTextHandler(io.Discard, nil)), PipelineOptions{Now: func() time.Time { return clock }})
 	require.NoError(t, err)
 	require.True(t, p.Freshness(clock).LastSpan.IsZero())
-	require.Zero(t, gaugeValue(t, reg, "outagewatch_ingest_last_span_timestamp_seconds"))
+	require.Zero(t, metricValue(t, reg, "outagewatch_ingest_last_span_timestamp_seconds"))
 
 	// Spans that are no LLM call: the last span moves, no provider appears.
 	clockAt(time.Second)
@@ -114,7 +114,7 @@ func TestPipelineFreshness(t *testing.T) {
 	got := p.Freshness(clock)
 	require.Equal(t, clock, got.LastSpan)
 	require.Empty(t, got.Providers)
-	require.InDelta(t, float64(clock.Unix()), gaugeValue(t, reg, "outagewatch_ingest_last_span_timestamp_seconds"), 1e-6)
+	require.InDelta(t, float64(clock.Unix()), metricValue(t, reg, "outagewatch_ingest_last_span_timestamp_seconds"), 1e-6)
 
 	// LLM calls: assembled and handed on by the pipeline goroutine's code.
 	clockAt(2 * time.Second)
@@ -137,14 +137,18 @@ func TestPipelineFreshness(t *testing.T) {
 	require.InDelta(t, got.CallsPerSecond, total, 1e-9)
 }
 
-// gaugeValue is the value of the gauge name in reg.
-func gaugeValue(tb testing.TB, reg *prometheus.Registry, name string) float64 {
+// metricValue is the value of the unlabelled gauge or counter name in reg.
+func metricValue(tb testing.TB, reg *prometheus.Registry, name string) float64 {
 	tb.Helper()
 	mfs, err := reg.Gather()
 	require.NoError(tb, err)
 	for _, mf := range mfs {
 		if mf.GetName() == name {
-			return mf.GetMetric()[0].GetGauge().GetValue()
+			m := mf.GetMetric()[0]
+			if c := m.GetCounter(); c != nil {
+				return c.GetValue()
+			}
+			return m.GetGauge().GetValue()
 		}
 	}
 	tb.Fatalf("metric %s not registered", name)

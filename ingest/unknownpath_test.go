@@ -28,18 +28,5 @@ func TestWrongOTLPPathIsTold(t *testing.T) {
 	s.http.Handler.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/v1/trace", bytes.NewReader([]byte("x"))))
 	require.Equal(t, http.StatusNotFound, rec.Code)
 	require.True(t, strings.Contains(rec.Body.String(), "/v1/traces"), rec.Body.String())
-	require.Equal(t, 1.0, counterValue(t, reg, "outagewatch_ingest_http_unknown_path_total"))
-}
-
-func counterValue(t *testing.T, reg *prometheus.Registry, name string) float64 {
-	t.Helper()
-	mfs, err := reg.Gather()
-	require.NoError(t, err)
-	for _, mf := range mfs {
-		if mf.GetName() == name {
-			return mf.GetMetric()[0].GetCounter().GetValue()
-		}
-	}
-	t.Fatalf("no metric %s", name)
-	return 0
+	require.Equal(t, 1.0, metricValue(t, reg, "outagewatch_ingest_http_unknown_path_total"))
 }
