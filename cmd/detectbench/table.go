@@ -247,17 +247,8 @@ func (r *results) write(w io.Writer, markdown bool) error {
 	if len(r.delays)+len(r.noise)+len(r.scenarios) == 0 && len(r.cold) > 0 {
 		return r.writeCold(w, markdown)
 	}
-	rows := r.rows()
-	if markdown {
-		writeMarkdown(w, rows)
-	} else {
-		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-		for _, row := range rows {
-			fmt.Fprintln(tw, strings.Join(row, "\t"))
-		}
-		if err := tw.Flush(); err != nil {
-			return err
-		}
+	if err := writeRows(w, r.rows(), markdown); err != nil {
+		return err
 	}
 	if _, err := io.WriteString(w, r.legend(markdown)); err != nil {
 		return err
@@ -271,20 +262,24 @@ func (r *results) write(w io.Writer, markdown bool) error {
 
 // writeCold renders the cold-start table and its legend.
 func (r *results) writeCold(w io.Writer, markdown bool) error {
-	rows := r.coldRows()
-	if markdown {
-		writeMarkdown(w, rows)
-	} else {
-		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-		for _, row := range rows {
-			fmt.Fprintln(tw, strings.Join(row, "\t"))
-		}
-		if err := tw.Flush(); err != nil {
-			return err
-		}
+	if err := writeRows(w, r.coldRows(), markdown); err != nil {
+		return err
 	}
 	_, err := io.WriteString(w, r.coldLegend(markdown))
 	return err
+}
+
+// writeRows renders rows (the first is the head) as a Markdown table or aligned text.
+func writeRows(w io.Writer, rows [][]string, markdown bool) error {
+	if markdown {
+		writeMarkdown(w, rows)
+		return nil
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	for _, row := range rows {
+		fmt.Fprintln(tw, strings.Join(row, "\t"))
+	}
+	return tw.Flush()
 }
 
 // coldLegend explains the cold-start table.
