@@ -27,6 +27,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	_ "google.golang.org/grpc/encoding/gzip" // the Collector's OTLP exporter compresses with gzip
 
+	"github.com/outagewatch/outagewatch/internal/sdkfixtures"
 	"github.com/outagewatch/outagewatch/internal/watchertest"
 )
 
@@ -317,17 +318,10 @@ func startBackend(t *testing.T) *backend {
 func (b *backend) Export(_ context.Context, req ptraceotlp.ExportRequest) (ptraceotlp.ExportResponse, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	rss := req.Traces().ResourceSpans()
-	for i := 0; i < rss.Len(); i++ {
-		sss := rss.At(i).ScopeSpans()
-		for j := 0; j < sss.Len(); j++ {
-			spans := sss.At(j).Spans()
-			for k := 0; k < spans.Len(); k++ {
-				b.spans[spans.At(k).TraceID().String()]++
-				b.total++
-			}
-		}
-	}
+	sdkfixtures.EachSpan(req.Traces(), func(s ptrace.Span) {
+		b.spans[s.TraceID().String()]++
+		b.total++
+	})
 	return ptraceotlp.NewExportResponse(), nil
 }
 

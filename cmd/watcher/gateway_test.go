@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
 
 	"github.com/outagewatch/outagewatch/ingest/hosts"
@@ -24,7 +25,7 @@ func replay(t *testing.T, addr string, sc sdkfixtures.Scenario) {
 	for _, body := range sc.Requests {
 		req := ptraceotlp.NewExportRequest()
 		require.NoError(t, req.UnmarshalProto(body))
-		forSpans(req, func(s spanRef) { last = max(last, int64(s.EndTimestamp())) })
+		sdkfixtures.EachSpan(req.Traces(), func(s ptrace.Span) { last = max(last, int64(s.EndTimestamp())) })
 	}
 	delta := time.Since(time.Unix(0, last))
 	for _, body := range sc.Requests {

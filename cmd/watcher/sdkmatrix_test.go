@@ -10,6 +10,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
 
 	"github.com/outagewatch/outagewatch/health"
@@ -40,9 +41,9 @@ func sendCell(t *testing.T, addr string, c sdkfixtures.Cell, salt uint64) {
 		req := ptraceotlp.NewExportRequest()
 		require.NoError(t, req.UnmarshalProto(body))
 		var last uint64
-		forSpans(req, func(s spanRef) { last = max(last, uint64(s.EndTimestamp())) })
+		sdkfixtures.EachSpan(req.Traces(), func(s ptrace.Span) { last = max(last, uint64(s.EndTimestamp())) })
 		delta := uint64(time.Now().UnixNano()) - last
-		forSpans(req, func(s spanRef) {
+		sdkfixtures.EachSpan(req.Traces(), func(s ptrace.Span) {
 			s.SetTraceID(saltTrace(s.TraceID(), salt))
 			s.SetSpanID(saltSpan(s.SpanID(), salt))
 			if !s.ParentSpanID().IsEmpty() {
@@ -57,32 +58,6 @@ func sendCell(t *testing.T, addr string, c sdkfixtures.Cell, salt uint64) {
 		require.NoError(t, err)
 		resp.Body.Close()
 		require.Equal(t, http.StatusOK, resp.StatusCode)
-	}
-}
-
-type spanRef = interface {
-	TraceID() pcommon.TraceID
-	SpanID() pcommon.SpanID
-	ParentSpanID() pcommon.SpanID
-	SetTraceID(pcommon.TraceID)
-	SetSpanID(pcommon.SpanID)
-	SetParentSpanID(pcommon.SpanID)
-	StartTimestamp() pcommon.Timestamp
-	EndTimestamp() pcommon.Timestamp
-	SetStartTimestamp(pcommon.Timestamp)
-	SetEndTimestamp(pcommon.Timestamp)
-}
-
-func forSpans(req ptraceotlp.ExportRequest, f func(spanRef)) {
-	rss := req.Traces().ResourceSpans()
-	for i := range rss.Len() {
-		sss := rss.At(i).ScopeSpans()
-		for j := range sss.Len() {
-			spans := sss.At(j).Spans()
-			for k := range spans.Len() {
-				f(spans.At(k))
-			}
-		}
 	}
 }
 

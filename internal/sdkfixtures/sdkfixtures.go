@@ -31,6 +31,7 @@ import (
 	"time"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
 )
 
@@ -154,22 +155,14 @@ func Shifted(body []byte, delta time.Duration) ([]byte, error) {
 		}
 		return pcommon.Timestamp(int64(t) + int64(delta))
 	}
-	rss := req.Traces().ResourceSpans()
-	for i := 0; i < rss.Len(); i++ {
-		sss := rss.At(i).ScopeSpans()
-		for j := 0; j < sss.Len(); j++ {
-			spans := sss.At(j).Spans()
-			for k := 0; k < spans.Len(); k++ {
-				s := spans.At(k)
-				s.SetStartTimestamp(shift(s.StartTimestamp()))
-				s.SetEndTimestamp(shift(s.EndTimestamp()))
-				evs := s.Events()
-				for e := 0; e < evs.Len(); e++ {
-					evs.At(e).SetTimestamp(shift(evs.At(e).Timestamp()))
-				}
-			}
+	EachSpan(req.Traces(), func(s ptrace.Span) {
+		s.SetStartTimestamp(shift(s.StartTimestamp()))
+		s.SetEndTimestamp(shift(s.EndTimestamp()))
+		evs := s.Events()
+		for e := 0; e < evs.Len(); e++ {
+			evs.At(e).SetTimestamp(shift(evs.At(e).Timestamp()))
 		}
-	}
+	})
 	return req.MarshalProto()
 }
 
@@ -288,4 +281,18 @@ func Matrix() ([]Cell, error) {
 		cells = append(cells, c)
 	}
 	return cells, nil
+}
+
+// EachSpan calls f with every span of td, in order.
+func EachSpan(td ptrace.Traces, f func(ptrace.Span)) {
+	rss := td.ResourceSpans()
+	for i := 0; i < rss.Len(); i++ {
+		sss := rss.At(i).ScopeSpans()
+		for j := 0; j < sss.Len(); j++ {
+			spans := sss.At(j).Spans()
+			for k := 0; k < spans.Len(); k++ {
+				f(spans.At(k))
+			}
+		}
+	}
 }
