@@ -164,18 +164,29 @@ const (
 )
 
 // SeriesKey names one series: a provider and a model. A provider-level series has Model "".
+// A local verdict's key also names its Caller: the model as that one caller sees it, while the
+// model's own series stays the provider's verdict (issue 18).
 type SeriesKey struct {
 	Provider string
 	Model    string
+	Caller   Caller
 }
 
-// String returns "provider/model", or "provider" for a provider-level key.
+// String returns "provider/model", "provider" for a provider-level key, and
+// "provider/model for service:batch-jobs" for a local verdict's.
 func (k SeriesKey) String() string {
-	if k.Model == "" {
-		return k.Provider
+	s := k.Provider
+	if k.Model != "" {
+		s += "/" + k.Model
 	}
-	return k.Provider + "/" + k.Model
+	if !k.Caller.IsZero() {
+		s += " for " + k.Caller.String()
+	}
+	return s
 }
+
+// Own returns the key of the series a local verdict's key belongs to (Caller cleared).
+func (k SeriesKey) Own() SeriesKey { return SeriesKey{Provider: k.Provider, Model: k.Model} }
 
 // Call is one logical LLM request as ingest saw it: one LLM-call span with the HTTP attempts made
 // under it folded in, or the attempts alone when the LLM span never came.
@@ -206,8 +217,15 @@ type Call struct {
 	FinishReasonRaw string
 	InputTokens     int64
 	OutputTokens    int64
-	// Service is the resource's service.name.
-	Service string
+	// Service is the resource's service.name; ServiceNamespace and Environment its
+	// service.namespace and deployment.environment(.name), "" when absent. Together they name
+	// the calling service (ServiceCaller).
+	Service          string
+	ServiceNamespace string
+	Environment      string
+	// Endpoint is the provider endpoint host the call went to (server.address of the LLM span,
+	// else the host of its HTTP attempts), lower case, "" when no span named it.
+	Endpoint string
 	// Convention names the instrumentation that shaped the span: genai, genai_legacy,
 	// openllmetry, openllmetry_legacy, openlit, vercel_ai, openinference, litellm, spring_ai,
 	// anthropic_sdk, http.
@@ -237,6 +255,19 @@ func (c *Call) AdjustedCount() float64 {
 		return c.Weight
 	}
 	return 1
+}
+
+// ServiceCaller names the calling service for the per-caller verdict: service.name, prefixed by
+// "namespace/" and followed by " (environment)" where those are present.
+func (c *Call) ServiceCaller() string {
+	name := c.Service
+	if c.ServiceNamespace != "" {
+		name = c.ServiceNamespace + "/" + name
+	}
+	if c.Environment != "" {
+		name += " (" + c.Environment + ")"
+	}
+	return name
 }
 
 // Series returns the call's (provider, model) key.

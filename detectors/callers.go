@@ -2,8 +2,10 @@ package detectors
 
 import (
 	"cmp"
+	"fmt"
 	"math"
 	"slices"
+	"strings"
 )
 
 // Which callers an alarm's events come from (issue 18): each member counts, since its change
@@ -109,4 +111,46 @@ func confinedTo(shares []CallerShare, p0 float64) string {
 		return "" // the others fail beyond their baseline too: everyone's
 	}
 	return top.Caller
+}
+
+// CallerKind says what a Caller names.
+type CallerKind string
+
+// Caller kinds: the calling service (the resource's service.name), or the provider endpoint host
+// the calls went to (a region, a deployment).
+const (
+	CallerService  CallerKind = "service"
+	CallerEndpoint CallerKind = "endpoint"
+)
+
+// Caller is one party a model's failures can be confined to: a calling service or an endpoint
+// host. Its text form, in the APIs, the store and metric labels, is "kind:name"
+// ("service:batch-jobs", "endpoint:eu.api.example.com"). The zero value is no caller.
+type Caller struct {
+	Kind CallerKind
+	Name string
+}
+
+// IsZero reports the zero Caller.
+func (c Caller) IsZero() bool { return c == Caller{} }
+
+// String returns "kind:name", or "" for the zero Caller.
+func (c Caller) String() string {
+	if c.IsZero() {
+		return ""
+	}
+	return string(c.Kind) + ":" + c.Name
+}
+
+// ParseCaller is the inverse of String: "" is the zero Caller; an unknown kind or an empty name
+// is an error.
+func ParseCaller(s string) (Caller, error) {
+	if s == "" {
+		return Caller{}, nil
+	}
+	kind, name, ok := strings.Cut(s, ":")
+	if !ok || name == "" || (CallerKind(kind) != CallerService && CallerKind(kind) != CallerEndpoint) {
+		return Caller{}, fmt.Errorf("caller %q: want service:NAME or endpoint:HOST", s)
+	}
+	return Caller{Kind: CallerKind(kind), Name: name}, nil
 }

@@ -124,12 +124,12 @@ func TestConfinementTellsOneCallerFromEveryone(t *testing.T) {
 		for seed := uint64(1); seed <= seeds; seed++ {
 			ev, afterFault := firstAlarm(t, k, false, seed)
 			require.True(t, afterFault, "k=%d seed %d: no alarm before the fault", k, seed)
-			if ev.ConfinedTo == "svc-a" {
+			if ev.ConfinedTo.Name == "svc-a" {
 				one++
 			}
 			ev, afterFault = firstAlarm(t, k, true, seed)
 			require.True(t, afterFault, "k=%d seed %d", k, seed)
-			if ev.ConfinedTo != "" {
+			if !ev.ConfinedTo.IsZero() {
 				everyone++
 			}
 		}

@@ -86,7 +86,6 @@ func (c *cusum) evidence(det Detector, now time.Time) Evidence {
 		Classes:     topClasses(&c.classes),
 		SampleError: c.sample,
 		Callers:     shares,
-		ConfinedTo:  confinedTo(shares, c.p0),
 	}
 }
 

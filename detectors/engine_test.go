@@ -95,7 +95,7 @@ func TestNewSeriesIsJudgedFromItsFirstCall(t *testing.T) {
 	require.Equal(t, st[1].Figures.Calls, st[1].Baseline.Calls)
 	require.Positive(t, st[1].Baseline.Calls)
 	for m := range numMembers {
-		require.True(t, s.e.series[SeriesKey{"anthropic", "claude"}].members[m].ready(), "%s runs", memberDetector[m])
+		require.True(t, s.e.series[SeriesKey{Provider: "anthropic", Model: "claude"}].members[m].ready(), "%s runs", memberDetector[m])
 	}
 	s.run(70*time.Minute, errorsAt(s.rng, 0.01))
 	require.Equal(t, []State{StateHealthy}, statesOf(s.trans, "claude"), "no transition at the end of the warm-up")

@@ -177,7 +177,7 @@ func TestRestoreKeepsTheLimitsMostRecentFirst(t *testing.T) {
 	t.Parallel()
 	e, err := NewEngine(DefaultConfig())
 	require.NoError(t, err)
-	for i, key := range []SeriesKey{{"b", "m1"}, {"a", "old"}, {"c", "m1"}, {"a", "m1"}, {"a", "m2"}} {
+	for i, key := range []SeriesKey{{Provider: "b", Model: "m1"}, {Provider: "a", Model: "old"}, {Provider: "c", Model: "m1"}, {Provider: "a", Model: "m1"}, {Provider: "a", Model: "m2"}} {
 		e.Observe(t0.Add(time.Duration(i)*time.Minute), &Call{Provider: key.Provider, Model: key.Model, Outcome: OutcomeOK, Duration: time.Second}, nil)
 	}
 	data, err := e.Snapshot()
@@ -193,15 +193,15 @@ func TestRestoreKeepsTheLimitsMostRecentFirst(t *testing.T) {
 	for k := range restarted.series {
 		got = append(got, k)
 	}
-	require.ElementsMatch(t, []SeriesKey{{"a", "m1"}, {"a", "m2"}, {"c", "m1"}}, got,
+	require.ElementsMatch(t, []SeriesKey{{Provider: "a", Model: "m1"}, {Provider: "a", Model: "m2"}, {Provider: "c", Model: "m1"}}, got,
 		"the two most recently called providers (a, c), and of a's models the two most recent")
 	require.Len(t, restarted.providers, 2)
 
 	// What is beyond the caps after the restore folds into other, or is refused.
 	restarted.Observe(t0.Add(time.Hour), &Call{Provider: "a", Model: "new", Outcome: OutcomeOK}, nil)
 	restarted.Observe(t0.Add(time.Hour), &Call{Provider: "d", Model: "m1", Outcome: OutcomeOK}, nil)
-	require.Contains(t, restarted.series, SeriesKey{"a", OtherModel})
-	require.NotContains(t, restarted.series, SeriesKey{"a", "new"})
+	require.Contains(t, restarted.series, SeriesKey{Provider: "a", Model: OtherModel})
+	require.NotContains(t, restarted.series, SeriesKey{Provider: "a", Model: "new"})
 	require.NotContains(t, restarted.providers, "d")
 	require.Equal(t, uint64(1), restarted.Folded())
 	require.Equal(t, uint64(1), restarted.Refused())

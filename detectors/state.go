@@ -75,6 +75,9 @@ const (
 	DetectorWarmup     Detector = "warmup"          // calls arrived: the series is judged (first calls, or traffic after unknown)
 	DetectorRecovery   Detector = "recovery"        // a latched alarm cleared after its hold-down
 	DetectorRollup     Detector = "rollup"          // a provider's state follows its models
+	// DetectorWidened ends a local verdict: the failures are no longer one caller's, and the
+	// model's own (the provider's) verdict took them over.
+	DetectorWidened Detector = "widened"
 )
 
 // ClassCount is how many errors of one class a window held.
@@ -111,11 +114,13 @@ type Evidence struct {
 	// point, most events first, with their observations: whether the failures are everyone's or
 	// one caller's. Empty when they all came from one caller.
 	Callers []CallerShare
-	// ConfinedTo names the caller the events are confined to: most of them are its, while the
-	// other callers, with enough calls, stay at the baseline. "" when the failures are
-	// everyone's, or there is no other caller to compare with. It informs; it does not yet
-	// change the series' state (issue 18's verdict will).
-	ConfinedTo string
+	// Endpoints are the same for the provider endpoint hosts the calls went to; empty when they
+	// all went to one host (or no span named it).
+	Endpoints []CallerShare
+	// ConfinedTo is the caller the events are confined to, when the verdict is local: the
+	// alarm's failures are that caller's while the model's other callers stay at their baseline
+	// (docs/detection.md, "Whose failures"). Zero when the failures are the provider's.
+	ConfinedTo Caller
 }
 
 // Transition is a change of a series' state.
@@ -171,4 +176,9 @@ type Status struct {
 	// Baseline says where the series' baselines come from and how much evidence it holds.
 	Baseline BaselineSource
 	Figures  Figures
+	// Local are a model's local verdicts: for each caller whose failures are its own (its
+	// calls fail while the model's other callers stay at their baseline), that caller's state
+	// (degraded or down), since when, and the evidence, with Series.Caller set. State above
+	// is not changed by them: the model stays usable for everyone else.
+	Local []Status
 }

@@ -175,9 +175,9 @@ func reasonOf(ev detectors.Evidence, state detectors.State) Reason {
 	for _, c := range ev.Callers {
 		r.Callers = append(r.Callers, CallerShare{Service: c.Caller, Calls: c.N, Failures: c.K})
 	}
-	r.ConfinedTo = ev.ConfinedTo
-	if ev.ConfinedTo != "" && r.Text != "" {
-		r.Text += "; only " + ev.ConfinedTo + " fails, the other services are at their baseline: likely its own network, key or deploy"
+	r.ConfinedTo = ev.ConfinedTo.String()
+	if c := ev.ConfinedTo; !c.IsZero() && r.Text != "" {
+		r.Text += "; only " + string(c.Kind) + " " + c.Name + " fails, the model's other callers are at their baseline"
 	}
 	return r
 }

@@ -361,7 +361,7 @@ func EvidenceOf(ev detectors.Evidence) Evidence {
 	for _, c := range ev.Callers {
 		out.Callers = append(out.Callers, CallerShare{Service: c.Caller, Calls: c.N, Failures: c.K})
 	}
-	out.ConfinedTo = ev.ConfinedTo
+	out.ConfinedTo = ev.ConfinedTo.String()
 	return out
 }
 

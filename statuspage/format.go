@@ -40,7 +40,7 @@ type classCount struct {
 func evidenceOf(ev detectors.Evidence) evidence {
 	e := evidence{
 		Detector: string(ev.Detector), Observed: ev.Observed, Baseline: ev.Baseline, Window: ev.Window,
-		SampleSize: ev.SampleSize, Events: ev.Events, SampleError: ev.SampleError, Callers: ev.Callers, ConfinedTo: ev.ConfinedTo,
+		SampleSize: ev.SampleSize, Events: ev.Events, SampleError: ev.SampleError, Callers: ev.Callers, ConfinedTo: ev.ConfinedTo.String(),
 	}
 	for _, c := range ev.Classes {
 		e.Classes = append(e.Classes, classCount{Class: c.Class.String(), Count: c.Count})
