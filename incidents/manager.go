@@ -361,6 +361,9 @@ func EvidenceOf(ev detectors.Evidence) Evidence {
 	for _, c := range ev.Callers {
 		out.Callers = append(out.Callers, CallerShare{Service: c.Caller, Calls: c.N, Failures: c.K})
 	}
+	for _, c := range ev.Endpoints {
+		out.Endpoints = append(out.Endpoints, EndpointShare{Endpoint: c.Caller, Calls: c.N, Failures: c.K})
+	}
 	out.ConfinedTo = ev.ConfinedTo.String()
 	return out
 }

@@ -20,13 +20,15 @@ type EventSpec struct {
 // Change is one step of an incident's life, written atomically by Store.Apply: the incident's
 // new fields, its new timeline events and their outbox rows.
 type Change struct {
-	// IncidentID is the incident to change; 0 opens an incident for (Provider, GroupKey), or
-	// attaches to the active one if another writer (a replica, a run before a restart) opened
-	// it first.
+	// IncidentID is the incident to change; 0 opens an incident for (Provider, GroupKey,
+	// Caller), or attaches to the active one if another writer (a replica, a run before a
+	// restart) opened it first.
 	IncidentID int64
 	Provider   string
 	GroupKey   string
-	At         time.Time
+	// Caller is the caller of a local incident (Incident.Caller), "" for a provider incident.
+	Caller string
+	At     time.Time
 	// Models and Detectors are added to the incident's sets.
 	Models    []string
 	Detectors []string
@@ -43,7 +45,7 @@ type Change struct {
 // and several processes sharing one database.
 type Store interface {
 	// Apply writes a change in one transaction: the incident (opened, or the active one of
-	// (Provider, GroupKey) when IncidentID is 0), its events, and one outbox row per
+	// (Provider, GroupKey, Caller) when IncidentID is 0), its events, and one outbox row per
 	// notification. An event equal to one recorded in the last minute (same incident, series,
 	// from and to) is a duplicate from another writer seeing the same outage: it is skipped with
 	// its notifications. A change to a resolved incident, other than a resolution, is recorded
@@ -59,6 +61,9 @@ type Filter struct {
 	// State is "active", "open", "acknowledged", "resolved" or "" for all.
 	State    string
 	Provider string
+	// Caller selects the local incidents of one caller ("service:batch-jobs"); "" selects
+	// every incident.
+	Caller string
 	// Since and Until bound the opening time; zero is unbounded.
 	Since, Until time.Time
 	// Limit is at most 500 (default 50); Before pages: incidents with an ID below it.

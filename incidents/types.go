@@ -19,7 +19,7 @@ const (
 )
 
 // State is an incident's lifecycle state. Open and acknowledged incidents are "active": at most
-// one per (provider, group key), which the database enforces.
+// one per (provider, group key, caller), which the database enforces.
 type State string
 
 // States.
@@ -51,10 +51,16 @@ func (p Peak) Merge(q Peak) Peak {
 }
 
 // Incident is one outage of a provider: the models that failed together, from the first
-// degraded or down transition until all of them are healthy again.
+// degraded or down transition until all of them are healthy again. A local incident (Caller set)
+// is one caller's: its calls to the provider's models fail while the other callers stay at their
+// baseline, so the models stay healthy for everyone else (issue 18).
 type Incident struct {
 	ID       int64
 	Provider string
+	// Caller is the caller a local incident is confined to, in its text form
+	// ("service:batch-jobs", "endpoint:eu.api.example.com"; see detectors.Caller); "" for a
+	// provider incident.
+	Caller string
 	// GroupKey groups a provider's models into incidents; "" (all models of the provider fail
 	// together) unless configured otherwise.
 	GroupKey string
@@ -108,8 +114,19 @@ type Evidence struct {
 	// Callers are the calling services of the calls since the change point, most failures
 	// first (as /v1/health's reasons carry them); absent when one service made them all.
 	Callers []CallerShare `json:"callers,omitempty"`
-	// ConfinedTo names the service the failures were confined to, "" when everyone's.
+	// Endpoints are the same for the provider endpoint hosts the calls went to; absent when
+	// they all went to one host.
+	Endpoints []EndpointShare `json:"endpoints,omitempty"`
+	// ConfinedTo names the caller the failures were confined to, in its text form
+	// ("service:batch-jobs"); "" when everyone's. Rows of older builds hold a bare service name.
 	ConfinedTo string `json:"confined_to,omitempty"`
+}
+
+// EndpointShare is one provider endpoint host's calls and failures since a change point.
+type EndpointShare struct {
+	Endpoint string `json:"endpoint"`
+	Calls    int    `json:"calls"`
+	Failures int    `json:"failures"`
 }
 
 // CallerShare is one calling service's calls and failures since a change point.

@@ -40,14 +40,14 @@ func (s *Store) Apply(ctx context.Context, c incidents.Change) (incidents.Incide
 		return nil
 	})
 	if err != nil {
-		return incidents.Incident{}, fmt.Errorf("apply to %s/%s #%d: %w", c.Provider, c.GroupKey, c.IncidentID, err)
+		return incidents.Incident{}, fmt.Errorf("apply to %s #%d: %w", rules.Key(c), c.IncidentID, err)
 	}
 	return out, nil
 }
 
 // lockIncident returns the incident c changes, locked for the transaction. For IncidentID 0 it
-// opens one for (Provider, GroupKey) unless another writer's is active, in which case it attaches
-// to that. ok is false when c resolves an incident that is not there: nothing to do.
+// opens one for (Provider, GroupKey, Caller) unless another writer's is active, in which case it
+// attaches to that. ok is false when c resolves an incident that is not there: nothing to do.
 func lockIncident(ctx context.Context, tx pgx.Tx, c incidents.Change) (inc incidents.Incident, ok bool, err error) {
 	if c.IncidentID != 0 {
 		inc, err = scanIncident(tx.QueryRow(ctx,
@@ -62,17 +62,17 @@ func lockIncident(ctx context.Context, tx pgx.Tx, c incidents.Change) (inc incid
 		if c.State != incidents.StateResolved {
 			// Under READ COMMITTED, a concurrent opener's uncommitted row makes this wait for it;
 			// once it commits, DO NOTHING, and the SELECT below sees and locks its row.
-			_, err := tx.Exec(ctx, `INSERT INTO incidents (provider, group_key, severity, state, opened_at, updated_at)
-				VALUES ($1, $2, $3, 'open', $4, $4)
-				ON CONFLICT (provider, group_key) WHERE state IN ('open', 'acknowledged') DO NOTHING`,
-				c.Provider, c.GroupKey, string(c.Severity), at)
+			_, err := tx.Exec(ctx, `INSERT INTO incidents (provider, group_key, caller, severity, state, opened_at, updated_at)
+				VALUES ($1, $2, $3, $4, 'open', $5, $5)
+				ON CONFLICT (provider, group_key, caller) WHERE state IN ('open', 'acknowledged') DO NOTHING`,
+				c.Provider, c.GroupKey, c.Caller, string(c.Severity), at)
 			if err != nil {
 				return inc, false, fmt.Errorf("insert incident: %w", err)
 			}
 		}
 		inc, err = scanIncident(tx.QueryRow(ctx, `SELECT `+incidentColumns+` FROM incidents
-			WHERE provider = $1 AND group_key = $2 AND state IN ('open', 'acknowledged') FOR UPDATE`,
-			c.Provider, c.GroupKey))
+			WHERE provider = $1 AND group_key = $2 AND caller = $3 AND state IN ('open', 'acknowledged')
+			FOR UPDATE`, c.Provider, c.GroupKey, c.Caller))
 		switch {
 		case err == nil:
 			return inc, true, nil

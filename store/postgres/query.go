@@ -47,6 +47,9 @@ func (s *Store) List(ctx context.Context, f incidents.Filter) ([]incidents.Incid
 	if f.Provider != "" {
 		add("provider = ?", f.Provider)
 	}
+	if f.Caller != "" {
+		add("caller = ?", f.Caller)
+	}
 	if !f.Since.IsZero() {
 		add("opened_at >= ?", f.Since)
 	}

@@ -10,7 +10,7 @@ import (
 )
 
 // incidentColumns are the columns scanIncident reads, in order.
-const incidentColumns = `id, provider, group_key, models, detectors, severity, state, opened_at,
+const incidentColumns = `id, provider, group_key, caller, models, detectors, severity, state, opened_at,
 	updated_at, acknowledged_at, acknowledged_by, resolved_at, resolved_by, peak, slack_channel,
 	slack_ts`
 
@@ -28,7 +28,7 @@ func scanIncident(row pgx.Row) (incidents.Incident, error) {
 		severity, state string
 		ackAt, resAt    pgtype.Timestamptz
 	)
-	err := row.Scan(&inc.ID, &inc.Provider, &inc.GroupKey, &inc.Models, &inc.Detectors, &severity,
+	err := row.Scan(&inc.ID, &inc.Provider, &inc.GroupKey, &inc.Caller, &inc.Models, &inc.Detectors, &severity,
 		&state, &inc.OpenedAt, &inc.UpdatedAt, &ackAt, &inc.AcknowledgedBy, &resAt, &inc.ResolvedBy,
 		&inc.Peak, &inc.SlackChannel, &inc.SlackTS)
 	if err != nil {

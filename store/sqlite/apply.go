@@ -36,7 +36,7 @@ func (s *Store) Apply(ctx context.Context, c incidents.Change) (incidents.Incide
 		return nil
 	})
 	if err != nil {
-		return incidents.Incident{}, fmt.Errorf("apply to %s/%s #%d: %w", c.Provider, c.GroupKey, c.IncidentID, err)
+		return incidents.Incident{}, fmt.Errorf("apply to %s #%d: %w", rules.Key(c), c.IncidentID, err)
 	}
 	return out, nil
 }
@@ -66,8 +66,8 @@ func ignoreDone(err error) error {
 }
 
 // lockIncident returns the incident c changes. For IncidentID 0 it opens one for (Provider,
-// GroupKey) unless one is active, in which case it attaches to that. ok is false when c resolves
-// an incident that is not there: nothing to do.
+// GroupKey, Caller) unless one is active, in which case it attaches to that. ok is false when c
+// resolves an incident that is not there: nothing to do.
 func lockIncident(ctx context.Context, tx *sql.Tx, c incidents.Change) (inc incidents.Incident, ok bool, err error) {
 	if c.IncidentID != 0 {
 		inc, err = scanIncident(tx.QueryRowContext(ctx,
@@ -78,16 +78,17 @@ func lockIncident(ctx context.Context, tx *sql.Tx, c incidents.Change) (inc inci
 		return inc, err == nil, err
 	}
 	if c.State != incidents.StateResolved {
-		_, err := tx.ExecContext(ctx, `INSERT INTO incidents (provider, group_key, severity, state, opened_at, updated_at)
-			VALUES (?1, ?2, ?3, 'open', ?4, ?4)
-			ON CONFLICT (provider, group_key) WHERE state IN ('open', 'acknowledged') DO NOTHING`,
-			c.Provider, c.GroupKey, string(c.Severity), nanos(c.At))
+		_, err := tx.ExecContext(ctx, `INSERT INTO incidents (provider, group_key, caller, severity, state, opened_at, updated_at)
+			VALUES (?1, ?2, ?3, ?4, 'open', ?5, ?5)
+			ON CONFLICT (provider, group_key, caller) WHERE state IN ('open', 'acknowledged') DO NOTHING`,
+			c.Provider, c.GroupKey, c.Caller, string(c.Severity), nanos(c.At))
 		if err != nil {
 			return inc, false, fmt.Errorf("insert incident: %w", err)
 		}
 	}
 	inc, err = scanIncident(tx.QueryRowContext(ctx, `SELECT `+incidentColumns+` FROM incidents
-		WHERE provider = ? AND group_key = ? AND state IN ('open', 'acknowledged')`, c.Provider, c.GroupKey))
+		WHERE provider = ? AND group_key = ? AND caller = ? AND state IN ('open', 'acknowledged')`,
+		c.Provider, c.GroupKey, c.Caller))
 	switch {
 	case err == nil:
 		return inc, true, nil

@@ -11,7 +11,7 @@ import (
 )
 
 // incidentColumns are the columns scanIncident reads, in order.
-const incidentColumns = `id, provider, group_key, models, detectors, severity, state, opened_at,
+const incidentColumns = `id, provider, group_key, caller, models, detectors, severity, state, opened_at,
 	updated_at, acknowledged_at, acknowledged_by, resolved_at, resolved_by, peak, slack_channel,
 	slack_ts`
 
@@ -34,7 +34,7 @@ func scanIncident(r row) (incidents.Incident, error) {
 		openedAt, updatedAt     int64
 		ackAt, resAt            sql.NullInt64
 	)
-	err := r.Scan(&inc.ID, &inc.Provider, &inc.GroupKey, &models, &detectors, &severity, &state,
+	err := r.Scan(&inc.ID, &inc.Provider, &inc.GroupKey, &inc.Caller, &models, &detectors, &severity, &state,
 		&openedAt, &updatedAt, &ackAt, &inc.AcknowledgedBy, &resAt, &inc.ResolvedBy, &peak,
 		&inc.SlackChannel, &inc.SlackTS)
 	if err != nil {

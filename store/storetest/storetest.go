@@ -37,6 +37,7 @@ type Store interface {
 func Run(t *testing.T, open func(t *testing.T) Store) {
 	cases := append(incidentCases(), outboxCases()...)
 	cases = append(cases, silenceCases()...)
+	cases = append(cases, localCases()...)
 	cases = append(cases, testCase{"baselines round trip", testBaselines}, testCase{"ping", testPing})
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -63,6 +63,16 @@ func DedupKey(incidentID int64, kind string, eventID int64) string {
 	return fmt.Sprintf("inc:%d:%s:%d", incidentID, kind, eventID)
 }
 
+// Key names the incident a change opens or attaches to, for errors: "provider/group", and
+// " for caller" for a local incident.
+func Key(c incidents.Change) string {
+	k := c.Provider + "/" + c.GroupKey
+	if c.Caller != "" {
+		k += " for " + c.Caller
+	}
+	return k
+}
+
 // Validate rejects a change that no store could write; such errors are bugs of the caller, and
 // retrying does not help.
 func Validate(c incidents.Change) error {
