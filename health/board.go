@@ -23,6 +23,9 @@ type Board struct {
 	generation atomic.Uint64
 	statuses   []detectors.Status // sorted by series key, providers before their models
 	index      map[detectors.SeriesKey]int
+	// callers are the callers of every local verdict on the board (detectors.Status.Local), so
+	// that answers for other callers, which are the plain answers, are not cached per name.
+	callers map[detectors.Caller]struct{}
 	// changed is closed, and replaced, whenever the version moves: waiters select on it.
 	changed chan struct{}
 	// recent keeps the last transitions, for watchers that resume from a version.
@@ -48,7 +51,7 @@ const maxRecent = 1024
 
 // NewBoard returns an empty board at version 0.
 func NewBoard() *Board {
-	return &Board{index: map[detectors.SeriesKey]int{}, changed: make(chan struct{}), done: make(chan struct{})}
+	return &Board{index: map[detectors.SeriesKey]int{}, callers: map[detectors.Caller]struct{}{}, changed: make(chan struct{}), done: make(chan struct{})}
 }
 
 // Close releases the board's push clients for shutdown (docs/health-api.md, "Shutdown"): at
@@ -78,8 +81,12 @@ func (b *Board) Update(statuses []detectors.Status, transitions []detectors.Tran
 	b.generation.Add(1)
 	b.statuses = append(b.statuses[:0], statuses...)
 	clear(b.index)
+	clear(b.callers)
 	for i, s := range b.statuses {
 		b.index[s.Series] = i
+		for _, l := range s.Local {
+			b.callers[l.Series.Caller] = struct{}{}
+		}
 	}
 	if len(transitions) == 0 {
 		return
@@ -193,6 +200,14 @@ func (b *Board) Model(provider, model string) (detectors.Status, detectors.Statu
 	}
 	p := b.statuses[b.index[detectors.SeriesKey{Provider: provider}]]
 	return b.statuses[i], p, b.version, true
+}
+
+// HasLocal reports whether some series on the board has a local verdict for caller c.
+func (b *Board) HasLocal(c detectors.Caller) bool {
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	_, ok := b.callers[c]
+	return ok
 }
 
 // Changed returns a channel closed at the next version change.

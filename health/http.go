@@ -63,6 +63,10 @@ type cacheKey struct {
 	provider, model string
 	policy          Policy
 	list            bool
+	// caller is the caller the answer is for, when it has a local verdict on the board (the
+	// answer for any other caller is the plain one, cached under the zero Caller): the keys stay
+	// bounded by the engine's local verdicts, whatever names clients send.
+	caller detectors.Caller
 }
 
 // NewAPI returns the HTTP API over board.
@@ -93,6 +97,28 @@ func policyOf(r *http.Request) Policy {
 	return Policy{FailDegraded: truthy(q.Get("fail_degraded")), FailUnknown: truthy(q.Get("fail_unknown"))}
 }
 
+// queryCaller reads ?service= or ?endpoint=; on a bad value it answers 400 and returns false.
+func (a *API) queryCaller(w http.ResponseWriter, r *http.Request) (detectors.Caller, bool) {
+	if r.URL.RawQuery == "" {
+		return detectors.Caller{}, true
+	}
+	c, err := callerOf(r.URL)
+	if err != nil {
+		writeJSON(w, http.StatusBadRequest, encode(map[string]string{"error": err.Error()}))
+		return detectors.Caller{}, false
+	}
+	return c, true
+}
+
+// narrow returns c, or the zero Caller when no series on the board has a local verdict for c:
+// then its answers are the plain ones, and cached as those.
+func (a *API) narrow(c detectors.Caller) detectors.Caller {
+	if c.IsZero() || a.board.HasLocal(c) {
+		return c
+	}
+	return detectors.Caller{}
+}
+
 func truthy(s string) bool {
 	b, err := strconv.ParseBool(s)
 	return err == nil && b
@@ -117,6 +143,10 @@ func notModified(w http.ResponseWriter, r *http.Request, tag []string) bool {
 }
 
 func (a *API) list(w http.ResponseWriter, r *http.Request) {
+	c, ok := a.queryCaller(w, r)
+	if !ok {
+		return
+	}
 	q := r.URL.Query()
 	if ws := q.Get("wait"); ws != "" {
 		wait, err := time.ParseDuration(ws)
@@ -141,29 +171,33 @@ func (a *API) list(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Connection", "close")
 		}
 	}
-	p := policyOf(r)
-	ans := a.cached(cacheKey{policy: p, list: true}, func() (answer, bool) {
+	p, c := policyOf(r), a.narrow(c) // after the wait: the caller's verdict may have come
+	ans := a.cached(cacheKey{policy: p, list: true, caller: c}, func() (answer, bool) {
 		v, statuses := a.board.Snapshot()
-		return answer{body: encode(a.report(v, statuses, p)), code: http.StatusOK, etag: []string{etag(v)}}, true
+		return answer{body: encode(a.report(v, statuses, p, c)), code: http.StatusOK, etag: []string{etag(v)}}, true
 	})
 	a.write(w, r, ans)
 }
 
 func (a *API) provider(w http.ResponseWriter, r *http.Request) {
 	name := r.PathValue("provider")
-	p := policyOf(r)
-	ans := a.cached(cacheKey{provider: name, policy: p}, func() (answer, bool) {
+	c, ok := a.queryCaller(w, r)
+	if !ok {
+		return
+	}
+	p, c := policyOf(r), a.narrow(c)
+	ans := a.cached(cacheKey{provider: name, policy: p, caller: c}, func() (answer, bool) {
 		ps, models, v, ok := a.board.Provider(name)
 		if !ok {
 			return answer{}, false
 		}
 		statuses := append([]detectors.Status{ps}, models...)
-		rep := buildReport(v, statuses, p, a.now())
+		rep := buildReportAs(v, statuses, p, a.now(), c)
 		body := encode(struct {
 			Version uint64 `json:"version"`
 			ProviderView
 		}{v, rep.Providers[0]})
-		return answer{body: body, code: statusCode(p.Usable(ps.State)), etag: []string{etag(v)}}, true
+		return answer{body: body, code: statusCode(rep.Providers[0].Usable), etag: []string{etag(v)}}, true
 	})
 	if ans.body == nil {
 		a.missing(w, p, "provider "+strconv.Quote(name)+" has not been seen")
@@ -174,13 +208,17 @@ func (a *API) provider(w http.ResponseWriter, r *http.Request) {
 
 func (a *API) model(w http.ResponseWriter, r *http.Request) {
 	prov, model := r.PathValue("provider"), r.PathValue("model")
-	p := policyOf(r)
-	ans := a.cached(cacheKey{provider: prov, model: model, policy: p}, func() (answer, bool) {
+	c, ok := a.queryCaller(w, r)
+	if !ok {
+		return
+	}
+	p, c := policyOf(r), a.narrow(c)
+	ans := a.cached(cacheKey{provider: prov, model: model, policy: p, caller: c}, func() (answer, bool) {
 		ms, ps, v, ok := a.board.Model(prov, model)
 		if !ok {
 			return answer{}, false
 		}
-		mv := modelView(ms, ps, p)
+		mv := modelView(ms, ps, p, c)
 		body := encode(struct {
 			Version  uint64 `json:"version"`
 			Provider string `json:"provider"`
@@ -195,11 +233,11 @@ func (a *API) model(w http.ResponseWriter, r *http.Request) {
 	a.write(w, r, ans)
 }
 
-// report is the body of GET /v1/health (and of the stream's snapshots): the board's statuses
-// and, when there is a source, ingest's freshness.
-func (a *API) report(version uint64, statuses []detectors.Status, p Policy) Report {
+// report is the body of GET /v1/health (and of the stream's snapshots): the board's statuses,
+// as caller c sees them, and, when there is a source, ingest's freshness.
+func (a *API) report(version uint64, statuses []detectors.Status, p Policy, c detectors.Caller) Report {
 	now := a.now()
-	rep := buildReport(version, statuses, p, now)
+	rep := buildReportAs(version, statuses, p, now, c)
 	if a.fresh != nil {
 		rep.Ingest = ingestViewOf(a.fresh.Freshness(now), now)
 	}

@@ -13,14 +13,26 @@ var stateDesc = prometheus.NewDesc(
 	[]string{"provider", "model", "state"}, nil,
 )
 
+// localStateDesc is outagewatch_health_local_state: for each local verdict on the board (a
+// caller that fails on its own, issue 18), 1 for its current state, 0 for the others.
+var localStateDesc = prometheus.NewDesc(
+	"outagewatch_health_local_state",
+	"State of each local verdict (a caller, service:NAME or endpoint:HOST, failing on its own while the series' other callers are at their baseline) of a provider (model=\"\") or model: 1 for the current state, 0 for the others.",
+	[]string{"provider", "model", "caller", "state"}, nil,
+)
+
 // boardCollector exports the board at scrape time: label values are bounded by ingest's caps
-// on providers and models.
+// on providers and models, and the callers of local verdicts by the engine's bound on callers
+// per series.
 type boardCollector struct{ board *Board }
 
 // NewCollector returns a collector of outagewatch_health_state over board.
 func NewCollector(board *Board) prometheus.Collector { return boardCollector{board} }
 
-func (c boardCollector) Describe(ch chan<- *prometheus.Desc) { ch <- stateDesc }
+func (c boardCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- stateDesc
+	ch <- localStateDesc
+}
 
 func (c boardCollector) Collect(ch chan<- prometheus.Metric) {
 	_, statuses := c.board.Snapshot()
@@ -31,6 +43,16 @@ func (c boardCollector) Collect(ch chan<- prometheus.Metric) {
 				v = 1
 			}
 			ch <- prometheus.MustNewConstMetric(stateDesc, prometheus.GaugeValue, v, s.Series.Provider, s.Series.Model, st.String())
+		}
+		for _, l := range s.Local {
+			for _, st := range detectors.States() {
+				v := 0.0
+				if l.State == st {
+					v = 1
+				}
+				ch <- prometheus.MustNewConstMetric(localStateDesc, prometheus.GaugeValue, v,
+					s.Series.Provider, s.Series.Model, l.Series.Caller.String(), st.String())
+			}
 		}
 	}
 }

@@ -5,16 +5,28 @@ import (
 	"net/http"
 	"strconv"
 	"time"
+
+	"github.com/outagewatch/outagewatch/detectors"
 )
 
 // stream serves GET /v1/health/stream: Server-Sent Events of every state change, after a
 // snapshot; Last-Event-ID resumes. When the board is closed the stream delivers the changes it
 // has not sent yet, then a final shutdown event, and ends; a stream opened after Close gets the
 // shutdown event alone.
+//
+// A stream that asks as a caller (?service=, ?endpoint=) gets the answers as that caller sees
+// them: its snapshots are the report as that caller sees it, and its local verdict's changes
+// come as "change" events. Any other local verdict's change comes as a "local" event, never as
+// a "change": the model's own state did not change.
 func (a *API) stream(w http.ResponseWriter, r *http.Request) {
 	flusher, ok := w.(http.Flusher)
 	if !ok {
 		http.Error(w, "streaming unsupported", http.StatusInternalServerError)
+		return
+	}
+	caller, err := callerOf(r.URL) // not narrowed to the board's callers: a verdict may come later
+	if err != nil {
+		writeJSON(w, http.StatusBadRequest, encode(map[string]string{"error": err.Error()}))
 		return
 	}
 	h := w.Header()
@@ -37,7 +49,7 @@ func (a *API) stream(w http.ResponseWriter, r *http.Request) {
 			if changes, complete := a.board.Since(v); complete {
 				cur, resumed = v, true
 				for _, c := range changes {
-					a.writeChange(w, c, p)
+					a.writeChange(w, c, p, caller)
 					cur = c.Version
 				}
 			}
@@ -45,7 +57,7 @@ func (a *API) stream(w http.ResponseWriter, r *http.Request) {
 	}
 	if !resumed {
 		v, statuses := a.board.Snapshot()
-		fmt.Fprintf(w, "id: %d\nevent: snapshot\ndata: %s\n", v, encode(a.report(v, statuses, p)))
+		fmt.Fprintf(w, "id: %d\nevent: snapshot\ndata: %s\n", v, encode(a.report(v, statuses, p, caller)))
 		cur = v
 	}
 	flusher.Flush()
@@ -58,12 +70,12 @@ func (a *API) stream(w http.ResponseWriter, r *http.Request) {
 			changes, complete := a.board.Since(cur)
 			if !complete {
 				v, statuses := a.board.Snapshot()
-				fmt.Fprintf(w, "id: %d\nevent: snapshot\ndata: %s\n", v, encode(a.report(v, statuses, p)))
+				fmt.Fprintf(w, "id: %d\nevent: snapshot\ndata: %s\n", v, encode(a.report(v, statuses, p, caller)))
 				cur = v
 			}
 			for _, c := range changes {
 				if c.Version > cur {
-					a.writeChange(w, c, p)
+					a.writeChange(w, c, p, caller)
 					cur = c.Version
 				}
 			}
@@ -89,8 +101,14 @@ func (a *API) stream(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-func (a *API) writeChange(w http.ResponseWriter, c Change, p Policy) {
+// writeChange writes one change: a series' own, as a "change" event (usable as caller sees
+// it when caller has a local verdict of the series), or a local verdict's (writeLocal).
+func (a *API) writeChange(w http.ResponseWriter, c Change, p Policy, caller detectors.Caller) {
 	tr := c.Transition
+	if !tr.Series.Caller.IsZero() {
+		a.writeLocal(w, c, p, caller)
+		return
+	}
 	to := tr.To
 	if tr.Series.Model != "" {
 		ms, ps, _, ok := a.board.Model(tr.Series.Provider, tr.Series.Model)
@@ -99,6 +117,9 @@ func (a *API) writeChange(w http.ResponseWriter, c Change, p Policy) {
 		} else if ok {
 			to = Effective(to, ps.State)
 		}
+	}
+	if l, ok := a.localNow(tr.Series, caller); ok && l.State.Worse(to) {
+		to = l.State
 	}
 	v := ChangeView{
 		Version: c.Version, Provider: tr.Series.Provider, Model: tr.Series.Model,
@@ -112,4 +133,55 @@ func (a *API) writeChange(w http.ResponseWriter, c Change, p Policy) {
 // Last-Event-ID stays the last change it was sent, from which it resumes elsewhere.
 func writeShutdown(w http.ResponseWriter, version uint64) {
 	fmt.Fprintf(w, "event: shutdown\ndata: %s\n", encode(ShutdownView{Version: version, Reason: "outagewatch is shutting down: reconnect"}))
+}
+
+// writeLocal writes a local verdict's change: a "change" event on a stream that asked as its
+// caller, a "local" event on any other, so that no client reads it as the model changing state.
+// from, to and reason are the verdict's own; usable is the answer as its caller sees it (the
+// worse of the verdict's new state and the series' effective state).
+func (a *API) writeLocal(w http.ResponseWriter, c Change, p Policy, caller detectors.Caller) {
+	tr := c.Transition
+	own, isProvider := a.effectiveNow(tr.Series.Own()), tr.Series.Model == ""
+	seen := tr.To
+	if own.Worse(seen) {
+		seen = own
+	}
+	var reason Reason
+	if tr.To == detectors.StateDegraded || tr.To == detectors.StateDown {
+		reason = callerReason(detectors.Status{Series: tr.Series, State: tr.To, Since: tr.At, Evidence: tr.Evidence}, isProvider)
+	} else {
+		reason = reasonOf(tr.Evidence, tr.To)
+		reason.Caller = tr.Series.Caller.String()
+	}
+	v := ChangeView{
+		Version: c.Version, Provider: tr.Series.Provider, Model: tr.Series.Model, Caller: tr.Series.Caller.String(),
+		From: tr.From.String(), To: tr.To.String(), At: tr.At.UTC(), Usable: p.Usable(seen), Reason: reason,
+	}
+	event := "local"
+	if tr.Series.Caller == caller {
+		event = "change"
+	}
+	fmt.Fprintf(w, "id: %d\nevent: %s\ndata: %s\n", c.Version, event, encode(v))
+}
+
+// effectiveNow is a series' effective state on the board now (unknown when it is not there).
+func (a *API) effectiveNow(k detectors.SeriesKey) detectors.State {
+	if k.Model == "" {
+		s, _ := a.board.Get(k)
+		return s.State
+	}
+	ms, ps, _, _ := a.board.Model(k.Provider, k.Model)
+	return EffectiveOf(ms, ps.State)
+}
+
+// localNow is the series' local verdict for caller on the board now, if it has one.
+func (a *API) localNow(k detectors.SeriesKey, caller detectors.Caller) (detectors.Status, bool) {
+	if caller.IsZero() {
+		return detectors.Status{}, false
+	}
+	s, ok := a.board.Get(k.Own())
+	if !ok {
+		return detectors.Status{}, false
+	}
+	return localFor(s, caller)
 }

@@ -34,6 +34,10 @@ type Reason struct {
 	// baseline): likely that service's own network, key or deploy. It informs; the state is
 	// still the series'.
 	ConfinedTo string `json:"confined_to,omitempty"`
+	// Caller names the caller ("service:batch-jobs", "endpoint:HOST") of a local verdict's
+	// reason: in "local" entries, in a plain answer's "local" reasons, and in the answer as that
+	// caller sees it (?service=, ?endpoint=).
+	Caller string `json:"caller,omitempty"`
 }
 
 // CallerShare is one calling service's calls and failures since a reason's change point.
@@ -77,6 +81,11 @@ type ModelView struct {
 	Reasons  []Reason     `json:"reasons"`
 	Baseline BaselineView `json:"baseline"`
 	Figures  FiguresView  `json:"figures"`
+	// Local are the model's local verdicts: callers that fail on their own. Absent when none.
+	Local []LocalView `json:"local,omitempty"`
+	// Caller is set on the answer as one caller sees it (?service=, ?endpoint=), when the
+	// model has a local verdict for that caller.
+	Caller string `json:"caller,omitempty"`
 }
 
 // ProviderView is one provider's health, with its models.
@@ -89,6 +98,10 @@ type ProviderView struct {
 	Baseline BaselineView `json:"baseline"`
 	Figures  FiguresView  `json:"figures"`
 	Models   []ModelView  `json:"models"`
+	// Local are the provider's local verdicts (an endpoint host that fails on its own, say).
+	Local []LocalView `json:"local,omitempty"`
+	// Caller is as on ModelView.
+	Caller string `json:"caller,omitempty"`
 }
 
 // Report is the body of GET /v1/health.
@@ -110,6 +123,9 @@ type ChangeView struct {
 	At       time.Time `json:"at"`
 	Usable   bool      `json:"usable"`
 	Reason   Reason    `json:"reason"`
+	// Caller names the caller of a local verdict's change ("local" events, and "change"
+	// events of a stream that asked as that caller); "" for a series' own change.
+	Caller string `json:"caller,omitempty"`
 }
 
 // ShutdownView is the data of the final shutdown event on the SSE stream: the last version the
@@ -240,6 +256,8 @@ func ReasonText(ev detectors.Evidence, state detectors.State) string {
 			return "the down alarm cleared after its hold-down: degraded until the calls since confirm the recovery"
 		}
 		return "an alarm cleared after its hold-down; another holds it " + state.String()
+	case detectors.DetectorWidened:
+		return "the failures are no longer one caller's alone: the model's own verdict took them over"
 	case detectors.DetectorRollup:
 		if state == detectors.StateDown {
 			return "follows its models: most of its traffic goes to models that are down"
@@ -272,40 +290,62 @@ func figuresOf(f detectors.Figures) FiguresView {
 // buildReport turns the board's statuses (sorted by key: each provider, with Model "", before
 // its models) into the report under policy p.
 func buildReport(version uint64, statuses []detectors.Status, p Policy, now time.Time) Report {
+	return buildReportAs(version, statuses, p, now, detectors.Caller{})
+}
+
+// buildReportAs is buildReport as caller c sees each series (the plain report for the zero
+// Caller).
+func buildReportAs(version uint64, statuses []detectors.Status, p Policy, now time.Time, c detectors.Caller) Report {
 	rep := Report{Version: version, GeneratedAt: now.UTC(), Providers: []ProviderView{}}
 	var cur *ProviderView
 	var prov detectors.Status
 	for _, s := range statuses {
 		if s.Series.Model == "" {
-			rep.Providers = append(rep.Providers, ProviderView{
+			pv := ProviderView{
 				Provider: s.Series.Provider, State: s.State.String(), Usable: p.Usable(s.State),
-				Since: s.Since.UTC(), Reasons: reasonsOf(s.Evidence, s.State), Baseline: baselineOf(s.Baseline),
-				Figures: figuresOf(s.Figures), Models: []ModelView{},
-			})
+				Since: s.Since.UTC(), Reasons: withLocal(reasonsOf(s.Evidence, s.State), s, p.Usable(s.State)),
+				Baseline: baselineOf(s.Baseline), Figures: figuresOf(s.Figures), Models: []ModelView{},
+				Local: localViews(s),
+			}
+			pv.asCaller(s, c, p)
+			rep.Providers = append(rep.Providers, pv)
 			cur, prov = &rep.Providers[len(rep.Providers)-1], s
 			continue
 		}
 		if cur == nil || cur.Provider != s.Series.Provider {
 			continue // a model without its provider cannot happen: the engine makes both
 		}
-		cur.Models = append(cur.Models, modelView(s, prov, p))
+		cur.Models = append(cur.Models, modelView(s, prov, p, c))
 	}
 	return rep
 }
 
 // modelView is a model's view under its provider's status: its own state and reasons, or, when
 // it has no verdict of its own and its provider is degraded or down, the provider's state with a
-// "provider" reason first, then its own.
-func modelView(s detectors.Status, provider detectors.Status, p Policy) ModelView {
+// "provider" reason first, then its own; then a "local" reason for each of its local verdicts.
+// For a caller c with a local verdict of the model, it is the answer as c sees it (asCaller).
+func modelView(s detectors.Status, provider detectors.Status, p Policy, c detectors.Caller) ModelView {
 	eff := EffectiveOf(s, provider.State)
 	reasons := reasonsOf(s.Evidence, s.State)
 	if eff != s.State {
 		reasons = append([]Reason{providerReason(provider)}, reasons...)
 	}
-	return ModelView{
+	mv := ModelView{
 		Model: s.Series.Model, State: eff.String(), Usable: p.Usable(eff), Since: s.Since.UTC(),
-		Reasons: reasons, Baseline: baselineOf(s.Baseline), Figures: figuresOf(s.Figures),
+		Reasons: withLocal(reasons, s, p.Usable(eff)), Baseline: baselineOf(s.Baseline), Figures: figuresOf(s.Figures),
+		Local: localViews(s),
 	}
+	mv.asCaller(s, c, p)
+	return mv
+}
+
+// withLocal appends to reasons a "local" reason for each local verdict of s, naming the caller
+// that fails on its own; usable is whether s itself is usable.
+func withLocal(reasons []Reason, s detectors.Status, usable bool) []Reason {
+	for _, l := range s.Local {
+		reasons = append(reasons, summaryReason(l, usable))
+	}
+	return reasons
 }
 
 func baselineOf(b detectors.BaselineSource) BaselineView {
