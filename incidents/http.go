@@ -10,13 +10,19 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/outagewatch/outagewatch/detectors"
 )
 
 // IncidentView is an incident as JSON.
 type IncidentView struct {
-	ID             int64      `json:"id"`
-	Provider       string     `json:"provider"`
-	GroupKey       string     `json:"group_key,omitempty"`
+	ID       int64  `json:"id"`
+	Provider string `json:"provider"`
+	GroupKey string `json:"group_key,omitempty"`
+	// Caller is the caller a local incident is confined to ("service:batch-jobs",
+	// "endpoint:eu.api.example.com"): its calls fail while the provider's other callers are at
+	// their baseline. Absent for a provider incident.
+	Caller         string     `json:"caller,omitempty"`
 	Models         []string   `json:"models"`
 	Detectors      []string   `json:"detectors"`
 	Severity       Severity   `json:"severity"`
@@ -51,7 +57,7 @@ type EventView struct {
 // View converts an incident for the API; now gives the duration of an active one.
 func View(inc Incident, now time.Time) IncidentView {
 	v := IncidentView{
-		ID: inc.ID, Provider: inc.Provider, GroupKey: inc.GroupKey, Models: inc.Models, Detectors: inc.Detectors,
+		ID: inc.ID, Provider: inc.Provider, GroupKey: inc.GroupKey, Caller: inc.Caller, Models: inc.Models, Detectors: inc.Detectors,
 		Severity: inc.Severity, State: inc.State, OpenedAt: inc.OpenedAt.UTC(), UpdatedAt: inc.UpdatedAt.UTC(),
 		AcknowledgedBy: inc.AcknowledgedBy, ResolvedBy: inc.ResolvedBy, Peak: inc.Peak,
 		SlackChannel: inc.SlackChannel, SlackTS: inc.SlackTS,
@@ -153,11 +159,16 @@ func (a *API) authorized(next func(w http.ResponseWriter, r *http.Request, actor
 
 func (a *API) list(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	f := Filter{State: q.Get("state"), Provider: q.Get("provider")}
+	f := Filter{State: q.Get("state"), Provider: q.Get("provider"), Caller: q.Get("caller")}
 	switch f.State {
 	case "", "active", "open", "acknowledged", "resolved":
 	default:
 		writeError(w, http.StatusBadRequest, "state: want active, open, acknowledged or resolved")
+		return
+	}
+	// The caller filter takes the caller's text form: a typo is an error, not an empty list.
+	if _, err := detectors.ParseCaller(f.Caller); err != nil {
+		writeError(w, http.StatusBadRequest, "caller: want service:NAME or endpoint:HOST")
 		return
 	}
 	var err error

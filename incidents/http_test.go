@@ -1,7 +1,10 @@
 package incidents
 
 import (
+	"context"
 	"encoding/json"
+	"net/http"
+	"net/http/httptest"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -38,4 +41,57 @@ func TestEvidenceClassesAreAnArray(t *testing.T) {
 	b, err = json.Marshal(Evidence{Detector: "ttft"})
 	require.NoError(t, err)
 	require.NotContains(t, string(b), "classes")
+}
+
+// fakeQuery records the filter of List and returns incs.
+type fakeQuery struct {
+	incs   []Incident
+	filter Filter
+}
+
+func (q *fakeQuery) List(_ context.Context, f Filter) ([]Incident, error) {
+	q.filter = f
+	return q.incs, nil
+}
+
+func (q *fakeQuery) Get(context.Context, int64) (Incident, []Event, error) {
+	return Incident{}, nil, ErrNotFound
+}
+
+// TestListShowsAndFiltersTheCaller: a local incident names its caller, a provider incident has
+// no caller field, and ?caller= filters (a malformed one is a 400).
+func TestListShowsAndFiltersTheCaller(t *testing.T) {
+	t.Parallel()
+	q := &fakeQuery{incs: []Incident{
+		{ID: 2, Provider: "anthropic", Caller: "service:batch-jobs", OpenedAt: t0, UpdatedAt: t0},
+		{ID: 1, Provider: "anthropic", OpenedAt: t0, UpdatedAt: t0},
+	}}
+	mux := http.NewServeMux()
+	NewAPI(q, nil, "").Register(mux)
+	get := func(target string) *httptest.ResponseRecorder {
+		rec := httptest.NewRecorder()
+		mux.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, target, nil))
+		return rec
+	}
+
+	rec := get("/v1/incidents?caller=service:batch-jobs")
+	require.Equal(t, http.StatusOK, rec.Code)
+	require.Equal(t, "service:batch-jobs", q.filter.Caller)
+	var out struct {
+		Incidents []map[string]any `json:"incidents"`
+	}
+	require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &out))
+	require.Len(t, out.Incidents, 2)
+	require.Equal(t, "service:batch-jobs", out.Incidents[0]["caller"])
+	require.NotContains(t, out.Incidents[1], "caller", "a provider incident has no caller")
+
+	rec = get("/v1/incidents")
+	require.Equal(t, http.StatusOK, rec.Code)
+	require.Empty(t, q.filter.Caller)
+
+	for _, bad := range []string{"batch-jobs", "host:x", "service:"} {
+		rec = get("/v1/incidents?caller=" + bad)
+		require.Equal(t, http.StatusBadRequest, rec.Code, bad)
+		require.Contains(t, rec.Body.String(), "caller: want service:NAME or endpoint:HOST")
+	}
 }

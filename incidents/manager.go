@@ -1,10 +1,12 @@
 package incidents
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"math/rand/v2"
 	"slices"
 	"sync"
@@ -70,8 +72,8 @@ type Manager struct {
 
 	// mu guards the lifecycle state below; Handle, the ticker and the API take it.
 	mu      sync.Mutex
-	active  map[string]*tracked // by provider: the incident under way
-	pending map[string]*group   // by provider: failing transitions in their group wait
+	active  map[key]*tracked // the incidents under way
+	pending map[key]*group   // failing transitions in their group wait
 
 	// qmu guards the write queue; wake tells the writer there is work. Every change goes
 	// through it in order: the engine's transitions and the API's acknowledgements and
@@ -83,9 +85,31 @@ type Manager struct {
 	failedAt time.Time
 }
 
+// key names an incident the manager tracks: a provider's, or the local incident of one of its
+// callers (issue 18), which lives beside the provider's and resolves on its own.
+type key struct {
+	provider string
+	caller   string // detectors.Caller's text form; "" for the provider's incident
+}
+
+// keyOf returns the incident a transition belongs to: a local verdict's (Series.Caller set) goes
+// to its caller's incident, every other to its provider's.
+func keyOf(s detectors.SeriesKey) key { return key{provider: s.Provider, caller: s.Caller.String()} }
+
+// sortedKeys returns m's keys by provider, then caller: changes are queued in a stable order.
+func sortedKeys[V any](m map[key]V) []key {
+	keys := slices.Collect(maps.Keys(m))
+	slices.SortFunc(keys, func(a, b key) int {
+		return cmp.Or(cmp.Compare(a.provider, b.provider), cmp.Compare(a.caller, b.caller))
+	})
+	return keys
+}
+
 // tracked is what the manager knows of an active incident.
 type tracked struct {
-	id       int64 // 0 until the store has written it
+	id int64 // 0 until the store has written it
+	// series are the states of the incident's series by model ("" is the provider's own); a
+	// local incident's are its caller's view of those models.
 	series   map[string]detectors.State
 	severity Severity
 	opened   time.Time
@@ -109,14 +133,15 @@ func NewManager(cfg Config, store Store, reg prometheus.Registerer, logger *slog
 	}
 	mgr := &Manager{
 		cfg: cfg, store: store, logger: logger.With("component", "incidents"), now: time.Now,
-		active: map[string]*tracked{}, pending: map[string]*group{}, wake: make(chan struct{}, 1),
+		active: map[key]*tracked{}, pending: map[key]*group{}, wake: make(chan struct{}, 1),
 	}
 	mgr.m = newMetrics(reg, mgr)
 	return mgr, nil
 }
 
 // Resume loads the active incidents from the store, so that a restarted daemon continues them
-// instead of opening duplicates. Their series count as failing until they are seen otherwise.
+// instead of opening duplicates, local incidents with their caller. Their series count as
+// failing until they are seen otherwise.
 func (mgr *Manager) Resume(ctx context.Context) error {
 	incs, err := mgr.store.Active(ctx)
 	if err != nil {
@@ -125,7 +150,8 @@ func (mgr *Manager) Resume(ctx context.Context) error {
 	mgr.mu.Lock()
 	defer mgr.mu.Unlock()
 	for _, inc := range incs {
-		if _, ok := mgr.active[inc.Provider]; ok {
+		k := key{provider: inc.Provider, caller: inc.Caller}
+		if _, ok := mgr.active[k]; ok {
 			continue // already tracked: opened (or attached to) since the start
 		}
 		t := &tracked{id: inc.ID, series: map[string]detectors.State{}, severity: inc.Severity, opened: inc.OpenedAt,
@@ -142,7 +168,7 @@ func (mgr *Manager) Resume(ctx context.Context) error {
 				t.series[m] = detectors.StateDegraded
 			}
 		}
-		mgr.active[inc.Provider] = t
+		mgr.active[k] = t
 	}
 	if len(incs) > 0 {
 		mgr.logger.Info("resumed active incidents", "count", len(incs))
@@ -160,24 +186,26 @@ func (mgr *Manager) Handle(trs []detectors.Transition) {
 	mgr.mu.Lock()
 	defer mgr.mu.Unlock()
 	for _, tr := range trs {
-		p := tr.Series.Provider
-		if t, ok := mgr.active[p]; ok {
-			mgr.onActive(p, t, tr)
+		k := keyOf(tr.Series)
+		if t, ok := mgr.active[k]; ok {
+			mgr.onActive(k, t, tr)
 			continue
 		}
-		if g, ok := mgr.pending[p]; ok {
+		if g, ok := mgr.pending[k]; ok {
 			g.transitions = append(g.transitions, tr)
 			continue
 		}
 		if failing(tr.To) {
-			mgr.pending[p] = &group{deadline: tr.At.Add(mgr.cfg.GroupWait), transitions: []detectors.Transition{tr}}
+			mgr.pending[k] = &group{deadline: tr.At.Add(mgr.cfg.GroupWait), transitions: []detectors.Transition{tr}}
 		}
 	}
 }
 
-// onActive records a transition of a provider with an incident under way: its event, a change
-// of severity, and the resolution when none of the incident's series fails any more.
-func (mgr *Manager) onActive(provider string, t *tracked, tr detectors.Transition) {
+// onActive records a transition of an incident under way: its event, a change of severity, and
+// the resolution when none of the incident's series fails any more. A local incident also ends
+// when its failures widen to the provider's other callers (detectors.DetectorWidened): the
+// provider's incident takes them over, and the resolution's evidence says so.
+func (mgr *Manager) onActive(k key, t *tracked, tr detectors.Transition) {
 	m := tr.Series.Model
 	t.series[m] = tr.To
 	if t.resumed[m] {
@@ -191,7 +219,7 @@ func (mgr *Manager) onActive(provider string, t *tracked, tr detectors.Transitio
 		}
 	}
 	sev, anyFailing := severityOf(t.series)
-	c := mgr.change(t, provider, tr.At)
+	c := mgr.change(t, k, tr.At)
 	c.Models = modelsOf(tr.Series.Model)
 	if d := tr.Evidence.Detector; d != "" && failing(tr.To) {
 		c.Detectors = []string{string(d)}
@@ -204,22 +232,34 @@ func (mgr *Manager) onActive(provider string, t *tracked, tr detectors.Transitio
 			kind = EventDeescalated
 		}
 		c.Severity = sev
-		c.Events = append(c.Events, EventSpec{Event: Event{At: tr.At, Kind: kind, Provider: provider, Severity: sev, Actor: Actor}, Notify: []string{NotifyEvent, NotifyUpdate}})
+		c.Events = append(c.Events, EventSpec{Event: Event{At: tr.At, Kind: kind, Provider: k.provider, Severity: sev, Actor: Actor}, Notify: []string{NotifyEvent, NotifyUpdate}})
 		t.severity = sev
 	}
 	if !anyFailing {
 		c.State = StateResolved
 		c.Actor = Actor
-		c.Events = append(c.Events, EventSpec{Event: Event{At: tr.At, Kind: EventResolved, Provider: provider, Severity: t.severity, Actor: Actor}, Notify: []string{NotifyResolve}})
-		delete(mgr.active, provider)
+		c.Events = append(c.Events, resolvedEvent(k, tr, t.severity))
+		delete(mgr.active, k)
 	}
 	mgr.enqueue(c)
 }
 
 // change starts a change of incident t. IncidentID stays 0 until the store has written the
-// incident: 0 means "the active incident of this provider", which is the same one in queue order.
-func (mgr *Manager) change(t *tracked, provider string, at time.Time) Change {
-	return Change{IncidentID: t.id, Provider: provider, At: at}
+// incident: 0 means "the active incident of this provider and caller", which is the same one in
+// queue order.
+func (mgr *Manager) change(t *tracked, k key, at time.Time) Change {
+	return Change{IncidentID: t.id, Provider: k.provider, Caller: k.caller, At: at}
+}
+
+// resolvedEvent is the event that resolves incident k after its last transition tr. When tr is
+// a widened end (the failures spread from the local incident's caller to the others), it keeps
+// tr's evidence, so that the timeline and the alert say where the failures went.
+func resolvedEvent(k key, tr detectors.Transition, sev Severity) EventSpec {
+	ev := Event{At: tr.At, Kind: EventResolved, Provider: k.provider, Severity: sev, Actor: Actor}
+	if tr.Evidence.Detector == detectors.DetectorWidened {
+		ev.Model, ev.Evidence = tr.Series.Model, EvidenceOf(tr.Evidence)
+	}
+	return EventSpec{Event: ev, Notify: []string{NotifyResolve}}
 }
 
 // tick opens the incidents whose group wait is over, and resolves resumed incidents whose
@@ -228,28 +268,18 @@ func (mgr *Manager) tick(now time.Time) {
 	mgr.mu.Lock()
 	defer mgr.mu.Unlock()
 	mgr.confirmResumed(now)
-	providers := make([]string, 0, len(mgr.pending))
-	for p, g := range mgr.pending {
-		if !now.Before(g.deadline) {
-			providers = append(providers, p)
+	for _, k := range sortedKeys(mgr.pending) {
+		if g := mgr.pending[k]; !now.Before(g.deadline) {
+			mgr.open(k, g)
+			delete(mgr.pending, k)
 		}
-	}
-	slices.Sort(providers)
-	for _, p := range providers {
-		mgr.open(p, mgr.pending[p])
-		delete(mgr.pending, p)
 	}
 }
 
 // confirmResumed counts the confirmed recoveries of resumed series.
 func (mgr *Manager) confirmResumed(now time.Time) {
-	providers := make([]string, 0, len(mgr.active))
-	for p := range mgr.active {
-		providers = append(providers, p)
-	}
-	slices.Sort(providers)
-	for _, p := range providers {
-		t := mgr.active[p]
+	for _, k := range sortedKeys(mgr.active) {
+		t := mgr.active[k]
 		confirmed := false
 		for m, at := range t.confirm {
 			if !now.Before(at) {
@@ -259,24 +289,24 @@ func (mgr *Manager) confirmResumed(now time.Time) {
 			}
 		}
 		if _, anyFailing := severityOf(t.series); confirmed && !anyFailing {
-			c := mgr.change(t, p, now)
+			c := mgr.change(t, k, now)
 			c.State, c.Actor = StateResolved, Actor
-			c.Events = []EventSpec{{Event: Event{At: now, Kind: EventResolved, Provider: p, Severity: t.severity, Actor: Actor}, Notify: []string{NotifyResolve}}}
-			delete(mgr.active, p)
+			c.Events = []EventSpec{{Event: Event{At: now, Kind: EventResolved, Provider: k.provider, Severity: t.severity, Actor: Actor}, Notify: []string{NotifyResolve}}}
+			delete(mgr.active, k)
 			mgr.enqueue(c)
 		}
 	}
 }
 
-// open opens a provider's incident with the transitions of its group wait: the first is the
+// open opens incident k with the transitions of its group wait: the first is the
 // "opened" event (the thread root), the others are on the timeline. If everything recovered
 // within the group wait, the incident opens and resolves at once: every failing transition is
 // part of an incident.
-func (mgr *Manager) open(provider string, g *group) {
+func (mgr *Manager) open(k key, g *group) {
 	t := &tracked{series: map[string]detectors.State{}, opened: g.transitions[0].At}
 	// State stays "": IncidentID 0 opens the incident or attaches to the one another writer
 	// opened first, whose state (acknowledged, say) must not be reset.
-	c := Change{Provider: provider, At: g.transitions[0].At}
+	c := Change{Provider: k.provider, Caller: k.caller, At: g.transitions[0].At}
 	for _, tr := range g.transitions {
 		t.series[tr.Series.Model] = tr.To
 		c.Models = append(c.Models, modelsOf(tr.Series.Model)...)
@@ -303,16 +333,16 @@ func (mgr *Manager) open(provider string, g *group) {
 		}
 		c.Events = append(c.Events, ev)
 	}
-	last := g.transitions[len(g.transitions)-1].At
+	last := g.transitions[len(g.transitions)-1]
 	if !anyFailing {
-		c.Events = append(c.Events, EventSpec{Event: Event{At: last, Kind: EventResolved, Provider: provider, Severity: sev, Actor: Actor}, Notify: []string{NotifyResolve}})
+		c.Events = append(c.Events, resolvedEvent(k, last, sev))
 		mgr.enqueue(c)
-		resolve := Change{Provider: provider, At: last, State: StateResolved, Actor: Actor}
+		resolve := Change{Provider: k.provider, Caller: k.caller, At: last.At, State: StateResolved, Actor: Actor}
 		mgr.enqueue(resolve)
 		return
 	}
-	mgr.active[provider] = t
-	mgr.logger.Info("incident opening", "provider", provider, "models", c.Models, "severity", string(sev))
+	mgr.active[k] = t
+	mgr.logger.Info("incident opening", "provider", k.provider, "caller", k.caller, "models", c.Models, "severity", string(sev))
 	mgr.enqueue(c)
 }
 

@@ -44,7 +44,7 @@ func (s *memStore) Apply(_ context.Context, c Change) (Incident, error) {
 		}
 	} else {
 		for j := range s.incidents {
-			if s.incidents[j].Provider == c.Provider && s.incidents[j].State.Active() {
+			if s.incidents[j].Provider == c.Provider && s.incidents[j].Caller == c.Caller && s.incidents[j].State.Active() {
 				i = j
 			}
 		}
@@ -52,7 +52,7 @@ func (s *memStore) Apply(_ context.Context, c Change) (Incident, error) {
 			if c.State == StateResolved {
 				return Incident{}, nil
 			}
-			s.incidents = append(s.incidents, Incident{ID: int64(len(s.incidents) + 1), Provider: c.Provider, State: StateOpen, OpenedAt: c.At})
+			s.incidents = append(s.incidents, Incident{ID: int64(len(s.incidents) + 1), Provider: c.Provider, Caller: c.Caller, State: StateOpen, OpenedAt: c.At})
 			i = len(s.incidents) - 1
 		}
 	}

@@ -40,8 +40,13 @@ func newMetrics(reg prometheus.Registerer, mgr *Manager) *metrics {
 	}
 }
 
+// openDesc's caller label is "" for a provider's incident and the caller's text form
+// ("service:batch-jobs") for a local incident (issue 18). It stays bounded: a series exists only
+// while its incident is under way, and the engine confines failures to at most a few callers per
+// model (the rest share "other", which is never confined to).
 var openDesc = prometheus.NewDesc("outagewatch_incidents_open",
-	"Incidents under way (open or acknowledged), by provider, as this daemon tracks them.", []string{"provider"}, nil)
+	"Incidents under way (open or acknowledged), by provider and caller (\"\" for the provider's own incident), as this daemon tracks them.",
+	[]string{"provider", "caller"}, nil)
 
 // openCollector exports outagewatch_incidents_open at scrape time.
 type openCollector struct{ mgr *Manager }
@@ -51,7 +56,7 @@ func (c openCollector) Describe(ch chan<- *prometheus.Desc) { ch <- openDesc }
 func (c openCollector) Collect(ch chan<- prometheus.Metric) {
 	c.mgr.mu.Lock()
 	defer c.mgr.mu.Unlock()
-	for p := range c.mgr.active {
-		ch <- prometheus.MustNewConstMetric(openDesc, prometheus.GaugeValue, 1, p)
+	for k := range c.mgr.active {
+		ch <- prometheus.MustNewConstMetric(openDesc, prometheus.GaugeValue, 1, k.provider, k.caller)
 	}
 }

@@ -13,7 +13,7 @@ import (
 func (mgr *Manager) enqueue(c Change) {
 	if !mgr.push(queued{Change: c}) {
 		mgr.m.dropped.Inc()
-		mgr.logger.Error("incident change dropped", "provider", c.Provider, "err", ErrQueueFull)
+		mgr.logger.Error("incident change dropped", "provider", c.Provider, "caller", c.Caller, "err", ErrQueueFull)
 	}
 }
 
@@ -186,10 +186,10 @@ func (mgr *Manager) flush(ctx context.Context) error {
 		mgr.qmu.Unlock()
 		mgr.learnID(c, inc)
 		if len(c.Events) > 0 && c.Events[0].Kind == EventOpened && inc.ID != 0 {
-			mgr.logger.Info("incident opened", "incident_id", inc.ID, "provider", inc.Provider, "models", inc.Models, "severity", string(inc.Severity))
+			mgr.logger.Info("incident opened", "incident_id", inc.ID, "provider", inc.Provider, "caller", inc.Caller, "models", inc.Models, "severity", string(inc.Severity))
 		}
 		if c.State == StateResolved && inc.ID != 0 {
-			mgr.logger.Info("incident resolved", "incident_id", inc.ID, "provider", inc.Provider, "duration", inc.ResolvedAt.Sub(inc.OpenedAt).Round(time.Second))
+			mgr.logger.Info("incident resolved", "incident_id", inc.ID, "provider", inc.Provider, "caller", inc.Caller, "duration", inc.ResolvedAt.Sub(inc.OpenedAt).Round(time.Second))
 		}
 	}
 }
@@ -217,8 +217,9 @@ func (mgr *Manager) applied(c Change, inc Incident) {
 	}
 	mgr.mu.Lock()
 	defer mgr.mu.Unlock()
-	if t, ok := mgr.active[inc.Provider]; ok && t.id == inc.ID {
-		delete(mgr.active, inc.Provider)
+	k := key{provider: inc.Provider, caller: inc.Caller}
+	if t, ok := mgr.active[k]; ok && t.id == inc.ID {
+		delete(mgr.active, k)
 	}
 }
 
@@ -229,7 +230,7 @@ func (mgr *Manager) learnID(c Change, inc Incident) {
 	}
 	mgr.mu.Lock()
 	defer mgr.mu.Unlock()
-	if t, ok := mgr.active[c.Provider]; ok && t.id == 0 && inc.State.Active() {
+	if t, ok := mgr.active[key{provider: c.Provider, caller: c.Caller}]; ok && t.id == 0 && inc.State.Active() {
 		t.id = inc.ID
 	}
 }
