@@ -23,8 +23,11 @@ const (
 )
 
 type incidentCard struct {
-	ID        int64
-	Provider  string
+	ID       int64
+	Provider string
+	// Caller says whose a local incident is ("batch-jobs only"): one caller's failures while
+	// the others stay at their baseline (issue 18); "" for a provider incident.
+	Caller    string
 	Models    string
 	Detectors string
 	Severity  string
@@ -169,7 +172,7 @@ func incidentCardOf(inc incidents.Incident, events []incidents.Event, now time.T
 	}
 	pk := inc.Peak
 	return incidentCard{
-		ID: inc.ID, Provider: inc.Provider, Models: strings.Join(models, ", "),
+		ID: inc.ID, Provider: inc.Provider, Caller: callerOnly(inc.Caller), Models: strings.Join(models, ", "),
 		Detectors: strings.Join(inc.Detectors, ", "), Severity: string(shownSeverity(inc, events)), State: string(inc.State),
 		Opened: timeTextOf(inc.OpenedAt, now), Resolved: timeTextOf(inc.ResolvedAt, now),
 		Duration: formatDuration(time.Duration(view.DurationSeconds * float64(time.Second))),
@@ -177,6 +180,22 @@ func incidentCardOf(inc incidents.Incident, events []incidents.Event, now time.T
 		Peak: "errors " + formatPercent(pk.ErrorRate) + ", truncation " + formatPercent(pk.TruncationRate) +
 			", rate limited " + formatPercent(pk.RateLimitRate) + ", " + strings.TrimSuffix(formatRate(pk.CallRate), "/s") + " calls/s",
 	}
+}
+
+// callerOnly says whose a local incident is: "batch-jobs only" for a service, "endpoint
+// eu.api.example.com only" for an endpoint host; "" for a provider incident. A caller stored in
+// a form this build does not know is shown as stored.
+func callerOnly(caller string) string {
+	c, err := detectors.ParseCaller(caller)
+	switch {
+	case caller == "":
+		return ""
+	case err != nil:
+		return caller + " only"
+	case c.Kind == detectors.CallerService:
+		return c.Name + " only"
+	}
+	return string(c.Kind) + " " + c.Name + " only"
 }
 
 // seriesName names a series of a provider: its model, or the provider's own pooled series.

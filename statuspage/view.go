@@ -28,6 +28,8 @@ type seriesCard struct {
 	Baseline string
 	Charts   []chart
 	Grafana  string // a link to the series on Grafana; "" when not configured
+	// Local are the series' local verdicts: callers failing on their own (localview.go).
+	Local []localEntry
 }
 
 // providerCard is a provider with its models.
@@ -101,6 +103,7 @@ func (p *Page) card(s detectors.Status, eff detectors.State, now time.Time) seri
 		Provider: s.Series.Provider, Model: s.Series.Model, State: eff.String(), OwnState: s.State.String(),
 		Since: timeTextOf(s.Since, now), Reason: reasonOf(s),
 		Baseline: baselineLine(s.Baseline), Grafana: p.grafanaLink(s.Series),
+		Local: localEntries(s, eff, now),
 	}
 	points, window, figures := slices.Values([]Point(nil)), DefaultKeep, s.Figures
 	if p.hist != nil {

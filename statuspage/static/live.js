@@ -111,6 +111,26 @@
     return s;
   }
 
+  // localFigure and localLine mirror localview.go: a caller failing on its own, in a few words.
+  var ERROR_DETECTORS = { error_rate: true, error_rate_mid: true, error_rate_down: true };
+
+  function localFigure(r) {
+    if (!r || !r.detector) return "failures";
+    var pct = formatPercent(r.observed || 0);
+    if (ERROR_DETECTORS[r.detector]) {
+      var classes = r.classes || [];
+      return pct + (classes.length ? " " + classes[0]["class"] : "") + " errors";
+    }
+    if (DETECTOR_LABELS[r.detector]) return pct + " " + DETECTOR_LABELS[r.detector];
+    return r.detector;
+  }
+
+  function localLine(r, provider, state) {
+    var line = localFigure(r);
+    if (state !== "down") line += "; the " + (provider ? "provider" : "model") + " is usable for its other callers";
+    return line;
+  }
+
   function effective(model, provider) {
     if (model === "unknown" && (provider === "down" || provider === "degraded")) return provider;
     return model;
@@ -167,6 +187,84 @@
     if (p) p.textContent = reasonLine(reason);
   }
 
+  // setLocal shows, updates or (when its verdict ended) removes the entry of one caller failing
+  // on its own under series el. The entry is built as the server's template builds it.
+  function setLocal(el, caller, kind, name, state, since, reason) {
+    var list = role(el, "local");
+    if (!list) return;
+    var li = null;
+    Array.prototype.forEach.call(list.children, function (c) { if (c.dataset.caller === caller) li = c; });
+    if (state !== "down" && state !== "degraded") {
+      if (li) li.remove();
+      list.hidden = list.children.length === 0;
+      return;
+    }
+    if (!li) {
+      li = document.createElement("li");
+      li.dataset.local = "";
+      li.dataset.caller = caller;
+      var label = document.createElement("strong");
+      label.textContent = kind + " " + name;
+      var badge = document.createElement("span");
+      badge.dataset.role = "local-state";
+      var when = document.createElement("span");
+      when.dataset.role = "local-since";
+      var why = document.createElement("span");
+      why.dataset.role = "local-reason";
+      li.append(label, ": ", badge, " ", when, " — ", why);
+      list.append(li);
+    }
+    li.dataset.state = state;
+    var b = li.querySelector('[data-role="local-state"]');
+    b.className = "state state-" + state;
+    b.textContent = state;
+    var t = Date.parse(since), w = li.querySelector('[data-role="local-since"]');
+    w.textContent = "since ";
+    if (!isNaN(t)) {
+      var time = document.createElement("time");
+      time.dateTime = new Date(t).toISOString().replace(/\.\d+Z$/, "Z");
+      time.textContent = formatClock(t, now());
+      w.append(time);
+    }
+    li.querySelector('[data-role="local-reason"]').textContent = localLine(reason, !el.dataset.model, el.dataset.state);
+    list.hidden = false;
+  }
+
+  // setLocals makes the entries under el those of a snapshot's "local" array.
+  function setLocals(el, locals) {
+    var list = role(el, "local");
+    if (!list) return;
+    var keep = {};
+    (locals || []).forEach(function (l) {
+      keep[l.caller] = true;
+      setLocal(el, l.caller, l.kind, l.name, knownState(l.state), l.since, (l.reasons || [])[0]);
+    });
+    Array.prototype.slice.call(list.children).forEach(function (li) {
+      if (!keep[li.dataset.caller]) li.remove();
+    });
+    list.hidden = list.children.length === 0;
+  }
+
+  // applyLocal shows a local verdict's change (a "local" event): the series' own state is
+  // unchanged; only its entry for that caller is.
+  function applyLocal(c) {
+    live.changes++;
+    live.version = Math.max(live.version, c.version || 0);
+    var el = findSeries(c.provider, c.model || "");
+    if (!el) { scheduleRefresh(0); return; }
+    var sep = String(c.caller || "").indexOf(":");
+    if (sep < 0) return;
+    var kind = c.caller.slice(0, sep), name = c.caller.slice(sep + 1);
+    var state = knownState(c.to);
+    setLocal(el, c.caller, kind, name, state, c.at, c.reason);
+    if (state === "down" || state === "degraded") {
+      announce(kind + " " + name + " of " + nameOf(el) + " is now " + state + ", on its own");
+    } else {
+      announce(kind + " " + name + " of " + nameOf(el) + " no longer fails on its own");
+    }
+    scheduleRefresh(1000);
+  }
+
   function nameOf(el) {
     return el.dataset.model ? el.dataset.provider + " " + el.dataset.model : el.dataset.provider;
   }
@@ -214,7 +312,9 @@
     el.dataset.ownState = own;
     setState(el, v.state);
     setSince(el, v.since);
-    setReason(el, (v.reasons || [])[0]);
+    // The "local" reasons (a caller failing on its own) are shown as entries, not as its reason.
+    setReason(el, (v.reasons || []).filter(function (r) { return r.detector !== "local"; })[0]);
+    setLocals(el, v.local);
   }
 
   function applySnapshot(rep) {
@@ -352,6 +452,10 @@
     source.addEventListener("change", function (e) {
       var c = parse(e);
       if (c) applyChange(c);
+    });
+    source.addEventListener("local", function (e) {
+      var c = parse(e);
+      if (c) applyLocal(c);
     });
   }
 
