@@ -30,26 +30,29 @@ const conventionsDir = "testdata/conventions"
 
 // goldenCall is the JSON form of a detectors.Call in the golden files.
 type goldenCall struct {
-	Provider        string `json:"provider"`
-	Model           string `json:"model"`
-	Operation       string `json:"operation"`
-	Outcome         string `json:"outcome"`
-	ErrorClass      string `json:"error_class"`
-	HTTPStatus      int    `json:"http_status"`
-	Streaming       bool   `json:"streaming"`
-	FinishReason    string `json:"finish_reason"`
-	FinishReasonRaw string `json:"finish_reason_raw"`
-	InputTokens     int64  `json:"input_tokens"`
-	OutputTokens    int64  `json:"output_tokens"`
-	TTFTMillis      int64  `json:"ttft_ms"`
-	DurationMillis  int64  `json:"duration_ms"`
-	Service         string `json:"service"`
-	Convention      string `json:"convention"`
-	Source          string `json:"source"`
-	Attempts        int    `json:"attempts"`
-	FailedAttempts  int    `json:"failed_attempts"`
-	AttemptClass    string `json:"attempt_class,omitempty"`
-	ErrorMessage    string `json:"error_message,omitempty"`
+	Provider         string `json:"provider"`
+	Model            string `json:"model"`
+	Operation        string `json:"operation"`
+	Outcome          string `json:"outcome"`
+	ErrorClass       string `json:"error_class"`
+	HTTPStatus       int    `json:"http_status"`
+	Streaming        bool   `json:"streaming"`
+	FinishReason     string `json:"finish_reason"`
+	FinishReasonRaw  string `json:"finish_reason_raw"`
+	InputTokens      int64  `json:"input_tokens"`
+	OutputTokens     int64  `json:"output_tokens"`
+	TTFTMillis       int64  `json:"ttft_ms"`
+	DurationMillis   int64  `json:"duration_ms"`
+	Service          string `json:"service"`
+	ServiceNamespace string `json:"service_namespace,omitempty"`
+	Environment      string `json:"environment,omitempty"`
+	Endpoint         string `json:"endpoint,omitempty"`
+	Convention       string `json:"convention"`
+	Source           string `json:"source"`
+	Attempts         int    `json:"attempts"`
+	FailedAttempts   int    `json:"failed_attempts"`
+	AttemptClass     string `json:"attempt_class,omitempty"`
+	ErrorMessage     string `json:"error_message,omitempty"`
 }
 
 func toGolden(c detectors.Call) goldenCall {
@@ -59,7 +62,8 @@ func toGolden(c detectors.Call) goldenCall {
 		FinishReason: c.FinishReason.String(), FinishReasonRaw: c.FinishReasonRaw,
 		InputTokens: c.InputTokens, OutputTokens: c.OutputTokens,
 		TTFTMillis: c.TTFT.Milliseconds(), DurationMillis: c.Duration.Milliseconds(),
-		Service: c.Service, Convention: c.Convention, Source: c.Source.String(),
+		Service: c.Service, ServiceNamespace: c.ServiceNamespace, Environment: c.Environment,
+		Endpoint: c.Endpoint, Convention: c.Convention, Source: c.Source.String(),
 		Attempts: c.Attempts, FailedAttempts: c.FailedAttempts,
 		AttemptClass: c.AttemptClass.String(), ErrorMessage: c.ErrorMessage,
 	}

@@ -286,6 +286,10 @@ func (a *Assembler) finishLLM(r *normalize.Record) detectors.Call {
 	if lastFailed != nil {
 		c.AttemptClass = attemptClass(lastFailed)
 	}
+	if c.Endpoint == "" && last != nil {
+		// An LLM span without server.address went where its last attempt went.
+		c.Endpoint = last.Call.Endpoint
+	}
 	c.HTTPStatus = r.OwnStatus
 	if c.HTTPStatus == 0 && last != nil {
 		c.HTTPStatus = last.OwnStatus

@@ -24,12 +24,13 @@ func New(providerHosts map[string]string) *Normalizer {
 
 // AppendSpan appends the Record of an LLM-call span or a provider attempt to recs; other spans
 // leave recs as they are. The Record is built in place: records are large. Its strings may
-// share those of span and a: a decoder that reuses its input must copy them (ingest/wire does).
-func (x *Normalizer) AppendSpan(recs []Record, span *Span, a *Attrs, scope, service string) []Record {
+// share those of span, a and res: a decoder that reuses its input must copy them (ingest/wire
+// does).
+func (x *Normalizer) AppendSpan(recs []Record, span *Span, a *Attrs, scope string, res *Resource) []Record {
 	if len(recs) == cap(recs) {
 		recs = slices.Grow(recs, 1)
 	}
-	if x.span(span, a, scope, service, &recs[:len(recs)+1][len(recs)]) {
+	if x.span(span, a, scope, res, &recs[:len(recs)+1][len(recs)]) {
 		recs = recs[:len(recs)+1]
 	}
 	return recs
@@ -37,13 +38,13 @@ func (x *Normalizer) AppendSpan(recs []Record, span *Span, a *Attrs, scope, serv
 
 // span makes a Record in r of an LLM-call span or a provider attempt; it returns false, r
 // perhaps written to, for other spans.
-func (x *Normalizer) span(span *Span, a *Attrs, scope, service string, r *Record) bool {
+func (x *Normalizer) span(span *Span, a *Attrs, scope string, res *Resource, r *Record) bool {
 	name := span.Name
 	if isLLMSpan(name, a) {
 		if skipOperation(name, a) {
 			return false
 		}
-		x.llmRecord(span, a, scope, service, r)
+		x.llmRecord(span, a, scope, res, r)
 		return true
 	}
 	if a.has&(1<<kHTTPRequestMethod|1<<kHTTPMethod) == 0 {
@@ -65,7 +66,7 @@ func (x *Normalizer) span(span *Span, a *Attrs, scope, service string, r *Record
 		provider = x.hosts.provider(host)
 	}
 	if provider != "" {
-		attemptRecord(span, a, provider, service, rawURL, r)
+		attemptRecord(span, a, provider, res, rawURL, host, r)
 		return true
 	}
 	// No known provider's host: an attempt to an LLM API path is kept, unattributed, for the
@@ -74,7 +75,7 @@ func (x *Normalizer) span(span *Span, a *Attrs, scope, service string, r *Record
 	if !ok {
 		return false
 	}
-	attemptRecord(span, a, "", service, rawURL, r)
+	attemptRecord(span, a, "", res, rawURL, host, r)
 	r.Host, r.Route = h, route
 	return true
 }
@@ -202,10 +203,10 @@ func vercelWrapper(name string) bool {
 	return suffix == ""
 }
 
-func (x *Normalizer) llmRecord(span *Span, a *Attrs, scope, service string, r *Record) {
+func (x *Normalizer) llmRecord(span *Span, a *Attrs, scope string, res *Resource, r *Record) {
 	name := span.Name
 	ev := span.events()
-	baseRecord(span, service, r)
+	baseRecord(span, res, r)
 	r.Wrapper = vercelWrapper(name)
 	r.Retry = r.HasParent && vercelAttempt(name, a.str(kAIOperationID))
 	c := &r.Call
@@ -213,6 +214,7 @@ func (x *Normalizer) llmRecord(span *Span, a *Attrs, scope, service string, r *R
 	c.Convention = convention(name, scope, a)
 	c.Provider = x.llmProvider(name, a)
 	c.Model = llmModel(name, a)
+	c.Endpoint = endpoint("", a.str(kServerAddress))
 	c.Operation = operation(name, a)
 	c.Streaming = streaming(name, a)
 	c.FinishReasonRaw = finishRaw(a)
@@ -242,14 +244,20 @@ func (x *Normalizer) llmRecord(span *Span, a *Attrs, scope, service string, r *R
 	}
 }
 
-func attemptRecord(span *Span, a *Attrs, provider, service, rawURL string, r *Record) {
-	baseRecord(span, service, r)
+// attemptRecord makes the record of a provider attempt; host is its server.address (else
+// net.peer.name), the endpoint when its URL names none.
+func attemptRecord(span *Span, a *Attrs, provider string, res *Resource, rawURL, host string, r *Record) {
+	baseRecord(span, res, r)
 	r.Attempt = true
 	r.URLModel = CapString(modelFromURL(rawURL), 128)
 	c := &r.Call
 	c.Source = detectors.SourceAttempt
 	c.Convention = "http"
 	c.Provider = provider
+	c.Endpoint = urlEndpoint(rawURL)
+	if c.Endpoint == "" {
+		c.Endpoint = endpoint("", host)
+	}
 	r.OwnStatus = statusOf(a)
 	c.HTTPStatus = r.OwnStatus
 	errType := a.str(kErrorType)

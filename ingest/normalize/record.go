@@ -56,7 +56,13 @@ type Record struct {
 	Call detectors.Call
 }
 
-func baseRecord(span *Span, service string, r *Record) {
+// Resource is what a call keeps of its span's resource: the calling service's service.name,
+// service.namespace and deployment.environment(.name), each capped at 128 bytes, "" when absent.
+type Resource struct {
+	Service, Namespace, Environment string
+}
+
+func baseRecord(span *Span, res *Resource, r *Record) {
 	*r = Record{
 		Self:  makeKey(span.TraceID, span.SpanID),
 		Start: int64(span.Start),
@@ -68,7 +74,9 @@ func baseRecord(span *Span, service string, r *Record) {
 	}
 	r.Call.Time = time.Unix(0, r.End).UTC()
 	r.Call.Duration = time.Duration(r.End - r.Start)
-	r.Call.Service = service
+	r.Call.Service = res.Service
+	r.Call.ServiceNamespace = res.Namespace
+	r.Call.Environment = res.Environment
 	r.Call.Weight = AdjustedCount(span.TraceState)
 	r.Call.RequestID = requestID(span.TraceID, span.ParentID, span.SpanID)
 }

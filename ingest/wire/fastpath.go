@@ -26,11 +26,12 @@ func (d *Decoder) DecodeProto(body []byte, res *Batch) error {
 }
 
 func (d *Decoder) resourceSpans(st *fastState, b []byte, out *Batch) bool {
-	service, haveService, haveScopes := "", false, false
+	var rr resourceReader
+	haveScopes := false
 	valid := fields(b, wtResourceSpans, func(f field) bool {
 		switch f.num {
 		case 1:
-			return resource(f.p, &service, &haveService)
+			return readResource(f.p, &rr)
 		case 2:
 			haveScopes = true
 		}
@@ -39,17 +40,18 @@ func (d *Decoder) resourceSpans(st *fastState, b []byte, out *Batch) bool {
 	if !valid {
 		return false
 	}
+	res := rr.resource()
 	for pos := 0; pos < len(b); {
 		f, np, _ := next(b, pos, wtResourceSpans)
 		pos = np
 		switch f.num {
 		case 2:
-			if !d.scopeSpans(st, f.p, service, true, out) {
+			if !d.scopeSpans(st, f.p, &res, true, out) {
 				return false
 			}
 		case 1000:
 			// pdata reads the deprecated field only when the current one is absent.
-			if !d.scopeSpans(st, f.p, service, !haveScopes, out) {
+			if !d.scopeSpans(st, f.p, &res, !haveScopes, out) {
 				return false
 			}
 		}
@@ -57,15 +59,16 @@ func (d *Decoder) resourceSpans(st *fastState, b []byte, out *Batch) bool {
 	return true
 }
 
-func resource(b []byte, service *string, have *bool) bool {
+// readResource validates a Resource message and reads the attributes calls keep into rr.
+func readResource(b []byte, rr *resourceReader) bool {
 	return fields(b, wtResource, func(f field) bool {
 		switch f.num {
 		case 1:
 			k, av, ok := parseKV(f.p, 0)
-			if ok && !*have && k == "service.name" {
+			if i := rr.slot(k); ok && i >= 0 {
 				var v normalize.Value
 				setRaw(&v, av, f.p)
-				*service, *have = normalize.CapString(v.AsString(), 128), true
+				rr.set(i, v.AsString())
 			}
 			return ok
 		case 3:
@@ -75,7 +78,7 @@ func resource(b []byte, service *string, have *bool) bool {
 	})
 }
 
-func (d *Decoder) scopeSpans(st *fastState, b []byte, service string, use bool, out *Batch) bool {
+func (d *Decoder) scopeSpans(st *fastState, b []byte, res *normalize.Resource, use bool, out *Batch) bool {
 	scope := ""
 	valid := fields(b, wtScopeSpans, func(f field) bool {
 		if f.num != 1 {
@@ -100,7 +103,7 @@ func (d *Decoder) scopeSpans(st *fastState, b []byte, service string, use bool, 
 		if span, pos, ok = nextLen(b, pos, 0x12, wtScopeSpans); !ok {
 			continue
 		}
-		if !d.rawSpan(st, span, scope, service, use, out) {
+		if !d.rawSpan(st, span, scope, res, use, out) {
 			return false
 		}
 	}
@@ -119,7 +122,7 @@ func readID(dst []byte, p []byte) bool {
 	return true
 }
 
-func (d *Decoder) rawSpan(st *fastState, b []byte, scope, service string, use bool, out *Batch) bool {
+func (d *Decoder) rawSpan(st *fastState, b []byte, scope string, res *normalize.Resource, use bool, out *Batch) bool {
 	sd, a := &st.sd, &st.attrs
 	*sd = normalize.Span{}
 	a.Reset()
@@ -222,7 +225,7 @@ func (d *Decoder) rawSpan(st *fastState, b []byte, scope, service string, use bo
 		return true
 	}
 	n := len(out.Records)
-	if out.Records = d.norm.AppendSpan(out.Records, sd, a, scope, service); len(out.Records) > n {
+	if out.Records = d.norm.AppendSpan(out.Records, sd, a, scope, res); len(out.Records) > n {
 		st.ownRecord(&out.Records[n])
 	}
 	return true

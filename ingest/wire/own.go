@@ -46,7 +46,10 @@ func (st *fastState) inBody(s string) bool {
 // are interned, error messages copied.
 func (st *fastState) ownRecord(r *normalize.Record) {
 	c := &r.Call
-	for _, s := range [...]*string{&c.Provider, &c.Model, &c.Operation, &c.FinishReasonRaw, &c.Service, &c.Convention, &r.URLModel, &r.Host, &r.Route} {
+	for _, s := range [...]*string{
+		&c.Provider, &c.Model, &c.Operation, &c.FinishReasonRaw, &c.Service, &c.ServiceNamespace,
+		&c.Environment, &c.Endpoint, &c.Convention, &r.URLModel, &r.Host, &r.Route,
+	} {
 		if st.inBody(*s) {
 			*s = st.strs.intern(*s)
 		}

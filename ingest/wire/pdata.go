@@ -17,10 +17,13 @@ func (d *Decoder) DecodeTraces(td ptrace.Traces) Batch {
 	rss := td.ResourceSpans()
 	for i := 0; i < rss.Len(); i++ {
 		rs := rss.At(i)
-		service := ""
-		if v, ok := rs.Resource().Attributes().Get("service.name"); ok {
-			service = normalize.CapString(v.AsString(), 128)
+		var rr resourceReader
+		for i, k := range resourceKeys {
+			if v, ok := rs.Resource().Attributes().Get(k); ok {
+				rr.set(i, v.AsString())
+			}
 		}
+		resource := rr.resource()
 		sss := rs.ScopeSpans()
 		for j := 0; j < sss.Len(); j++ {
 			ss := sss.At(j)
@@ -39,7 +42,7 @@ func (d *Decoder) DecodeTraces(td ptrace.Traces) Batch {
 				}
 				attrs.Read(span.Attributes())
 				sd.SetPdata(span)
-				res.Records = d.norm.AppendSpan(res.Records, &sd, &attrs, scope, service)
+				res.Records = d.norm.AppendSpan(res.Records, &sd, &attrs, scope, &resource)
 			}
 		}
 	}
