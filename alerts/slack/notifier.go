@@ -94,7 +94,7 @@ func (n *Notifier) Notify(ctx context.Context, note alerts.Notification) (alerts
 		if err != nil {
 			return root, err
 		}
-		if err := n.reply(ctx, note, root, incidents.NotifyResolve, n.render.resolution(inc)); err != nil {
+		if err := n.reply(ctx, note, root, incidents.NotifyResolve, n.render.resolution(inc, note.Event)); err != nil {
 			return root, err
 		}
 		if posted {

@@ -37,24 +37,48 @@ type renderer struct {
 }
 
 // root renders the incident as its thread root shows it: what, how bad, since when, what
-// fired, and where to look.
+// fired, and where to look. A local incident's root also says whose failures they are and what
+// that points to (localText), and, once they spread to the other callers, where they went.
 func (r renderer) root(inc incidents.Incident, timeline []incidents.Event) message {
-	header := fmt.Sprintf("%s %s %s", stateEmoji(inc), inc.Provider, stateWord(inc))
+	header := fmt.Sprintf("%s %s %s", stateEmoji(inc), subject(inc), stateWord(inc))
+	spread := inc.State == incidents.StateResolved && inc.Caller != "" && lastWidened(timeline)
+	if spread {
+		header = fmt.Sprintf(":twisted_rightwards_arrows: %s ended: the failures spread", subject(inc))
+	}
 	blocks := []slackgo.Block{
 		slackgo.NewHeaderBlock(plain(truncate(header, maxHeader))),
 		slackgo.NewSectionBlock(nil, r.fields(inc), nil),
 	}
+	if local := localText(inc, timeline); local != "" {
+		blocks = append(blocks, slackgo.NewSectionBlock(mrkdwn(":dart: "+local), nil, nil))
+	}
+	if spread {
+		blocks = append(blocks, slackgo.NewSectionBlock(mrkdwn(":twisted_rightwards_arrows: "+widenedText(inc)), nil, nil))
+	}
 	for i, ev := range firing(timeline, inc.State == incidents.StateResolved) {
-		blocks = append(blocks, slackgo.NewSectionBlock(mrkdwn(evidenceText(ev, i == 0)), nil, nil))
+		blocks = append(blocks, slackgo.NewSectionBlock(mrkdwn(evidenceText(forIncident(inc, ev), i == 0)), nil, nil))
 	}
 	blocks = append(blocks, slackgo.NewContextBlock("", mrkdwn(r.linksText(inc))))
-	text := fmt.Sprintf("%s %s (%s): %s, since %s", inc.Provider, stateWord(inc), inc.Severity,
+	text := fmt.Sprintf("%s %s (%s): %s, since %s", subject(inc), stateWord(inc), inc.Severity,
 		modelList(inc.Models, false), fallbackTime(inc.OpenedAt))
 	if inc.State == incidents.StateResolved {
-		text = fmt.Sprintf("%s recovered after %s: %s", inc.Provider, duration(inc.ResolvedAt.Sub(inc.OpenedAt)),
+		text = fmt.Sprintf("%s recovered after %s: %s", subject(inc), duration(inc.ResolvedAt.Sub(inc.OpenedAt)),
 			modelList(inc.Models, false))
 	}
+	if spread {
+		text = fmt.Sprintf("%s ended after %s: the failures spread beyond %s: see the %s incident", subject(inc),
+			duration(inc.ResolvedAt.Sub(inc.OpenedAt)), parseCaller(inc.Caller).label(), inc.Provider)
+	}
 	return message{Text: text, Blocks: blocks}
+}
+
+// forIncident returns ev as incident inc shows it: a local incident says whose failures they are
+// once, in its verdict, so its evidence does not repeat it.
+func forIncident(inc incidents.Incident, ev incidents.Event) incidents.Event {
+	if inc.Caller != "" {
+		ev.Evidence.ConfinedTo = ""
+	}
+	return ev
 }
 
 // fields are the root's facts, two columns wide.
@@ -90,48 +114,65 @@ func (r renderer) event(inc incidents.Incident, ev incidents.Event) message {
 	if ev.Model != "" {
 		series += "/" + ev.Model
 	}
+	who := subject(inc)
 	var line, text string
 	switch ev.Kind {
 	case incidents.EventEscalated:
-		line = fmt.Sprintf(":arrow_up: *%s* escalated to *%s*", escape(inc.Provider), ev.Severity)
-		text = fmt.Sprintf("%s escalated to %s", inc.Provider, ev.Severity)
+		line = fmt.Sprintf(":arrow_up: *%s* escalated to *%s*", escape(who), ev.Severity)
+		text = fmt.Sprintf("%s escalated to %s", who, ev.Severity)
 	case incidents.EventDeescalated:
-		line = fmt.Sprintf(":arrow_down: *%s* de-escalated to *%s*", escape(inc.Provider), ev.Severity)
-		text = fmt.Sprintf("%s de-escalated to %s", inc.Provider, ev.Severity)
+		line = fmt.Sprintf(":arrow_down: *%s* de-escalated to *%s*", escape(who), ev.Severity)
+		text = fmt.Sprintf("%s de-escalated to %s", who, ev.Severity)
 	case incidents.EventAcknowledged:
-		line = fmt.Sprintf(":eyes: *%s* acknowledged by %s", escape(inc.Provider), escape(ev.Actor))
-		text = fmt.Sprintf("%s acknowledged by %s", inc.Provider, ev.Actor)
+		line = fmt.Sprintf(":eyes: *%s* acknowledged by %s", escape(who), escape(ev.Actor))
+		text = fmt.Sprintf("%s acknowledged by %s", who, ev.Actor)
 	case incidents.EventResolved:
-		line = fmt.Sprintf(":white_check_mark: *%s* resolved by %s", escape(inc.Provider), escape(ev.Actor))
-		text = fmt.Sprintf("%s resolved by %s", inc.Provider, ev.Actor)
+		line = fmt.Sprintf(":white_check_mark: *%s* resolved by %s", escape(who), escape(ev.Actor))
+		text = fmt.Sprintf("%s resolved by %s", who, ev.Actor)
 	default:
+		if inc.Caller != "" {
+			series += " for " + parseCaller(inc.Caller).label()
+		}
 		line = fmt.Sprintf("%s `%s` %s → *%s*", seriesEmoji(ev.To), code(series), ev.From, ev.To)
 		text = fmt.Sprintf("%s: %s → %s", series, ev.From, ev.To)
+		if inc.Caller != "" && widened(ev) {
+			line = fmt.Sprintf(":twisted_rightwards_arrows: `%s` local verdict ended: %s", code(series), widenedText(inc))
+			text = fmt.Sprintf("%s: the failures spread beyond %s: see the %s incident", series, parseCaller(inc.Caller).label(), inc.Provider)
+		}
 	}
 	blocks := []slackgo.Block{slackgo.NewSectionBlock(mrkdwn(line), nil, nil)}
-	if ev.Evidence.Detector != "" {
-		blocks = append(blocks, slackgo.NewSectionBlock(mrkdwn(evidenceText(ev, true)), nil, nil))
+	if ev.Evidence.Detector != "" && !widened(ev) {
+		blocks = append(blocks, slackgo.NewSectionBlock(mrkdwn(evidenceText(forIncident(inc, ev), true)), nil, nil))
 	}
 	blocks = append(blocks, slackgo.NewContextBlock("", mrkdwn(slackDate(ev.At))))
 	return message{Text: text, Blocks: blocks}
 }
 
-// resolution renders the reply that closes the thread.
-func (r renderer) resolution(inc incidents.Incident) message {
+// resolution renders the reply that closes the thread; ev is the resolution's event. A local
+// incident whose failures spread to the other callers says so, and points to the provider's
+// incident.
+func (r renderer) resolution(inc incidents.Incident, ev incidents.Event) message {
 	end := inc.ResolvedAt
 	if end.IsZero() {
 		end = inc.UpdatedAt
 	}
 	took := duration(end.Sub(inc.OpenedAt))
-	line := fmt.Sprintf(":white_check_mark: *%s* recovered after *%s*", escape(inc.Provider), took)
-	if inc.ResolvedBy != "" && inc.ResolvedBy != incidents.Actor {
-		line = fmt.Sprintf(":white_check_mark: *%s* resolved by %s after *%s*", escape(inc.Provider), escape(inc.ResolvedBy), took)
+	who := subject(inc)
+	line := fmt.Sprintf(":white_check_mark: *%s* recovered after *%s*", escape(who), took)
+	text := fmt.Sprintf("%s recovered after %s", who, took)
+	switch {
+	case inc.ResolvedBy != "" && inc.ResolvedBy != incidents.Actor:
+		line = fmt.Sprintf(":white_check_mark: *%s* resolved by %s after *%s*", escape(who), escape(inc.ResolvedBy), took)
+	case inc.Caller != "" && widened(ev):
+		line = fmt.Sprintf(":twisted_rightwards_arrows: *%s* ended after *%s*: %s", escape(who), took, widenedText(inc))
+		text = fmt.Sprintf("%s ended after %s: the failures spread beyond %s: see the %s incident", who, took,
+			parseCaller(inc.Caller).label(), inc.Provider)
 	}
 	if peak := peakText(inc.Peak); peak != "" {
 		line += "\nPeak: " + peak
 	}
 	return message{
-		Text: fmt.Sprintf("%s recovered after %s", inc.Provider, took),
+		Text: text,
 		Blocks: []slackgo.Block{
 			slackgo.NewSectionBlock(mrkdwn(line), nil, nil),
 			slackgo.NewContextBlock("", mrkdwn(r.linksText(inc))),
@@ -216,8 +257,20 @@ func evidenceText(ev incidents.Event, sample bool) string {
 		}
 		fmt.Fprintf(&b, "%s`%s` %d of %d", sep, code(c.Service), c.Failures, c.Calls)
 	}
+	for i, c := range e.Endpoints {
+		sep := ", "
+		if i == 0 {
+			sep = "\n*By endpoint*: "
+		}
+		fmt.Fprintf(&b, "%s`%s` %d of %d", sep, code(c.Endpoint), c.Failures, c.Calls)
+	}
 	if e.ConfinedTo != "" {
-		fmt.Fprintf(&b, "\n*Only `%s` fails*: the other services are at their baseline; likely its own network, key or deploy", code(e.ConfinedTo))
+		c := parseCaller(e.ConfinedTo)
+		if c.kind == kindEndpoint {
+			fmt.Fprintf(&b, "\n*Only `%s` fails*: the other endpoints are at their baseline; likely that region or deployment", code(c.name))
+		} else {
+			fmt.Fprintf(&b, "\n*Only `%s` fails*: the other services are at their baseline; likely its own network, key or deploy", code(c.name))
+		}
 	}
 	if sample && e.SampleError != "" {
 		b.WriteString("\n```" + strings.ReplaceAll(escape(truncate(e.SampleError, maxSampleError)), "`", "'") + "```")

@@ -74,7 +74,7 @@ func TestRenderGolden(t *testing.T) {
 		{"event_escalated", r.event(inc, incidents.Event{At: opened, Kind: incidents.EventEscalated, Severity: incidents.SeverityCritical})},
 		{"event_acknowledged", r.event(inc, incidents.Event{At: opened, Kind: incidents.EventAcknowledged, Actor: "alice"})},
 		{"event_long_sample_error", r.event(inc, bare)},
-		{"resolution", r.resolution(resolved(inc))},
+		{"resolution", r.resolution(resolved(inc), incidents.Event{Kind: incidents.EventResolved, Actor: incidents.Actor})},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
