@@ -55,10 +55,10 @@ func TestCallerFields(t *testing.T) {
 			want: want{detectors.SourceLLM, "api.openai.com", "", "staging", "checkout (staging)"},
 		},
 		{
-			name:     "a local gateway keeps its port",
+			name:     "a local gateway, its port dropped as its LLM span names none",
 			resource: map[string]any{"service.namespace": "shop"},
 			url:      "http://127.0.0.1:8080/v1/chat/completions", withLLM: true,
-			want: want{detectors.SourceLLM, "127.0.0.1:8080", "shop", "", "shop/checkout"},
+			want: want{detectors.SourceLLM, "127.0.0.1", "shop", "", "shop/checkout"},
 		},
 		{
 			name:     "attempts alone",

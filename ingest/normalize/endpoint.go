@@ -12,19 +12,19 @@ func urlEndpoint(rawURL string) string {
 	if !plain {
 		host = hostOf(rawURL) // allocates: only URLs with an unusual authority get here
 	}
-	return endpoint(rawURL[:i], host)
+	return endpoint(host)
 }
 
-// endpoint returns the provider endpoint a call went to, from a host or host:port: lower case,
-// capped at 128 bytes, without its port when the port is the default of scheme (80 for http,
-// 443 for https; either when scheme is "", as for a bare server.address). Other ports stay: a
-// local gateway on 127.0.0.1:8080 is not the one on :8081. It allocates only for a host with
-// upper-case letters.
-func endpoint(scheme, host string) string {
+// endpoint returns the provider endpoint host a call went to, from a host or host:port: lower
+// case, capped at 128 bytes, without its port. The port goes even when it is not the scheme's
+// default: an LLM span's server.address names no port (semconv puts it in server.port) while
+// its attempts' URLs do, and one endpoint must not count as two callers. It allocates only for
+// a host with upper-case letters.
+func endpoint(host string) string {
 	if host == "" {
 		return ""
 	}
-	if h, port, ok := splitPort(host); ok && defaultPort(scheme, port) {
+	if h, _, ok := splitPort(host); ok {
 		host = h
 	}
 	return CapString(strings.ToLower(host), 128)
@@ -47,16 +47,4 @@ func splitPort(host string) (h, port string, ok bool) {
 		return "", "", false
 	}
 	return h, port, true
-}
-
-func defaultPort(scheme, port string) bool {
-	switch {
-	case scheme == "":
-		return port == "443" || port == "80"
-	case strings.EqualFold(scheme, "https"):
-		return port == "443"
-	case strings.EqualFold(scheme, "http"):
-		return port == "80"
-	}
-	return false
 }

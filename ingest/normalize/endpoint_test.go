@@ -15,11 +15,9 @@ func TestURLEndpoint(t *testing.T) {
 		{"https default port dropped", "https://api.anthropic.com:443/v1/messages", "api.anthropic.com"},
 		{"http default port dropped", "http://gateway.internal:80/v1/chat/completions", "gateway.internal"},
 		{"scheme in upper case", "HTTPS://api.anthropic.com:443/v1/messages", "api.anthropic.com"},
-		{"local gateway keeps its port", "http://127.0.0.1:8080/v1/chat/completions", "127.0.0.1:8080"},
-		{"443 is not http's default", "http://gw.example.com:443/v1", "gw.example.com:443"},
-		{"80 is not https' default", "https://gw.example.com:80/v1", "gw.example.com:80"},
+		{"any port dropped", "http://127.0.0.1:8080/v1/chat/completions", "127.0.0.1"},
 		{"ipv6 default port", "https://[2001:db8::1]:443/v1", "[2001:db8::1]"},
-		{"ipv6 other port", "http://[::1]:4000/v1", "[::1]:4000"},
+		{"ipv6 other port", "http://[::1]:4000/v1", "[::1]"},
 		{"userinfo left out", "https://user:secret@api.openai.com/v1/responses", "api.openai.com"},
 		{"query only", "https://api.openai.com?x=1", "api.openai.com"},
 		{"authority url.Parse rejects", "https://api%2eopenai.com/v1", ""},
@@ -40,7 +38,7 @@ func TestEndpointOfServerAddress(t *testing.T) {
 		{"lower case", "EU.api.example.com", "eu.api.example.com"},
 		{"443 dropped", "api.openai.com:443", "api.openai.com"},
 		{"80 dropped", "gateway:80", "gateway"},
-		{"other port kept", "127.0.0.1:8080", "127.0.0.1:8080"},
+		{"other port dropped: the LLM span names none", "127.0.0.1:8080", "127.0.0.1"},
 		{"bare ipv6 not split", "2001:db8::443", "2001:db8::443"},
 		{"not a port", "host:abc", "host:abc"},
 		{"capped", strings.Repeat("a", 200), strings.Repeat("a", 128)},
@@ -48,7 +46,7 @@ func TestEndpointOfServerAddress(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			require.Equal(t, tc.want, endpoint("", tc.host))
+			require.Equal(t, tc.want, endpoint(tc.host))
 		})
 	}
 }
@@ -57,7 +55,7 @@ func TestEndpointOfServerAddress(t *testing.T) {
 func TestEndpointAllocations(t *testing.T) {
 	n := testing.AllocsPerRun(100, func() {
 		_ = urlEndpoint("https://api.anthropic.com:443/v1/messages")
-		_ = endpoint("", "eu.api.example.com")
+		_ = endpoint("eu.api.example.com")
 	})
 	require.Zero(t, n)
 }

@@ -214,7 +214,7 @@ func (x *Normalizer) llmRecord(span *Span, a *Attrs, scope string, res *Resource
 	c.Convention = convention(name, scope, a)
 	c.Provider = x.llmProvider(name, a)
 	c.Model = llmModel(name, a)
-	c.Endpoint = endpoint("", a.str(kServerAddress))
+	c.Endpoint = endpoint(a.str(kServerAddress))
 	c.Operation = operation(name, a)
 	c.Streaming = streaming(name, a)
 	c.FinishReasonRaw = finishRaw(a)
@@ -256,7 +256,7 @@ func attemptRecord(span *Span, a *Attrs, provider string, res *Resource, rawURL,
 	c.Provider = provider
 	c.Endpoint = urlEndpoint(rawURL)
 	if c.Endpoint == "" {
-		c.Endpoint = endpoint("", host)
+		c.Endpoint = endpoint(host)
 	}
 	r.OwnStatus = statusOf(a)
 	c.HTTPStatus = r.OwnStatus
