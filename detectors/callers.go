@@ -3,15 +3,15 @@ package detectors
 import (
 	"cmp"
 	"fmt"
-	"math"
 	"slices"
 	"strings"
 )
 
 // Which callers an alarm's events come from (issue 18): each member counts, since its change
-// point, its observations and events per calling service (the call's service.name), so that the
-// evidence says whether the failures are everyone's or one caller's ("batch-jobs: 7 of 7;
-// search: 0 of 6; checkout: 0 of 6").
+// point, its observations and events per calling service (Call.ServiceCaller) and per endpoint
+// host (Call.Endpoint), so that the evidence says whether the failures are everyone's or one
+// caller's ("batch-jobs: 7 of 7; search: 0 of 6; checkout: 0 of 6"), and the verdict
+// (verdict.go) is taken on them.
 
 // maxCallers bounds the callers a member counts; the rest share OtherCaller.
 const maxCallers = 4
@@ -47,15 +47,25 @@ func (cc *callerCounts) add(caller string, event bool) {
 		}
 	}
 	if i == int(cc.used) {
-		if i == maxCallers-1 && caller != OtherCaller {
-			// The last slot is shared by every caller beyond the first ones.
-			caller = OtherCaller
-		}
-		if i == maxCallers {
-			i = maxCallers - 1
-		} else {
-			cc.c[i].name = caller
+		switch {
+		case i < maxCallers-1:
+			cc.c[i] = callerCount{name: caller}
 			cc.used++
+		case i == maxCallers-1:
+			// The last slot is shared by every caller beyond the first ones.
+			cc.c[i] = callerCount{name: OtherCaller}
+			cc.used++
+		default:
+			i = maxCallers - 1
+			if event {
+				// A failing caller takes the named slot of one that has not failed (folded into
+				// the shared one): the failing callers are the ones a verdict must tell apart.
+				if j := cc.quietSlot(); j >= 0 {
+					o := &cc.c[maxCallers-1]
+					o.n, o.k = sat(o.n, cc.c[j].n), sat(o.k, cc.c[j].k)
+					cc.c[j], i = callerCount{name: caller}, j
+				}
+			}
 		}
 	}
 	if cc.c[i].n < 1<<16-1 {
@@ -65,6 +75,19 @@ func (cc *callerCounts) add(caller string, event bool) {
 		}
 	}
 }
+
+// quietSlot returns the named slot with no events and the fewest observations, or -1.
+func (cc *callerCounts) quietSlot() int {
+	j := -1
+	for i, c := range cc.c[:maxCallers-1] {
+		if c.k == 0 && (j < 0 || c.n < cc.c[j].n) {
+			j = i
+		}
+	}
+	return j
+}
+
+func sat(a, b uint16) uint16 { return uint16(min(int(a)+int(b), 1<<16-1)) }
 
 // shares lists the callers, most events first; nil when there was a single caller (no one to
 // compare with).
@@ -80,37 +103,6 @@ func (cc *callerCounts) shares() []CallerShare {
 		return cmp.Or(cmp.Compare(b.K, a.K), cmp.Compare(b.N, a.N), cmp.Compare(a.Caller, b.Caller))
 	})
 	return out
-}
-
-// Confinement: the rule the provider-or-us verdict is taken on (issue 18). An excursion's
-// failures are one caller's when that caller has at least confinedShare of its events, and the
-// other callers, with at least confinedOthers calls since the change point between them, stay
-// within their baseline's binomial bound (mean plus two standard deviations, plus one).
-const (
-	confinedShare  = 0.8
-	confinedOthers = 5
-)
-
-// confinedTo returns the caller whose calls an excursion's events are confined to, or "" when
-// they are not (or there is no other caller to compare with). p0 is the member's baseline.
-func confinedTo(shares []CallerShare, p0 float64) string {
-	if len(shares) < 2 || shares[0].Caller == OtherCaller {
-		return ""
-	}
-	top := shares[0]
-	n, k := 0, 0
-	for _, s := range shares[1:] {
-		n, k = n+s.N, k+s.K
-	}
-	total := top.K + k
-	if total == 0 || n < confinedOthers || float64(top.K) < confinedShare*float64(total) {
-		return ""
-	}
-	mean := float64(n) * p0
-	if float64(k) > mean+2*math.Sqrt(mean*(1-p0))+1 {
-		return "" // the others fail beyond their baseline too: everyone's
-	}
-	return top.Caller
 }
 
 // CallerKind says what a Caller names.

@@ -79,6 +79,12 @@ type Config struct {
 	// are not independent evidence: 1 restores the bar.
 	MaxRetryErrors int `yaml:"max_retry_errors"`
 
+	// ConfineWait is how long an alarm's verdict may wait to tell whether its failures are
+	// one caller's (a local verdict) or the provider's, while the other callers have made too
+	// few calls to be sure they do not fail as well; then it is the provider's. 0 makes every
+	// verdict the provider's (docs/detection.md, "Whose failures").
+	ConfineWait time.Duration `yaml:"confine_wait"`
+
 	// Limits cap the series the engine tracks. They are not part of the YAML surface
 	// (detectors.*): the daemon copies ingest.max_providers and ingest.max_models_per_provider
 	// here, so that the engine and ingest agree on one set of caps.
@@ -120,6 +126,7 @@ func DefaultConfig() Config {
 		SilenceMin:            60 * time.Second,
 		SilenceKappa:          2,
 		MaxRetryErrors:        1,
+		ConfineWait:           5 * time.Second,
 		Limits:                Limits{MaxProviders: 32, MaxModelsPerProvider: 64},
 	}
 }
@@ -148,6 +155,9 @@ func (c Config) Validate() error {
 	}
 	if c.WarmupAge < 0 {
 		bad("warmup_age", "must be >= 0")
+	}
+	if c.ConfineWait < 0 || c.ConfineWait > time.Minute {
+		bad("confine_wait", "must be between 0 and 1m")
 	}
 	if !(c.MinReferenceRate > 0) {
 		bad("min_reference_rate", "must be > 0")

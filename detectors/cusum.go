@@ -19,7 +19,7 @@ type cusum struct {
 	n, k    int32
 	classes [numClasses]uint16
 	sample  string
-	callers callerCounts
+	callers [numDims]callerCounts
 }
 
 // setParams (re)designs the member; its statistic is kept.
@@ -33,7 +33,7 @@ func (c *cusum) setParams(p0, p1, h float64) {
 func (c *cusum) ready() bool { return c.h > 0 }
 
 // observe adds one observation and reports whether the statistic reached the threshold.
-func (c *cusum) observe(now time.Time, event bool, class ErrorClass, msg, caller string) bool {
+func (c *cusum) observe(now time.Time, event bool, class ErrorClass, msg string, w *who) bool {
 	if !c.ready() {
 		return false
 	}
@@ -44,10 +44,14 @@ func (c *cusum) observe(now time.Time, event bool, class ErrorClass, msg, caller
 		// An event lifts S off zero: the change-point estimate τ̂ is now.
 		c.since, c.n, c.k, c.sample = now, 0, 0, ""
 		clear(c.classes[:])
-		c.callers.reset()
+		c.callers = [numDims]callerCounts{}
 	}
 	c.n++
-	c.callers.add(caller, event)
+	for d := range numDims {
+		if w[d] != "" {
+			c.callers[d].add(w[d], event)
+		}
+	}
 	if event {
 		c.s += c.a
 		c.k++
@@ -73,7 +77,6 @@ func (c *cusum) estimate() float64 {
 
 // evidence describes the member's current excursion.
 func (c *cusum) evidence(det Detector, now time.Time) Evidence {
-	shares := c.callers.shares()
 	return Evidence{
 		Detector:    det,
 		Observed:    c.estimate(),
@@ -85,7 +88,8 @@ func (c *cusum) evidence(det Detector, now time.Time) Evidence {
 		Events:      int(c.k),
 		Classes:     topClasses(&c.classes),
 		SampleError: c.sample,
-		Callers:     shares,
+		Callers:     c.callers[dimService].shares(),
+		Endpoints:   c.callers[dimEndpoint].shares(),
 	}
 }
 

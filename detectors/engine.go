@@ -113,7 +113,7 @@ func (e *Engine) Observe(now time.Time, c *Call, out []Transition) []Transition 
 // observation turns a call into detector inputs: its failed attempts and final outcome, with the
 // errors of one logical request capped at MaxRetryErrors.
 func (e *Engine) observation(now time.Time, c *Call) observation {
-	o := observation{msg: c.ErrorMessage, weight: c.AdjustedCount(), caller: c.Service}
+	o := observation{msg: c.ErrorMessage, weight: c.AdjustedCount(), who: who{c.ServiceCaller(), c.Endpoint}}
 	o.week, o.hour = weekHour(now)
 	events, class := c.FailedAttempts, c.AttemptClass
 	if c.Outcome == OutcomeError {
@@ -197,7 +197,8 @@ func (e *Engine) expireRetries(now time.Time) {
 // settle evaluates a model series and records a transition of its state.
 func (e *Engine) settle(now time.Time, s *series, out []Transition) []Transition {
 	st, ev := s.evaluate(&e.cfg, now)
-	return s.transition(now, st, ev, out)
+	out = s.transition(now, st, ev, out)
+	return s.settleLocal(now, out)
 }
 
 func (s *series) transition(now time.Time, st State, ev Evidence, out []Transition) []Transition {
@@ -251,7 +252,8 @@ func (e *Engine) settleProvider(now time.Time, p *series, out []Transition) []Tr
 		st, ev = roll, worst.evidence
 		ev.Detector = DetectorRollup
 	}
-	return p.transition(now, st, ev, out)
+	out = p.transition(now, st, ev, out)
+	return p.settleLocal(now, out)
 }
 
 // Tick advances time to now without a call: silences, hold-downs, warm-ups and redesigns take

@@ -45,6 +45,17 @@ type latch struct {
 	step      float64 // what one good observation adds to r
 	n, k      int32   // observations and events since the change point, for escalation
 	evidence  Evidence
+
+	// Whose failures (verdict.go): the verdict, the caller of a local one and its dimension,
+	// the end of a pending one's wait, the callers' counts since the change point, the CUSUM
+	// on the other callers' calls of a local one, and the caller a widened one was local to.
+	verdict      verdict
+	caller       Caller
+	dim          int
+	pendingUntil time.Time
+	counts       [numDims]callerCounts
+	rest         cusum
+	widenedFrom  Caller
 }
 
 // figures are decayed counts over the last minutes, for Status.
@@ -99,6 +110,10 @@ type series struct {
 	// baseline before it is detected.
 	lag   [2][numRates]decayed
 	lagAt uint64
+
+	// seen are the callers seen recently, per dimension; locals the local verdicts.
+	seen   [numDims][maxCallers]seenCaller
+	locals []localVerdict
 }
 
 // observation is what one call tells the detectors, after retries were capped.
@@ -119,8 +134,8 @@ type observation struct {
 	msg                                     string
 	// weight is the call's adjusted count (Call.AdjustedCount): for the call rate only.
 	weight float64
-	// caller is the calling service (Call.Service).
-	caller string
+	// who is the caller, per dimension (Call.ServiceCaller, Call.Endpoint).
+	who who
 }
 
 // learning reports whether baselines may learn from this series' calls now: only while no alarm
@@ -137,6 +152,7 @@ func (s *series) observe(e *Engine, now time.Time, o *observation) {
 	s.calls++
 	s.rotateLag()
 	s.lastCall = now
+	s.see(now, &o.who)
 	s.peak.add(now, o.weight)
 	s.callRate.bump(false)
 	s.fig.calls.N++
@@ -153,38 +169,38 @@ func (s *series) observe(e *Engine, now time.Time, o *observation) {
 		if learn {
 			s.errBase.add(week, hour, true)
 		}
-		s.feed(e, now, mError, true, o.errClass, o.msg, o.caller)
-		s.feed(e, now, mMid, true, o.errClass, o.msg, o.caller)
-		s.feed(e, now, mDown, true, o.errClass, o.msg, o.caller)
+		s.feed(e, now, mError, true, o.errClass, o.msg, &o.who)
+		s.feed(e, now, mMid, true, o.errClass, o.msg, &o.who)
+		s.feed(e, now, mDown, true, o.errClass, o.msg, &o.who)
 	}
 	if o.success {
 		s.fig.errors.bump(false)
 		if learn {
 			s.errBase.add(week, hour, false)
 		}
-		s.feed(e, now, mError, false, ClassNone, "", o.caller)
-		s.feed(e, now, mMid, false, ClassNone, "", o.caller)
-		s.feed(e, now, mDown, false, ClassNone, "", o.caller)
+		s.feed(e, now, mError, false, ClassNone, "", &o.who)
+		s.feed(e, now, mMid, false, ClassNone, "", &o.who)
+		s.feed(e, now, mDown, false, ClassNone, "", &o.who)
 
 		s.fig.truncation.bump(o.truncated)
 		if learn {
 			s.truncBase.add(week, hour, o.truncated)
 		}
-		s.feed(e, now, mTrunc, o.truncated, ClassNone, o.msg, o.caller)
+		s.feed(e, now, mTrunc, o.truncated, ClassNone, o.msg, &o.who)
 	}
 	for i := 0; i < o.rateLimited; i++ {
 		s.fig.rateLimit.bump(true)
 		if learn {
 			s.rateBase.add(week, hour, true)
 		}
-		s.feed(e, now, mRate, true, ClassRateLimited, o.msg, o.caller)
+		s.feed(e, now, mRate, true, ClassRateLimited, o.msg, &o.who)
 	}
 	if o.success || o.providerErrors > 0 {
 		s.fig.rateLimit.bump(false)
 		if learn {
 			s.rateBase.add(week, hour, false)
 		}
-		s.feed(e, now, mRate, false, ClassNone, "", o.caller)
+		s.feed(e, now, mRate, false, ClassNone, "", &o.who)
 	}
 	if o.ttft > 0 {
 		s.ttftRecent.addIndex(o.ttftIndex)
@@ -192,7 +208,7 @@ func (s *series) observe(e *Engine, now time.Time, o *observation) {
 			s.ttftBase.addIndex(o.ttftIndex)
 		}
 		if s.ttftLimit > 0 {
-			s.feed(e, now, mTTFT, o.ttft.Seconds() > s.ttftLimit, ClassNone, "", o.caller)
+			s.feed(e, now, mTTFT, o.ttft.Seconds() > s.ttftLimit, ClassNone, "", &o.who)
 		}
 	}
 	if o.duration > 0 {
@@ -203,7 +219,7 @@ func (s *series) observe(e *Engine, now time.Time, o *observation) {
 			s.latBase.addIndex(o.perTokenIndex)
 		}
 		if s.latLimit > 0 {
-			s.feed(e, now, mLatency, o.perToken > s.latLimit, ClassNone, "", o.caller)
+			s.feed(e, now, mLatency, o.perToken > s.latLimit, ClassNone, "", &o.who)
 		}
 	}
 }
@@ -243,14 +259,17 @@ func (s *series) decayers() []*decayed {
 }
 
 // feed gives one observation to a member and to the latches of that member.
-func (s *series) feed(e *Engine, now time.Time, m member, event bool, class ErrorClass, msg, caller string) {
+func (s *series) feed(e *Engine, now time.Time, m member, event bool, class ErrorClass, msg string, w *who) {
 	for i := range s.latches {
 		if l := &s.latches[i]; l.member == m {
-			s.recoveryStep(&e.cfg, now, l, event)
+			s.observeVerdict(e, now, l, event, class, msg, w)
+			if l.verdict != verdictLocal || l.own(w) {
+				s.recoveryStep(&e.cfg, now, l, event)
+			}
 		}
 	}
 	c := &s.members[m]
-	if c.observe(now, event, class, msg, caller) {
+	if c.observe(now, event, class, msg, w) {
 		s.alarm(e, now, m)
 	}
 }
@@ -268,7 +287,7 @@ func (s *series) recoveryStep(cfg *Config, now time.Time, l *latch, event bool) 
 	} else {
 		l.r += l.step
 	}
-	if l.level == StateDegraded && (l.member == mError || l.member == mMid || l.member == mTrunc) && s.downByEstimate(cfg, int(l.n), int(l.k)) {
+	if n, k := l.ownCounts(); l.level == StateDegraded && (l.member == mError || l.member == mMid || l.member == mTrunc) && s.downByEstimate(cfg, n, k) {
 		s.enterDown(cfg, now, l)
 		l.evidence.Observed = float64(l.k) / float64(l.n)
 		l.evidence.SampleSize, l.evidence.Events = int(l.n), int(l.k)
@@ -284,11 +303,7 @@ func (s *series) downByEstimate(cfg *Config, n, k int) bool {
 	if n < cfg.DownEstimateCalls {
 		return false
 	}
-	const z = 0.8416 // one-sided 80%
-	p := float64(k) / float64(n)
-	nf := float64(n)
-	lower := (p + z*z/(2*nf) - z*math.Sqrt(p*(1-p)/nf+z*z/(4*nf*nf))) / (1 + z*z/nf)
-	return lower >= cfg.DownEstimate
+	return wilsonLower(n, k) >= cfg.DownEstimate
 }
 
 // alarm latches member m's alarm, or refreshes the latch of an earlier alarm of m: its
@@ -304,8 +319,11 @@ func (s *series) alarm(e *Engine, now time.Time, m member) {
 	for i := range s.latches {
 		if l := &s.latches[i]; l.member == m {
 			// A re-alarm judges the rate over the whole alarm (the latch's counts), not over the
-			// excursion that just crossed, which ends on a burst by construction.
-			down = m == mDown || ((m == mError || m == mMid || m == mTrunc) && s.downByEstimate(cfg, int(l.n), int(l.k)))
+			// excursion that just crossed, which ends on a burst by construction. Its verdict
+			// stays: a local one widens on its other callers' CUSUM, not on one excursion.
+			n, k := l.ownCounts()
+			down = m == mDown || ((m == mError || m == mMid || m == mTrunc) && s.downByEstimate(cfg, n, k))
+			ev.ConfinedTo = l.caller
 			l.r = 0
 			if down && l.level != StateDown {
 				s.enterDown(cfg, now, l)
@@ -319,12 +337,21 @@ func (s *series) alarm(e *Engine, now time.Time, m member) {
 	}
 	p1 := min(0.99, max(p, (c.p0+c.p1)/2))
 	l := latch{
-		member:   m,
-		level:    StateDegraded,
-		step:     math.Log((1 - c.p0) / (1 - p1)),
-		n:        c.n,
-		k:        c.k,
-		evidence: ev,
+		member:       m,
+		level:        StateDegraded,
+		step:         math.Log((1 - c.p0) / (1 - p1)),
+		n:            c.n,
+		k:            c.k,
+		evidence:     ev,
+		counts:       c.callers,
+		pendingUntil: now.Add(cfg.ConfineWait),
+	}
+	v, who := s.judge(cfg, now, &c.callers, c.p0)
+	l.decide(v, who, c)
+	if v == verdictLocal {
+		// A local alarm's level is its caller's rate, not the mix of all callers'.
+		n, k := l.ownCounts()
+		down = m == mDown || ((m == mError || m == mMid || m == mTrunc) && s.downByEstimate(cfg, n, k))
 	}
 	if down {
 		s.enterDown(cfg, now, &l) // its hold-down is the down one, not the longer degraded one
@@ -380,10 +407,14 @@ func (s *series) clearLatches(cfg *Config, now time.Time) (Evidence, bool) {
 			kept = append(kept, l)
 			continue
 		}
-		cleared = true
-		ev = l.evidence
-		ev.Detector = DetectorRecovery
-		ev.Window = now.Sub(l.evidence.ChangePoint)
+		if l.verdict == verdictProvider {
+			cleared = true
+			ev = l.evidence
+		}
+		if l.verdict == verdictProvider {
+			ev.Detector = DetectorRecovery
+			ev.Window = now.Sub(l.evidence.ChangePoint)
+		}
 		if l.level == StateDown {
 			// Step down to degraded, with a fresh test and a fresh estimate: the outage's
 			// counts must not escalate the latch straight back to down.
@@ -461,6 +492,7 @@ func (s *series) maintain(e *Engine, now time.Time) {
 // evaluate computes the series' own state (for a provider, from its pooled bank only) and the
 // evidence of a change.
 func (s *series) evaluate(cfg *Config, now time.Time) (State, Evidence) {
+	s.expireVerdicts(now)
 	recovered, cleared := s.clearLatches(cfg, now)
 	quiet := now.Sub(s.lastCall)
 	silent := s.calls > 0 && quiet > cfg.SilenceMin && quiet > s.silenceTimeout(cfg)
@@ -479,6 +511,9 @@ func (s *series) evaluate(cfg *Config, now time.Time) (State, Evidence) {
 	}
 	state, ev := StateHealthy, Evidence{}
 	for _, l := range s.latches {
+		if l.verdict != verdictProvider {
+			continue // a local verdict is its caller's (settleLocal); a pending one is not told yet
+		}
 		if l.level.Worse(state) || (l.level == state && state != StateHealthy && ev.Detector == "") {
 			state, ev = l.level, l.evidence
 		}
@@ -521,6 +556,7 @@ func (s *series) status(now time.Time) Status {
 		Since:    s.since,
 		Evidence: s.evidence,
 		Baseline: s.baselineSource(),
+		Local:    s.localStatuses(),
 		Figures: Figures{
 			CallRate:       f.calls.K * math.Ln2 / figuresHalfLife.Seconds(),
 			ErrorRate:      ratio(f.errors),

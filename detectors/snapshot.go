@@ -81,6 +81,17 @@ type seriesSnapshot struct {
 	// Version 3: the lagged counts of a series on its priors, by lag and then rate.
 	Lag   []decayed
 	LagAt uint64
+
+	// The local verdicts (issue 18; absent from older snapshots, which had none).
+	Locals []localSnapshot
+}
+
+// localSnapshot is a local verdict's state.
+type localSnapshot struct {
+	Caller   Caller
+	State    State
+	Since    time.Time
+	Evidence Evidence
 }
 
 // cusumSnapshot is a member: its design and its statistic.
@@ -100,6 +111,14 @@ type latchSnapshot struct {
 	R, Step   float64
 	N, K      int32
 	Evidence  Evidence
+
+	// Its verdict (issue 18; absent from older snapshots: the provider's), and for a local
+	// one the CUSUM on the other callers. The callers' counts start again.
+	Verdict      uint8
+	Caller       Caller
+	PendingUntil time.Time
+	Rest         cusumSnapshot
+	WidenedFrom  Caller
 }
 
 // Snapshot encodes the baselines and the state of every series (gob, gzip-compressed), so that
@@ -153,7 +172,13 @@ func (s *series) snapshot() seriesSnapshot {
 		ss.Latches = append(ss.Latches, latchSnapshot{
 			Member: int(l.member), Level: l.level, HoldUntil: l.holdUntil,
 			R: l.r, Step: l.step, N: l.n, K: l.k, Evidence: l.evidence,
+			Verdict: uint8(l.verdict), Caller: l.caller, PendingUntil: l.pendingUntil, WidenedFrom: l.widenedFrom,
+			Rest: cusumSnapshot{P0: l.rest.p0, P1: l.rest.p1, H: l.rest.h, Target: l.rest.target, S: l.rest.s,
+				Since: l.rest.since, N: l.rest.n, K: l.rest.k},
 		})
+	}
+	for _, lv := range s.locals {
+		ss.Locals = append(ss.Locals, localSnapshot{Caller: lv.caller, State: lv.state, Since: lv.since, Evidence: lv.evidence})
 	}
 	return ss
 }
@@ -251,6 +276,17 @@ func (ss *seriesSnapshot) check() error {
 		if l.Member < 0 || l.Member >= int(numMembers) || l.Level != StateDegraded && l.Level != StateDown {
 			return fmt.Errorf("latch of member %d at %s", l.Member, l.Level)
 		}
+		if l.Verdict > uint8(verdictPending) || (verdict(l.Verdict) == verdictLocal) == l.Caller.IsZero() {
+			return fmt.Errorf("latch verdict %d for caller %q", l.Verdict, l.Caller)
+		}
+	}
+	if len(ss.Locals) > int(numMembers) {
+		return fmt.Errorf("%d local verdicts", len(ss.Locals))
+	}
+	for _, lv := range ss.Locals {
+		if lv.Caller.IsZero() || lv.State != StateDegraded && lv.State != StateDown {
+			return fmt.Errorf("local verdict of %q at %s", lv.Caller, lv.State)
+		}
 	}
 	return nil
 }
@@ -293,6 +329,15 @@ func (s *series) restoreState(ss *seriesSnapshot) {
 		s.latches = append(s.latches, latch{
 			member: member(l.Member), level: l.Level, holdUntil: l.HoldUntil,
 			r: l.R, step: l.Step, n: l.N, k: l.K, evidence: l.Evidence,
+			verdict: verdict(l.Verdict), pendingUntil: l.PendingUntil, widenedFrom: l.WidenedFrom,
 		})
+		if nl := &s.latches[len(s.latches)-1]; nl.verdict == verdictLocal {
+			nl.decide(verdictLocal, l.Caller, &s.members[nl.member])
+			nl.rest.s, nl.rest.since, nl.rest.n, nl.rest.k = l.Rest.S, l.Rest.Since, l.Rest.N, l.Rest.K
+		}
+	}
+	s.locals = s.locals[:0]
+	for _, lv := range ss.Locals {
+		s.locals = append(s.locals, localVerdict{caller: lv.Caller, state: lv.State, since: lv.Since, evidence: lv.Evidence})
 	}
 }
