@@ -71,4 +71,3 @@ func TestCallerCountsAreBounded(t *testing.T) {
 	require.Equal(t, 21, n, "every observation counted, the callers beyond the bound as other")
 	require.Contains(t, []string{sh[0].Caller, sh[1].Caller, sh[2].Caller, sh[3].Caller}, OtherCaller)
 }
-
