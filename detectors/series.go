@@ -324,6 +324,11 @@ func (s *series) alarm(e *Engine, now time.Time, m member) {
 			n, k := l.ownCounts()
 			down = m == mDown || ((m == mError || m == mMid || m == mTrunc) && s.downByEstimate(cfg, n, k))
 			ev.ConfinedTo = l.caller
+			if l.verdict == verdictLocal && n > 0 {
+				// Its caller's own figures since the alarm's change point.
+				ev.Observed, ev.SampleSize, ev.Events = float64(k)/float64(n), n, k
+				ev.ChangePoint, ev.Window = l.evidence.ChangePoint, now.Sub(l.evidence.ChangePoint)
+			}
 			l.r = 0
 			if down && l.level != StateDown {
 				s.enterDown(cfg, now, l)
@@ -442,8 +447,16 @@ func (s *series) silenceTimeout(cfg *Config) time.Duration {
 	return min(max(tau, cfg.SilenceMin), silenceMax)
 }
 
-// rate is the series' recent call rate (per second), an EWMA with a one-hour half-life.
-func (s *series) rate(now time.Time) float64 { return s.rateAt(now) }
+// rate is the series' recent call rate (per second), an EWMA with a one-hour half-life,
+// corrected for a series younger than a few half-lives: its decayed count started from zero,
+// and would read a steady 30 calls/s as 0.2/s thirty seconds after the first call.
+func (s *series) rate(now time.Time) float64 {
+	r := s.rateAt(now)
+	if age := now.Sub(s.firstSeen); s.calls > 0 && age > 0 && age < 8*callRateHalfLife {
+		r /= -math.Expm1(-math.Ln2 * age.Seconds() / callRateHalfLife.Seconds())
+	}
+	return r
+}
 
 func (s *series) rateAt(now time.Time) float64 {
 	d := s.callRate

@@ -178,6 +178,10 @@ func (l *latch) decide(v verdict, c Caller, m *cusum) {
 	l.rest = cusum{target: m.target}
 	l.rest.setParams(m.p0, m.p1, m.h)
 	l.evidence.ConfinedTo = c
+	// The local verdict's figures are its caller's own: "batch-jobs: 7 of 7", not the mix.
+	if n, k := l.ownCounts(); n > 0 {
+		l.evidence.Observed, l.evidence.SampleSize, l.evidence.Events = float64(k)/float64(n), n, k
+	}
 }
 
 // own reports whether an observation is the local latch's caller's.

@@ -38,8 +38,10 @@ type Workspace struct {
 // Stored is a message of the workspace.
 type Stored struct {
 	Channel, TS, ThreadTS, Text string
-	Metadata                    slackgo.SlackMetadata
-	Updates                     int
+	// Blocks are the message's Block Kit blocks as posted (JSON), "" when none.
+	Blocks   string
+	Metadata slackgo.SlackMetadata
+	Updates  int
 }
 
 // Call is one request the workspace received.
@@ -129,7 +131,7 @@ func (w *Workspace) post(v url.Values) any {
 	defer w.mu.Unlock()
 	w.seq++
 	m := &Stored{Channel: v.Get("channel"), TS: fmt.Sprintf("%d.%06d", time.Now().Unix(), w.seq),
-		ThreadTS: v.Get("thread_ts"), Text: v.Get("text")}
+		ThreadTS: v.Get("thread_ts"), Text: v.Get("text"), Blocks: v.Get("blocks")}
 	_ = json.Unmarshal([]byte(v.Get("metadata")), &m.Metadata)
 	w.messages = append(w.messages, m)
 	return map[string]any{"ok": true, "channel": m.Channel, "ts": m.TS}
@@ -140,7 +142,7 @@ func (w *Workspace) update(v url.Values) any {
 	defer w.mu.Unlock()
 	for _, m := range w.messages {
 		if m.Channel == v.Get("channel") && m.TS == v.Get("ts") {
-			m.Text = v.Get("text")
+			m.Text, m.Blocks = v.Get("text"), v.Get("blocks")
 			m.Updates++
 			if md := v.Get("metadata"); md != "" { // Slack keeps the metadata when none is given
 				_ = json.Unmarshal([]byte(md), &m.Metadata)
