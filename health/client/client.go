@@ -66,6 +66,10 @@ type Options struct {
 	// MinBackoff and MaxBackoff bound the exponential, jittered pause after a failed request;
 	// DefaultMinBackoff (100 ms) and DefaultMaxBackoff (5 s) when zero.
 	MinBackoff, MaxBackoff time.Duration
+	// Service, or Endpoint, asks for the answers as that caller sees them (?service=,
+	// ?endpoint=; docs/health-api.md): a model whose failures are this service's alone is
+	// unusable for it and usable for every other service's router. At most one of the two.
+	Service, Endpoint string
 }
 
 // withDefaults fills the zero fields and validates the rest.
@@ -94,6 +98,9 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	if o.MaxBackoff < o.MinBackoff {
 		errs = append(errs, fmt.Errorf("max_backoff: %s must be at least min_backoff %s", o.MaxBackoff, o.MinBackoff))
+	}
+	if o.Service != "" && o.Endpoint != "" {
+		errs = append(errs, errors.New("service and endpoint: give at most one"))
 	}
 	if t := o.HTTPClient.Timeout; t != 0 && t <= o.Wait+grace {
 		errs = append(errs, fmt.Errorf("http_client: timeout %s must exceed wait %s plus %s", t, o.Wait, grace))
@@ -251,9 +258,20 @@ func (c *Client) accept(rep *report) {
 // fetch makes one request: a long-poll from version after when poll is true, else a plain GET.
 func (c *Client) fetch(ctx context.Context, poll bool, after uint64) (*report, error) {
 	target, timeout := c.healthURL, fetchTimeout
+	q := url.Values{}
 	if poll {
-		q := url.Values{"wait": {c.opts.Wait.String()}, "after": {strconv.FormatUint(after, 10)}}
-		target, timeout = target+"?"+q.Encode(), c.opts.Wait+grace
+		q.Set("wait", c.opts.Wait.String())
+		q.Set("after", strconv.FormatUint(after, 10))
+		timeout = c.opts.Wait + grace
+	}
+	switch {
+	case c.opts.Service != "":
+		q.Set("service", c.opts.Service)
+	case c.opts.Endpoint != "":
+		q.Set("endpoint", c.opts.Endpoint)
+	}
+	if len(q) > 0 {
+		target += "?" + q.Encode()
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
