@@ -21,8 +21,8 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 	m := &metrics{
 		transitions: f.NewCounterVec(prometheus.CounterOpts{
 			Name: "outagewatch_engine_transitions_total",
-			Help: "State changes decided by the detection engine, by the state entered and the detector that decided.",
-		}, []string{"to", "detector"}),
+			Help: "State changes decided by the detection engine, by the state entered, the detector that decided, and the verdict: provider (the series' own state) or local (one caller's state; docs/detection.md, Whose failures).",
+		}, []string{"to", "detector", "verdict"}),
 		lag: f.NewHistogram(prometheus.HistogramOpts{
 			Name:    "outagewatch_engine_lag_seconds",
 			Help:    "Time from a call's end (its span's end time) to the engine seeing it.",
@@ -46,7 +46,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		}),
 	}
 	for _, s := range detectors.States() {
-		m.transitions.WithLabelValues(s.String(), "")
+		m.transitions.WithLabelValues(s.String(), "", "provider")
 	}
 	return m
 }

@@ -159,13 +159,17 @@ func (r *Runner) handle(statuses []detectors.Status, trs []detectors.Transition)
 	}
 	for _, tr := range trs {
 		ev := tr.Evidence
-		r.m.transitions.WithLabelValues(tr.To.String(), string(ev.Detector)).Inc()
+		verdict := "provider"
+		if !tr.Series.Caller.IsZero() {
+			verdict = "local"
+		}
+		r.m.transitions.WithLabelValues(tr.To.String(), string(ev.Detector), verdict).Inc()
 		level := slog.LevelInfo
 		if tr.To == detectors.StateDown || tr.To == detectors.StateDegraded {
 			level = slog.LevelWarn
 		}
 		r.logger.Log(context.Background(), level, "series state changed",
-			"provider", tr.Series.Provider, "model", tr.Series.Model,
+			"provider", tr.Series.Provider, "model", tr.Series.Model, "caller", tr.Series.Caller.String(),
 			"from", tr.From.String(), "to", tr.To.String(), "detector", string(ev.Detector),
 			"observed", ev.Observed, "baseline", ev.Baseline, "calls", ev.SampleSize,
 			"since", ev.ChangePoint, "sample_error", ev.SampleError)
