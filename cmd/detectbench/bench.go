@@ -27,6 +27,11 @@ type plan struct {
 	// false-alarm cell.
 	cold       bool
 	coldStarts int
+	// callers replays the callers table (callers.go): callerRuns runs per row, each service
+	// calling at callerRate calls/s.
+	callers    bool
+	callerRuns int
+	callerRate float64
 	seed       uint64
 	workers    int
 	set        settings
@@ -68,6 +73,7 @@ type results struct {
 	noise     []noiseResult
 	scenarios []scenarioResult
 	cold      []coldResult
+	callers   []callersResult
 	elapsed   time.Duration
 }
 
@@ -93,6 +99,9 @@ func execute(ctx context.Context, p *plan, kinds []ruleKind) (*results, error) {
 	}
 	if p.cold && res.engineIndex() >= 0 {
 		jobs = append(jobs, coldJobs(ctx, p, res)...)
+	}
+	if p.callers && res.engineIndex() >= 0 {
+		jobs = append(jobs, callersJobs(ctx, p, res)...)
 	}
 	slices.SortStableFunc(jobs, func(a, b job) int { return cmp.Compare(b.cost, a.cost) })
 	if err := runJobs(ctx, p.workers, jobs); err != nil {

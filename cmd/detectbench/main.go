@@ -5,7 +5,8 @@
 // docs/bench.md, the false alarms over 30 days of normal traffic, and what happens on
 // truncation storms, latency and TTFT slowdowns, 429 storms, silence, recovery and flapping
 // traffic; then a cold-start table of the engine alone on series with no history (a fresh
-// daemon, a new model on a warm one).
+// daemon, a new model on a warm one), and a callers table of the engine alone on a model called
+// by several services, one of them or all of them failing (whose failures, issue 18).
 //
 // Everything runs under a virtual clock, so the results depend only on the flags:
 //
@@ -20,6 +21,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"os/signal"
 	"runtime"
@@ -98,7 +100,7 @@ func parseFlags(args []string, usage io.Writer) (*plan, output, error) {
 	fs := flag.NewFlagSet("detectbench", flag.ContinueOnError)
 	fs.SetOutput(usage)
 	var (
-		quick     = fs.Bool("quick", false, "fast run: λ ≤ 10, 10 runs per delay cell, 5 per scenario, 7 days of noise, 20 cold starts")
+		quick     = fs.Bool("quick", false, "fast run: λ ≤ 10, 10 runs per delay cell, 5 per scenario, 7 days of noise, 20 cold starts, 10 runs per callers row")
 		runs      = fs.Int("runs", 50, "step outages per delay cell at λ ≥ 1 (half as many at λ < 1)")
 		scRuns    = fs.Int("scenario-runs", 10, "runs per scenario row")
 		days      = fs.Int("days", 30, "simulated days of normal traffic per false-alarm row (0 skips them)")
@@ -106,8 +108,10 @@ func parseFlags(args []string, usage io.Writer) (*plan, output, error) {
 		parallel  = fs.Bool("parallel", false, "replay on every core (GOMAXPROCS)")
 		engine    = fs.Bool("engine", true, "include the outagewatch engine")
 		rates     = fs.String("rates", "", "comma-separated call rates λ (default 0.1,1,10,100; 0.1,1,10 with -quick)")
-		sections  = fs.String("sections", "delay,noise,scenarios,coldstart", "which rows to replay (coldstart: the cold-start table, engine only)")
+		sections  = fs.String("sections", "delay,noise,scenarios,coldstart,callers", "which rows to replay (coldstart: the cold-start table; callers: the several-callers table; both engine only)")
 		coldN     = fs.Int("cold-starts", 100, "fresh starts per false-alarm cell of the cold-start table")
+		callerN   = fs.Int("caller-runs", 50, "runs per row of the callers table (10 with -quick)")
+		callerR   = fs.Float64("caller-rate", 7, "calls/s of each service in the callers table")
 		seed      = fs.Uint64("seed", 1, "base random seed")
 		warmup    = fs.Duration("warmup", 2*time.Hour, "minimum baseline traffic before each change (and ≥ 200 calls)")
 		capDelay  = fs.Duration("cap", 30*time.Minute, "a rule that has not alarmed this long after the change missed")
@@ -123,6 +127,7 @@ func parseFlags(args []string, usage io.Writer) (*plan, output, error) {
 	}
 	p := &plan{
 		p0s: benchP0s, p1s: benchP1s, runs: *runs, scenarioRuns: *scRuns, days: *days, seed: *seed, coldStarts: *coldN,
+		callerRuns: *callerN, callerRate: *callerR,
 		workers: 1,
 		set:     settings{warmup: *warmup, cap: *capDelay, horizon: *horizon, stormEvery: *stormEach},
 	}
@@ -132,6 +137,9 @@ func parseFlags(args []string, usage io.Writer) (*plan, output, error) {
 		p.runs, p.scenarioRuns = min(p.runs, 10), min(p.scenarioRuns, 5)
 		if !isSet(fs, "cold-starts") {
 			p.coldStarts = 20
+		}
+		if !isSet(fs, "caller-runs") {
+			p.callerRuns = 10
 		}
 		if !isSet(fs, "days") {
 			p.days = 7
@@ -188,8 +196,10 @@ func (p *plan) setSections(s string) error {
 			p.scenarios = true
 		case "coldstart":
 			p.cold = true
+		case "callers":
+			p.callers = true
 		default:
-			return fmt.Errorf("sections: unknown section %q (want delay, noise, scenarios or coldstart)", f)
+			return fmt.Errorf("sections: unknown section %q (want delay, noise, scenarios, coldstart or callers)", f)
 		}
 	}
 	return nil
@@ -202,6 +212,12 @@ func (p *plan) validate() error {
 	}
 	if p.coldStarts < 1 {
 		errs = append(errs, errors.New("cold-starts: must be at least 1"))
+	}
+	if p.callerRuns < 1 {
+		errs = append(errs, errors.New("caller-runs: must be at least 1"))
+	}
+	if !(p.callerRate > 0) || math.IsInf(p.callerRate, 0) {
+		errs = append(errs, errors.New("caller-rate: must be positive and finite"))
 	}
 	if p.scenarioRuns < 1 {
 		errs = append(errs, errors.New("scenario-runs: must be at least 1"))

@@ -242,22 +242,44 @@ func describePath(runs []scenarioRun) string {
 	return strings.Join(parts, " → ")
 }
 
-// write renders the table as aligned text or Markdown, followed by its legend.
+// write renders the tables as aligned text or Markdown, each followed by its legend: the main
+// table (left out when only the engine-only sections were asked for), the cold-start table and
+// the callers table.
 func (r *results) write(w io.Writer, markdown bool) error {
-	if len(r.delays)+len(r.noise)+len(r.scenarios) == 0 && len(r.cold) > 0 {
-		return r.writeCold(w, markdown)
+	main := len(r.delays)+len(r.noise)+len(r.scenarios) > 0 || len(r.cold)+len(r.callers) == 0
+	var tables []func() error
+	if main {
+		tables = append(tables, func() error {
+			if err := writeRows(w, r.rows(), markdown); err != nil {
+				return err
+			}
+			_, err := io.WriteString(w, r.legend(markdown))
+			return err
+		})
 	}
-	if err := writeRows(w, r.rows(), markdown); err != nil {
-		return err
+	if len(r.cold) > 0 {
+		tables = append(tables, func() error { return r.writeCold(w, markdown) })
 	}
-	if _, err := io.WriteString(w, r.legend(markdown)); err != nil {
-		return err
+	if len(r.callers) > 0 {
+		tables = append(tables, func() error {
+			if err := writeRows(w, r.callersRows(), markdown); err != nil {
+				return err
+			}
+			_, err := io.WriteString(w, r.callersLegend(markdown, !main))
+			return err
+		})
 	}
-	if len(r.cold) == 0 {
-		return nil
+	for i, t := range tables {
+		if i > 0 {
+			if _, err := io.WriteString(w, "\n"); err != nil {
+				return err
+			}
+		}
+		if err := t(); err != nil {
+			return err
+		}
 	}
-	io.WriteString(w, "\n")
-	return r.writeCold(w, markdown)
+	return nil
 }
 
 // writeCold renders the cold-start table and its legend.
