@@ -351,7 +351,7 @@ func (s *series) alarm(e *Engine, now time.Time, m member) {
 		counts:       c.callers,
 		pendingUntil: now.Add(cfg.ConfineWait),
 	}
-	v, who := s.judge(cfg, now, &c.callers, c.p0)
+	v, who := s.judge(cfg, now, &c.callers, c.p0, true)
 	l.decide(v, who, c)
 	if v == verdictLocal {
 		// A local alarm's level is its caller's rate, not the mix of all callers'.

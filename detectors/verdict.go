@@ -38,14 +38,15 @@ var dimKind = [numDims]CallerKind{CallerService, CallerEndpoint}
 
 // Rule constants. confineAlpha is how unlikely the other callers' counts must be under the
 // failing caller's rate for them to count as not failing like it; elevatedAlpha how unlikely
-// under their baseline for them to count as failing too, whatever the failing caller does (a
-// change point starts on an event, so one of the others' events is often the excursion's
-// first: the level is strict); recentCallers is how long a caller
+// under their baseline for them to count as failing too at the alarm, and rejudgeAlpha the
+// same for a pending verdict, judged again on every call (many looks: a stricter level, or
+// one service's two baseline errors in a row would fail a healthy provider over); recentCallers is how long a caller
 // seen on a series counts as one of its callers, to compare with even when it made no call
 // since the change point.
 const (
 	confineAlpha  = 0.01
-	elevatedAlpha = 0.001
+	elevatedAlpha = 1e-3
+	rejudgeAlpha  = 1e-4
 	recentCallers = time.Minute
 )
 
@@ -103,7 +104,7 @@ const (
 )
 
 // judgeDim reads one dimension's counts since the change point. p0 is the member's baseline.
-func judgeDim(cc *callerCounts, p0 float64, othersRecent func(name string) bool) (dimVerdict, string) {
+func judgeDim(cc *callerCounts, p0 float64, atAlarm bool, othersRecent func(name string) bool) (dimVerdict, string) {
 	if cc.used == 0 {
 		return dimAlone, ""
 	}
@@ -123,20 +124,36 @@ func judgeDim(cc *callerCounts, p0 float64, othersRecent func(name string) bool)
 			n, k = n+int(c.n), k+int(c.k)
 		}
 	}
+	if top != 0 && k > 0 {
+		// The excursion started on an event of the caller in the first slot: that event was
+		// selected by the change point (an excursion starts on one), it is no evidence that the
+		// others fail. Without this, another caller's baseline error opening the excursion
+		// made a one-caller fault look like everyone's.
+		k--
+	}
 	if n == 0 {
 		if othersRecent(name) {
 			return dimUndecided, name
 		}
 		return dimAlone, name
 	}
-	if k > 0 && 1-binomialCDF(k-1, n, p0) <= elevatedAlpha {
-		return dimEveryone, "" // the others fail well beyond their baseline
-	}
 	if q := wilsonLower(int(cc.c[top].n), int(cc.c[top].k)); q > 2*p0 && binomialCDF(k, n, q) <= confineAlpha {
-		return dimLocal, name // the others do not fail like it
+		// The others do not fail like it. Whether they fail beyond their baseline as well is
+		// for the local verdict's CUSUM on them to tell (widening): a one-shot test here is
+		// biased, since the alarm comes when the events cluster, the others' among them.
+		return dimLocal, name
 	}
-	if mean := float64(n) * p0; float64(k) > mean+2*math.Sqrt(mean*(1-p0))+1 {
-		return dimEveryone, "" // above their baseline, and not clearly unlike it: everyone's
+	elevated := rejudgeAlpha
+	if atAlarm {
+		elevated = elevatedAlpha
+	}
+	if k > 0 && 1-binomialCDF(k-1, n, p0) <= elevated {
+		return dimEveryone, "" // the others fail well beyond their baseline, like it
+	}
+	if mean := float64(n) * p0; atAlarm && float64(k) > mean+2*math.Sqrt(mean*(1-p0))+1 {
+		// At the alarm, once: the others are above their binomial bound and not clearly unlike
+		// it. Not on a pending verdict's many looks, where it would come by chance.
+		return dimEveryone, ""
 	}
 	return dimUndecided, name
 }
@@ -144,13 +161,16 @@ func judgeDim(cc *callerCounts, p0 float64, othersRecent func(name string) bool)
 // judge takes the verdict of a latched alarm from its callers' counts: local when a dimension
 // confines the failures to one caller (services before endpoints), pending while one cannot
 // tell yet, else the provider's.
-func (s *series) judge(cfg *Config, now time.Time, counts *[numDims]callerCounts, p0 float64) (verdict, Caller) {
+func (s *series) judge(cfg *Config, now time.Time, counts *[numDims]callerCounts, p0 float64, atAlarm bool) (verdict, Caller) {
 	if cfg.ConfineWait <= 0 {
 		return verdictProvider, Caller{}
 	}
+	if c, ok := s.joins(counts); ok {
+		return verdictLocal, c
+	}
 	pending := false
 	for d := range numDims {
-		v, name := judgeDim(&counts[d], p0, func(name string) bool { return s.othersSeen(now, d, name) })
+		v, name := judgeDim(&counts[d], p0, atAlarm, func(name string) bool { return s.othersSeen(now, d, name) })
 		switch v {
 		case dimLocal:
 			return verdictLocal, Caller{Kind: dimKind[d], Name: name}
@@ -162,6 +182,39 @@ func (s *series) judge(cfg *Config, now time.Time, counts *[numDims]callerCounts
 		return verdictPending, Caller{}
 	}
 	return verdictProvider, Caller{}
+}
+
+// joins reports the local verdict an alarm joins: when the series holds one for caller c, c
+// has the most events of the alarm, and no other caller (named) has more than one. Whether the
+// others fail too is then the local latch's CUSUM on the other callers to tell (widening), not
+// a test on one more short excursion: a one-caller fault re-alarms the members for as long as
+// it lasts, and the others' baseline errors, one here and one there, caught in a few of those
+// bursts must not fail the model over. A second caller failing again and again is no baseline
+// error: that alarm is judged afresh.
+func (s *series) joins(counts *[numDims]callerCounts) (Caller, bool) {
+	for _, l := range s.latches {
+		if l.verdict != verdictLocal {
+			continue
+		}
+		cc := &counts[l.dim]
+		top := -1
+		for i, c := range cc.c[:cc.used] {
+			if top < 0 || c.k > cc.c[top].k || (c.k == cc.c[top].k && c.n > cc.c[top].n) {
+				top = i
+			}
+		}
+		if top < 0 || cc.c[top].k == 0 || cc.c[top].name != l.caller.Name {
+			continue
+		}
+		repeated := false
+		for i, c := range cc.c[:cc.used] {
+			repeated = repeated || (i != top && c.name != OtherCaller && c.k > 1)
+		}
+		if !repeated {
+			return l.caller, true
+		}
+	}
+	return Caller{}, false
 }
 
 // decide sets a latch's verdict. A local latch starts a CUSUM on the other callers' calls,
@@ -212,7 +265,7 @@ func (s *series) observeVerdict(e *Engine, now time.Time, l *latch, event bool, 
 	}
 	switch l.verdict {
 	case verdictPending:
-		v, c := s.judge(&e.cfg, now, &l.counts, s.members[l.member].p0)
+		v, c := s.judge(&e.cfg, now, &l.counts, s.members[l.member].p0, false)
 		if v == verdictPending && !now.Before(l.pendingUntil) {
 			v = verdictProvider
 		}
