@@ -22,7 +22,7 @@ func (s *Store) Apply(ctx context.Context, c incidents.Change) (incidents.Incide
 		return incidents.Incident{}, fmt.Errorf("apply: %w", err)
 	}
 	var out incidents.Incident
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+	err := s.write(ctx, func(tx pgx.Tx) error {
 		stored, ok, err := lockIncident(ctx, tx, c)
 		if err != nil || !ok {
 			return err

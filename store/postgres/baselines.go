@@ -17,9 +17,12 @@ func (s *Store) SaveBaselines(ctx context.Context, name string, data []byte, at 
 	if data == nil {
 		data = []byte{}
 	}
-	_, err := s.pool.Exec(ctx, `INSERT INTO baselines (name, data, updated_at) VALUES ($1, $2, $3)
-		ON CONFLICT (name) DO UPDATE SET data = excluded.data, updated_at = excluded.updated_at`,
-		name, data, rules.Time(at))
+	err := s.write(ctx, func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, `INSERT INTO baselines (name, data, updated_at) VALUES ($1, $2, $3)
+			ON CONFLICT (name) DO UPDATE SET data = excluded.data, updated_at = excluded.updated_at`,
+			name, data, rules.Time(at))
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("save baselines %q: %w", name, err)
 	}

@@ -26,7 +26,9 @@ func (s *Store) Claim(ctx context.Context, now time.Time, limit int, lease time.
 		return nil, fmt.Errorf("claim outbox rows: limit %d must be positive", limit)
 	}
 	now = rules.Time(now)
-	rows, err := s.pool.Query(ctx, `UPDATE alert_outbox SET claimed_until = $2, claims = claims + 1
+	var out []incidents.OutboxRow
+	err := s.write(ctx, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, `UPDATE alert_outbox SET claimed_until = $2, claims = claims + 1
 		WHERE id IN (
 			SELECT o.id FROM alert_outbox o
 			WHERE o.delivered_at IS NULL AND NOT o.permanent AND o.next_attempt_at <= $1
@@ -36,10 +38,12 @@ func (s *Store) Claim(ctx context.Context, now time.Time, limit int, lease time.
 			ORDER BY o.id LIMIT $3
 			FOR UPDATE SKIP LOCKED)
 		RETURNING `+outboxColumns, now, now.Add(lease), limit)
-	if err != nil {
-		return nil, fmt.Errorf("claim outbox rows: %w", err)
-	}
-	out, err := pgx.CollectRows(rows, scanOutboxRow)
+		if err != nil {
+			return err
+		}
+		out, err = pgx.CollectRows(rows, scanOutboxRow)
+		return err
+	})
 	if err != nil {
 		return nil, fmt.Errorf("claim outbox rows: %w", err)
 	}
@@ -72,13 +76,16 @@ func (s *Store) Fail(ctx context.Context, id int64, msg string) error {
 // finish runs an update of row id; when it changes nothing, it tells a missing row
 // (incidents.ErrNotFound) from a delivered one (nothing to do).
 func (s *Store) finish(ctx context.Context, op string, id int64, q string, args ...any) error {
-	tag, err := s.pool.Exec(ctx, q, append([]any{id}, args...)...)
-	if err == nil && tag.RowsAffected() == 0 {
-		err = s.pool.QueryRow(ctx, `SELECT id FROM alert_outbox WHERE id = $1`, id).Scan(&id)
-		if errors.Is(err, pgx.ErrNoRows) {
-			err = fmt.Errorf("no such row: %w", incidents.ErrNotFound)
+	err := s.write(ctx, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, q, append([]any{id}, args...)...)
+		if err == nil && tag.RowsAffected() == 0 {
+			err = tx.QueryRow(ctx, `SELECT id FROM alert_outbox WHERE id = $1`, id).Scan(&id)
+			if errors.Is(err, pgx.ErrNoRows) {
+				err = fmt.Errorf("no such row: %w", incidents.ErrNotFound)
+			}
 		}
-	}
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("%s outbox row %d: %w", op, id, err)
 	}

@@ -108,13 +108,16 @@ func (s *Store) Get(ctx context.Context, id int64) (incidents.Incident, []incide
 
 // SetThread records the Slack thread root of incident id: its channel and message timestamp.
 func (s *Store) SetThread(ctx context.Context, incidentID int64, channel, ts string) error {
-	tag, err := s.pool.Exec(ctx, `UPDATE incidents SET slack_channel = $2, slack_ts = $3 WHERE id = $1`,
-		incidentID, channel, ts)
+	err := s.write(ctx, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `UPDATE incidents SET slack_channel = $2, slack_ts = $3 WHERE id = $1`,
+			incidentID, channel, ts)
+		if err == nil && tag.RowsAffected() == 0 {
+			err = incidents.ErrNotFound
+		}
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("set thread of incident %d: %w", incidentID, err)
-	}
-	if tag.RowsAffected() == 0 {
-		return fmt.Errorf("set thread of incident %d: %w", incidentID, incidents.ErrNotFound)
 	}
 	return nil
 }

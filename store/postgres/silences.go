@@ -23,10 +23,14 @@ func (s *Store) AddSilence(ctx context.Context, sil incidents.Silence) (incident
 	if sil.CreatedAt.IsZero() {
 		sil.CreatedAt = time.Now()
 	}
-	out, err := scanSilence(s.pool.QueryRow(ctx, `INSERT INTO silences
-			(provider, model, until, reason, created_by, created_at)
-		VALUES ($1, $2, $3, $4, $5, $6) RETURNING `+silenceColumns,
-		sil.Provider, sil.Model, rules.Time(sil.Until), sil.Reason, sil.CreatedBy, rules.Time(sil.CreatedAt)))
+	var out incidents.Silence
+	err := s.write(ctx, func(tx pgx.Tx) (err error) {
+		out, err = scanSilence(tx.QueryRow(ctx, `INSERT INTO silences
+				(provider, model, until, reason, created_by, created_at)
+			VALUES ($1, $2, $3, $4, $5, $6) RETURNING `+silenceColumns,
+			sil.Provider, sil.Model, rules.Time(sil.Until), sil.Reason, sil.CreatedBy, rules.Time(sil.CreatedAt)))
+		return err
+	})
 	if err != nil {
 		return incidents.Silence{}, fmt.Errorf("add silence for %s: %w", sil.Provider, err)
 	}
@@ -49,10 +53,13 @@ func (s *Store) Silences(ctx context.Context, now time.Time) ([]incidents.Silenc
 
 // DeleteSilence removes silence id, expired or not; incidents.ErrSilenceNotFound if absent.
 func (s *Store) DeleteSilence(ctx context.Context, id int64) error {
-	tag, err := s.pool.Exec(ctx, `DELETE FROM silences WHERE id = $1`, id)
-	if err == nil && tag.RowsAffected() == 0 {
-		err = incidents.ErrSilenceNotFound
-	}
+	err := s.write(ctx, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `DELETE FROM silences WHERE id = $1`, id)
+		if err == nil && tag.RowsAffected() == 0 {
+			err = incidents.ErrSilenceNotFound
+		}
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("delete silence %d: %w", id, err)
 	}

@@ -24,6 +24,8 @@ const migrationLockID int64 = 0x6f75746167 // "outag"
 // several processes sharing one database.
 type Store struct {
 	pool *pgxpool.Pool
+	// fence, when set, fences every write by the cluster's lease (SetFence).
+	fence func() int64
 }
 
 var (
