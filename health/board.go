@@ -28,8 +28,24 @@ type Board struct {
 	callers map[detectors.Caller]struct{}
 	// changed is closed, and replaced, whenever the version moves: waiters select on it.
 	changed chan struct{}
-	// recent keeps the last transitions, for watchers that resume from a version.
+	// recent keeps the last transitions, for watchers that resume from a version. Its versions
+	// follow on from each other within one life (below): it is cleared when a life starts.
 	recent []Change
+	// updated is closed, and replaced, at every Update, Replicate and SetCluster: replication
+	// publishers select on it (figures move without the version).
+	updated chan struct{}
+
+	// The cluster side (replicate.go). life moves whenever the board's versions stop following
+	// on from the ones before: a switch between the leader's board (Replicate) and the
+	// replica's own engine (Update), a new term, or changes the follower missed. Push clients
+	// holding a version of an earlier life start again from a snapshot. source says who wrote
+	// the board last; term and stale are what answers carry; replTerm is the term of the last
+	// Replicate.
+	life     uint64
+	source   source
+	term     int64
+	stale    bool
+	replTerm int64
 
 	// done is closed by Close; every waiter selects on it as well as on changed, so that
 	// servers stopping gracefully are not held by clients that would wait for minutes.
@@ -51,7 +67,10 @@ const maxRecent = 1024
 
 // NewBoard returns an empty board at version 0.
 func NewBoard() *Board {
-	return &Board{index: map[detectors.SeriesKey]int{}, callers: map[detectors.Caller]struct{}{}, changed: make(chan struct{}), done: make(chan struct{})}
+	return &Board{
+		index: map[detectors.SeriesKey]int{}, callers: map[detectors.Caller]struct{}{},
+		changed: make(chan struct{}), updated: make(chan struct{}), done: make(chan struct{}),
+	}
 }
 
 // Close releases the board's push clients for shutdown (docs/health-api.md, "Shutdown"): at
@@ -75,9 +94,31 @@ func (b *Board) closed() bool {
 // Update replaces the statuses (figures move all the time) and, for each transition, moves the
 // version and wakes waiters. statuses must be sorted by key, as Engine.Status returns them; the
 // board keeps its own copy.
+//
+// On a board that was replicating the leader's (Replicate), the first Update starts a new life:
+// the replica's own engine takes over from the last replicated version, which moves by one
+// (its statuses replace the leader's without a transition: long-polls must wake and ETags must
+// change), and its transitions follow from there.
 func (b *Board) Update(statuses []detectors.Status, transitions []detectors.Transition) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	wake := len(transitions) > 0
+	if b.source == sourceReplicated {
+		b.newLife()
+		b.version++
+		wake = true
+	}
+	b.source = sourceOwn
+	b.setStatuses(statuses)
+	for _, tr := range transitions {
+		b.version++
+		b.recent = append(b.recent, Change{Version: b.version, Transition: tr})
+	}
+	b.updatedLocked(wake)
+}
+
+// setStatuses installs a copy of statuses and moves the generation. b.mu is held.
+func (b *Board) setStatuses(statuses []detectors.Status) {
 	b.generation.Add(1)
 	b.statuses = append(b.statuses[:0], statuses...)
 	clear(b.index)
@@ -88,18 +129,20 @@ func (b *Board) Update(statuses []detectors.Status, transitions []detectors.Tran
 			b.callers[l.Series.Caller] = struct{}{}
 		}
 	}
-	if len(transitions) == 0 {
-		return
-	}
-	for _, tr := range transitions {
-		b.version++
-		b.recent = append(b.recent, Change{Version: b.version, Transition: tr})
-	}
+}
+
+// updatedLocked bounds the ring, wakes the version's waiters when wake is set, and the
+// publishers always. b.mu is held.
+func (b *Board) updatedLocked(wake bool) {
 	if over := len(b.recent) - maxRecent; over > 0 {
 		b.recent = slices.Delete(b.recent, 0, over)
 	}
-	close(b.changed)
-	b.changed = make(chan struct{})
+	if wake {
+		close(b.changed)
+		b.changed = make(chan struct{})
+	}
+	close(b.updated)
+	b.updated = make(chan struct{})
 }
 
 // Snapshot returns the version and a copy of every status.
@@ -130,13 +173,17 @@ func (b *Board) Version() uint64 {
 // Wait blocks until the version is not after, ctx ends, or the board is closed; it returns the
 // current version. After Close it never blocks. A version above the board's comes from an
 // earlier life of the daemon (versions start again at 0 in a new process): the caller's view is
-// out of date, so Wait answers at once rather than wait for the new board to catch up.
+// out of date, so Wait answers at once rather than wait for the new board to catch up. A new
+// life of the board (replicate.go) ends the wait too, even at the same version number.
 func (b *Board) Wait(ctx context.Context, after uint64) uint64 {
+	b.mu.RLock()
+	life := b.life
+	b.mu.RUnlock()
 	for {
 		b.mu.RLock()
-		v, ch := b.version, b.changed
+		v, l, ch := b.version, b.life, b.changed
 		b.mu.RUnlock()
-		if v != after || b.closed() {
+		if v != after || l != life || b.closed() {
 			return v
 		}
 		if b.testHookWaiting != nil {
@@ -158,6 +205,10 @@ func (b *Board) Wait(ctx context.Context, after uint64) uint64 {
 func (b *Board) Since(after uint64) ([]Change, bool) {
 	b.mu.RLock()
 	defer b.mu.RUnlock()
+	return b.sinceLocked(after)
+}
+
+func (b *Board) sinceLocked(after uint64) ([]Change, bool) {
 	i, _ := slices.BinarySearchFunc(b.recent, after+1, func(c Change, v uint64) int {
 		switch {
 		case c.Version < v:
@@ -172,7 +223,7 @@ func (b *Board) Since(after uint64) ([]Change, bool) {
 	return slices.Clone(b.recent[i:]), complete
 }
 
-// Generation returns a counter that moves with every Update.
+// Generation returns a counter that moves with every Update, Replicate and SetCluster change.
 func (b *Board) Generation() uint64 { return b.generation.Load() }
 
 // Provider returns the status of a provider and of each of its models, and the version.

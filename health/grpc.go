@@ -2,11 +2,13 @@ package health
 
 import (
 	"context"
+	"strconv"
 	"strings"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
 	"github.com/outagewatch/outagewatch/detectors"
@@ -54,8 +56,26 @@ func (g *GRPCServer) lookup(service string) (healthpb.HealthCheckResponse_Servin
 	return healthpb.HealthCheckResponse_NOT_SERVING, true
 }
 
+// clusterHeader is the response metadata of a replica in a cluster: outagewatch-term,
+// outagewatch-version and, while it serves without its leader, outagewatch-stale (the health
+// protocol's messages have no room for them). Outside a cluster it is nil: nothing is added.
+func (g *GRPCServer) clusterHeader() metadata.MD {
+	term, stale := g.board.Cluster()
+	if term == 0 && !stale {
+		return nil
+	}
+	md := metadata.Pairs("outagewatch-term", strconv.FormatInt(term, 10), "outagewatch-version", strconv.FormatUint(g.board.Version(), 10))
+	if stale {
+		md.Set("outagewatch-stale", "true")
+	}
+	return md
+}
+
 // Check answers the current status; NOT_FOUND for a series never seen.
-func (g *GRPCServer) Check(_ context.Context, req *healthpb.HealthCheckRequest) (*healthpb.HealthCheckResponse, error) {
+func (g *GRPCServer) Check(ctx context.Context, req *healthpb.HealthCheckRequest) (*healthpb.HealthCheckResponse, error) {
+	if md := g.clusterHeader(); md != nil {
+		_ = grpc.SetHeader(ctx, md) // fails only outside a gRPC handler
+	}
 	st, ok := g.lookup(req.GetService())
 	if !ok {
 		return nil, status.Errorf(codes.NotFound, "unknown service %q", req.GetService())
@@ -70,7 +90,15 @@ var errShuttingDown = status.Error(codes.Unavailable, "outagewatch is shutting d
 // Watch sends the current status, then every change of it, until the client goes away or the
 // board is closed; then it ends with UNAVAILABLE (at once for a Watch that starts after Close), so
 // that a server's GracefulStop is not held by its watchers.
+//
+// In a cluster the stream's header metadata carries the term and version at its start (see
+// clusterHeader); a replica's later changes of term or staleness do not end the stream.
 func (g *GRPCServer) Watch(req *healthpb.HealthCheckRequest, stream healthpb.Health_WatchServer) error {
+	if md := g.clusterHeader(); md != nil {
+		if err := stream.SetHeader(md); err != nil {
+			return err
+		}
+	}
 	last := healthpb.HealthCheckResponse_ServingStatus(-1)
 	for {
 		if g.board.closed() {

@@ -52,11 +52,43 @@ type cacheGen struct {
 	second int64
 }
 
-// answer is a cached response: its body, status code and ETag.
+// answer is a cached response: its body, status code and ETag, and the cluster metadata its
+// body carries (for the headers).
 type answer struct {
 	body []byte
 	code int
 	etag []string
+	cl   clusterMeta
+}
+
+// clusterMeta is what Board.SetCluster set: the leader's term (0 outside a cluster) and whether
+// the replica serves without its leader.
+type clusterMeta struct {
+	term  int64
+	stale bool
+}
+
+func (a *API) clusterMeta() clusterMeta {
+	t, s := a.board.Cluster()
+	return clusterMeta{t, s}
+}
+
+// Cluster headers: Outagewatch-Term when in a cluster, Outagewatch-Stale while stale.
+const (
+	headerTerm  = "Outagewatch-Term"
+	headerStale = "Outagewatch-Stale"
+)
+
+var staleTrue = []string{"true"}
+
+// set adds the cluster headers to h; outside a cluster it adds none.
+func (m clusterMeta) set(h http.Header) {
+	if m.term != 0 {
+		h[headerTerm] = []string{strconv.FormatInt(m.term, 10)}
+	}
+	if m.stale {
+		h[headerStale] = staleTrue
+	}
 }
 
 type cacheKey struct {
@@ -173,8 +205,9 @@ func (a *API) list(w http.ResponseWriter, r *http.Request) {
 	}
 	p, c := policyOf(r), a.narrow(c) // after the wait: the caller's verdict may have come
 	ans := a.cached(cacheKey{policy: p, list: true, caller: c}, func() (answer, bool) {
+		cl := a.clusterMeta()
 		v, statuses := a.board.Snapshot()
-		return answer{body: encode(a.report(v, statuses, p, c)), code: http.StatusOK, etag: []string{etag(v)}}, true
+		return answer{body: encode(a.report(v, statuses, p, c, cl)), code: http.StatusOK, etag: []string{etag(v)}, cl: cl}, true
 	})
 	a.write(w, r, ans)
 }
@@ -187,6 +220,7 @@ func (a *API) provider(w http.ResponseWriter, r *http.Request) {
 	}
 	p, c := policyOf(r), a.narrow(c)
 	ans := a.cached(cacheKey{provider: name, policy: p, caller: c}, func() (answer, bool) {
+		cl := a.clusterMeta()
 		ps, models, v, ok := a.board.Provider(name)
 		if !ok {
 			return answer{}, false
@@ -195,9 +229,11 @@ func (a *API) provider(w http.ResponseWriter, r *http.Request) {
 		rep := buildReportAs(v, statuses, p, a.now(), c)
 		body := encode(struct {
 			Version uint64 `json:"version"`
+			Term    int64  `json:"term,omitempty"`
+			Stale   bool   `json:"stale,omitempty"`
 			ProviderView
-		}{v, rep.Providers[0]})
-		return answer{body: body, code: statusCode(rep.Providers[0].Usable), etag: []string{etag(v)}}, true
+		}{v, cl.term, cl.stale, rep.Providers[0]})
+		return answer{body: body, code: statusCode(rep.Providers[0].Usable), etag: []string{etag(v)}, cl: cl}, true
 	})
 	if ans.body == nil {
 		a.missing(w, p, "provider "+strconv.Quote(name)+" has not been seen")
@@ -214,6 +250,7 @@ func (a *API) model(w http.ResponseWriter, r *http.Request) {
 	}
 	p, c := policyOf(r), a.narrow(c)
 	ans := a.cached(cacheKey{provider: prov, model: model, policy: p, caller: c}, func() (answer, bool) {
+		cl := a.clusterMeta()
 		ms, ps, v, ok := a.board.Model(prov, model)
 		if !ok {
 			return answer{}, false
@@ -221,10 +258,12 @@ func (a *API) model(w http.ResponseWriter, r *http.Request) {
 		mv := modelView(ms, ps, p, c)
 		body := encode(struct {
 			Version  uint64 `json:"version"`
+			Term     int64  `json:"term,omitempty"`
+			Stale    bool   `json:"stale,omitempty"`
 			Provider string `json:"provider"`
 			ModelView
-		}{v, prov, mv})
-		return answer{body: body, code: statusCode(mv.Usable), etag: []string{etag(v)}}, true
+		}{v, cl.term, cl.stale, prov, mv})
+		return answer{body: body, code: statusCode(mv.Usable), etag: []string{etag(v)}, cl: cl}, true
 	})
 	if ans.body == nil {
 		a.missing(w, p, "model "+strconv.Quote(model)+" of provider "+strconv.Quote(prov)+" has not been seen")
@@ -234,10 +273,11 @@ func (a *API) model(w http.ResponseWriter, r *http.Request) {
 }
 
 // report is the body of GET /v1/health (and of the stream's snapshots): the board's statuses,
-// as caller c sees them, and, when there is a source, ingest's freshness.
-func (a *API) report(version uint64, statuses []detectors.Status, p Policy, c detectors.Caller) Report {
+// as caller c sees them, the cluster metadata, and, when there is a source, ingest's freshness.
+func (a *API) report(version uint64, statuses []detectors.Status, p Policy, c detectors.Caller, cl clusterMeta) Report {
 	now := a.now()
 	rep := buildReportAs(version, statuses, p, now, c)
+	rep.Term, rep.Stale = cl.term, cl.stale
 	if a.fresh != nil {
 		rep.Ingest = ingestViewOf(a.fresh.Freshness(now), now)
 	}
@@ -252,6 +292,7 @@ func statusCode(usable bool) int {
 }
 
 func (a *API) write(w http.ResponseWriter, r *http.Request, ans answer) {
+	ans.cl.set(w.Header())
 	if notModified(w, r, ans.etag) {
 		return
 	}
@@ -264,7 +305,17 @@ func (a *API) missing(w http.ResponseWriter, p Policy, msg string) {
 	if p.FailUnknown {
 		code = http.StatusServiceUnavailable
 	}
-	writeJSON(w, code, encode(map[string]any{"state": "unknown", "usable": !p.FailUnknown, "error": msg}))
+	body := map[string]any{"state": "unknown", "usable": !p.FailUnknown, "error": msg}
+	if cl := a.clusterMeta(); cl != (clusterMeta{}) {
+		cl.set(w.Header())
+		if cl.term != 0 {
+			body["term"] = cl.term
+		}
+		if cl.stale {
+			body["stale"] = true
+		}
+	}
+	writeJSON(w, code, encode(body))
 }
 
 // cached returns the answer for k at the board's current generation, building it with build.

@@ -30,6 +30,7 @@ func (a *API) stream(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h := w.Header()
+	a.clusterMeta().set(h) // as at the start: the events carry the current term and stale
 	h.Set("Content-Type", "text/event-stream")
 	h.Set("Cache-Control", "no-cache")
 	h.Set("X-Accel-Buffering", "no")
@@ -55,10 +56,9 @@ func (a *API) stream(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
+	life := a.board.lifeNow() // before the snapshot: a new life after it sends another
 	if !resumed {
-		v, statuses := a.board.Snapshot()
-		fmt.Fprintf(w, "id: %d\nevent: snapshot\ndata: %s\n", v, encode(a.report(v, statuses, p, caller)))
-		cur = v
+		cur = a.writeSnapshot(w, p, caller)
 	}
 	flusher.Flush()
 
@@ -66,12 +66,17 @@ func (a *API) stream(w http.ResponseWriter, r *http.Request) {
 	defer heartbeat.Stop()
 	for {
 		changed := a.board.Changed()
+		if l := a.board.lifeNow(); l != life {
+			// The versions no longer follow on (replicate.go): start again from a snapshot.
+			life = l
+			cur = a.writeSnapshot(w, p, caller)
+			flusher.Flush()
+			continue
+		}
 		if a.board.Version() > cur {
 			changes, complete := a.board.Since(cur)
 			if !complete {
-				v, statuses := a.board.Snapshot()
-				fmt.Fprintf(w, "id: %d\nevent: snapshot\ndata: %s\n", v, encode(a.report(v, statuses, p, caller)))
-				cur = v
+				cur = a.writeSnapshot(w, p, caller)
 			}
 			for _, c := range changes {
 				if c.Version > cur {
@@ -101,6 +106,14 @@ func (a *API) stream(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// writeSnapshot writes a snapshot event and returns its version.
+func (a *API) writeSnapshot(w http.ResponseWriter, p Policy, caller detectors.Caller) uint64 {
+	cl := a.clusterMeta()
+	v, statuses := a.board.Snapshot()
+	fmt.Fprintf(w, "id: %d\nevent: snapshot\ndata: %s\n", v, encode(a.report(v, statuses, p, caller, cl)))
+	return v
+}
+
 // writeChange writes one change: a series' own, as a "change" event (usable as caller sees
 // it when caller has a local verdict of the series), or a local verdict's (writeLocal).
 func (a *API) writeChange(w http.ResponseWriter, c Change, p Policy, caller detectors.Caller) {
@@ -126,6 +139,8 @@ func (a *API) writeChange(w http.ResponseWriter, c Change, p Policy, caller dete
 		From: tr.From.String(), To: tr.To.String(), At: tr.At.UTC(), Usable: p.Usable(to),
 		Reason: reasonOf(tr.Evidence, tr.To),
 	}
+	cl := a.clusterMeta()
+	v.Term, v.Stale = cl.term, cl.stale
 	fmt.Fprintf(w, "id: %d\nevent: change\ndata: %s\n", c.Version, encode(v))
 }
 
@@ -157,6 +172,8 @@ func (a *API) writeLocal(w http.ResponseWriter, c Change, p Policy, caller detec
 		Version: c.Version, Provider: tr.Series.Provider, Model: tr.Series.Model, Caller: tr.Series.Caller.String(),
 		From: tr.From.String(), To: tr.To.String(), At: tr.At.UTC(), Usable: p.Usable(seen), Reason: reason,
 	}
+	cl := a.clusterMeta()
+	v.Term, v.Stale = cl.term, cl.stale
 	event := "local"
 	if tr.Series.Caller == caller {
 		event = "change"

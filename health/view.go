@@ -106,7 +106,11 @@ type ProviderView struct {
 
 // Report is the body of GET /v1/health.
 type Report struct {
-	Version     uint64         `json:"version"`
+	Version uint64 `json:"version"`
+	// Term is the leader's term in a cluster; Stale is set while the replica serves without its
+	// leader (Board.SetCluster). Both are absent outside a cluster.
+	Term        int64          `json:"term,omitempty"`
+	Stale       bool           `json:"stale,omitempty"`
 	GeneratedAt time.Time      `json:"generated_at"`
 	Providers   []ProviderView `json:"providers"`
 	// Ingest is what arrived lately; absent when the API has no FreshnessSource.
@@ -126,6 +130,9 @@ type ChangeView struct {
 	// Caller names the caller of a local verdict's change ("local" events, and "change"
 	// events of a stream that asked as that caller); "" for a series' own change.
 	Caller string `json:"caller,omitempty"`
+	// Term and Stale are as on Report.
+	Term  int64 `json:"term,omitempty"`
+	Stale bool  `json:"stale,omitempty"`
 }
 
 // ShutdownView is the data of the final shutdown event on the SSE stream: the last version the
