@@ -276,3 +276,24 @@ func TestCompanionsAreSavedAndRestoredWithTheBaselines(t *testing.T) {
 	require.True(t, restored, "the baselines come back without the companion")
 	require.NotEmpty(t, r3.Statuses())
 }
+
+// TestReloadTakesOverTheSavedStates: a replica's engine that saw only its own calls (another
+// model) reloads the snapshot the leader saved when it takes over: sonnet is down on its board
+// at once, with no transition, and what it saw alone is gone.
+func TestReloadTakesOverTheSavedStates(t *testing.T) {
+	t.Parallel()
+	c, snaps, r1, _ := savedOutage(t)
+	b2 := &board{}
+	r2, _ := newRunner(t, b2, snaps, c.Now)
+	r2.ConsumeCalls([]detectors.Call{{Time: c.Now(), Provider: "openai", Model: "gpt-5", Outcome: detectors.OutcomeOK, FinishReason: detectors.FinishStop}})
+	r2.Flush()
+	before := len(b2.transitions())
+	reloaded, err := r2.Reload(context.Background())
+	require.NoError(t, err)
+	require.True(t, reloaded)
+	st, ok := b2.state(sonnet)
+	require.True(t, ok)
+	require.Equal(t, detectors.StateDown, st, "down stays down through the takeover")
+	require.Len(t, b2.transitions(), before, "a reload makes no transition")
+	require.Equal(t, r1.Statuses(), r2.Statuses())
+}

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/outagewatch/outagewatch/detectors"
 )
 
 // snapshotName is the key of the engine's snapshot in the store.
@@ -129,4 +131,41 @@ func (r *Runner) saveLoop(ctx context.Context) {
 		cancel()
 		last = r.now()
 	}
+}
+
+// Reload replaces the engine's state with the snapshot in the store, whatever the engine has
+// seen, and publishes the restored statuses: for a replica that takes over the leadership of
+// its cluster (docs/cluster.md), whose own engine saw only its own traffic, so that it
+// continues from the old leader's last saved states and baselines (a model that was down stays
+// down). Nothing saved: the engine is kept as it is. It reports whether it reloaded.
+func (r *Runner) Reload(ctx context.Context) (bool, error) {
+	if r.deps.Snapshots == nil {
+		return false, errNoSnapshots
+	}
+	data, err := r.deps.Snapshots.LoadBaselines(ctx, snapshotName)
+	if err != nil || data == nil {
+		return false, err
+	}
+	e, err := detectors.NewEngine(r.cfg.Detectors)
+	if err != nil {
+		return false, err
+	}
+	if err := e.Restore(data); err != nil {
+		return false, fmt.Errorf("reload snapshot: %w", err)
+	}
+	r.mu.Lock()
+	r.engine = e
+	r.trans = r.trans[:0]
+	r.publish(r.now())
+	r.mu.Unlock()
+	for _, c := range r.deps.Companions {
+		if cdata, err := r.deps.Snapshots.LoadBaselines(ctx, c.SnapshotName()); err == nil && cdata != nil {
+			if err := c.Restore(cdata); err != nil {
+				r.logger.Warn("snapshot part not reloaded", "part", c.SnapshotName(), "err", err)
+			}
+		}
+	}
+	r.Flush()
+	r.logger.Info("snapshot reloaded", "bytes", len(data))
+	return true, nil
 }

@@ -177,8 +177,10 @@ func (mgr *Manager) flush(ctx context.Context) error {
 			return err
 		}
 		mgr.qmu.Lock()
-		mgr.queue[0] = queued{}
-		mgr.queue = mgr.queue[1:]
+		if len(mgr.queue) > 0 {
+			mgr.queue[0] = queued{}
+			mgr.queue = mgr.queue[1:]
+		}
 		if mgr.lastErr != nil {
 			mgr.logger.Info("store reachable again, writing queued incident changes", "queued", len(mgr.queue))
 		}
@@ -201,11 +203,13 @@ func (mgr *Manager) apply(ctx context.Context, c Change) (Incident, error) {
 	return mgr.store.Apply(actx, c)
 }
 
-// pop removes the head of the write queue.
+// pop removes the head of the write queue (unless Reset emptied it meanwhile).
 func (mgr *Manager) pop() {
 	mgr.qmu.Lock()
-	mgr.queue[0] = queued{}
-	mgr.queue = mgr.queue[1:]
+	if len(mgr.queue) > 0 {
+		mgr.queue[0] = queued{}
+		mgr.queue = mgr.queue[1:]
+	}
 	mgr.qmu.Unlock()
 }
 
