@@ -100,6 +100,10 @@ func (b *Board) Updated() <-chan struct{} {
 	return b.updated
 }
 
+// Done returns a channel closed by Close: a replication publisher ends its streams on it, so
+// that they do not hold a graceful stop up.
+func (b *Board) Done() <-chan struct{} { return b.done }
+
 // lifeNow returns the board's life.
 func (b *Board) lifeNow() uint64 {
 	b.mu.RLock()

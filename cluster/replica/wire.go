@@ -1,0 +1,116 @@
+package replica
+
+import (
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/encoding"
+	"google.golang.org/grpc/encoding/proto"
+	"google.golang.org/grpc/mem"
+
+	"github.com/outagewatch/outagewatch/detectors"
+)
+
+// The wire. Frames are encoding/gob values: one gob.Encoder per stream writes into a buffer, each
+// buffer goes as one gRPC message of raw bytes, and the follower's gob.Decoder reads the
+// concatenation. gob sends the frame's type once per stream and then the values alone, with
+// zero fields left out, so that an update of unchanged-shape statuses costs their figures and
+// keys; it needs no generated code for detectors' types, which stay free of any wire
+// annotations (detectors imports no package of ours and knows nothing of transports). Both ends
+// are the same binary in a cluster (replicas are upgraded together), so gob's Go-only format
+// costs nothing; a field added to detectors.Status is carried, and an older follower ignores it.
+
+const (
+	serviceName  = "outagewatch.cluster.v1.Replicator"
+	followMethod = "/" + serviceName + "/Follow"
+	// maxFrameBytes bounds a frame a follower accepts: a full board of 10,000 series is about
+	// 2 MB (BenchmarkFrameBytes), far above gRPC's default of 4 MiB at the series caps.
+	maxFrameBytes = 64 << 20
+)
+
+// frameKind says what a frame carries.
+type frameKind uint8
+
+const (
+	frameFull      frameKind = iota + 1 // the whole board: Version, Statuses, Term
+	frameUpdate                         // statuses and the transitions since the last frame
+	frameHeartbeat                      // nothing changed: the leader is alive
+)
+
+func (k frameKind) String() string {
+	switch k {
+	case frameFull:
+		return "full"
+	case frameUpdate:
+		return "update"
+	case frameHeartbeat:
+		return "heartbeat"
+	}
+	return "unknown"
+}
+
+// frame is one message of the Follow stream.
+type frame struct {
+	Kind    frameKind
+	Version uint64 // the leader's board version after the frame
+	Term    int64  // the leader's term
+	// SentAt is the leader's clock when it sent the frame (Unix nanoseconds): the follower's
+	// replication lag is measured from it, across the two hosts' clocks.
+	SentAt      int64
+	Statuses    []detectors.Status     // full and update frames
+	Transitions []detectors.Transition // update frames: numbered Version-len+1 … Version
+}
+
+// rawCodec passes *[]byte messages through as they are, and hands every other message to gRPC's
+// protobuf codec: the server option can thus go on a server shared with protobuf services (the
+// OTLP receiver, grpc.health.v1). It is never registered process-wide.
+type rawCodec struct{}
+
+var protoCodec = encoding.GetCodecV2(proto.Name)
+
+func (rawCodec) Marshal(v any) (mem.BufferSlice, error) {
+	if b, ok := v.(*[]byte); ok {
+		// gRPC writes the buffer after SendMsg returns: the caller must not reuse it.
+		return mem.BufferSlice{mem.SliceBuffer(*b)}, nil
+	}
+	return protoCodec.Marshal(v)
+}
+
+func (rawCodec) Unmarshal(data mem.BufferSlice, v any) error {
+	if b, ok := v.(*[]byte); ok {
+		*b = data.Materialize() // a copy: data is freed when Unmarshal returns
+		return nil
+	}
+	return protoCodec.Unmarshal(data, v)
+}
+
+// Name is the content-subtype a follower's calls carry.
+func (rawCodec) Name() string { return "outagewatch-raw" }
+
+// ServerCodec is the option the gRPC server that RegisterPublisher registers on must be built
+// with: it forces the raw-bytes codec of the Replicator, which hands protobuf messages to the
+// protobuf codec, so that other services of the same server are served as before.
+func ServerCodec() grpc.ServerOption { return grpc.ForceServerCodecV2(rawCodec{}) }
+
+// followServer is what the service descriptor's handler calls.
+type followServer interface {
+	follow(id string, stream grpc.ServerStream) error
+}
+
+// serviceDesc is outagewatch.cluster.v1.Replicator, written by hand (no generated code): one
+// server-streaming method, Follow, whose request is the follower's id as raw bytes and whose
+// messages are gob frames.
+var serviceDesc = grpc.ServiceDesc{
+	ServiceName: serviceName,
+	HandlerType: (*followServer)(nil),
+	Streams: []grpc.StreamDesc{{
+		StreamName:    "Follow",
+		ServerStreams: true,
+		Handler: func(srv any, stream grpc.ServerStream) error {
+			var id []byte
+			if err := stream.RecvMsg(&id); err != nil {
+				return err
+			}
+			return srv.(followServer).follow(string(id), stream)
+		},
+	}},
+	Metadata: "cluster/replica/wire.go",
+}
