@@ -60,8 +60,8 @@ type testServer struct {
 	reg  *prometheus.Registry
 }
 
-// startServer serves Forward with token "secret" (unless opts sets Token) and a recorder that
-// leads from the start when leading is true.
+// startServer serves Forward with token "secret" (unless opts sets Token) and, unless opts sets
+// Sink, a recorder that leads from the start when leading is true.
 func startServer(tb testing.TB, leading bool, opts ServerOptions) *testServer {
 	tb.Helper()
 	ts := &testServer{sink: &switchableSink{rec: &recorder{}}, reg: prometheus.NewPedanticRegistry()}
@@ -69,7 +69,10 @@ func startServer(tb testing.TB, leading bool, opts ServerOptions) *testServer {
 	if opts.Token == nil {
 		opts.Token = func() string { return "secret" }
 	}
-	opts.Sink, opts.Registerer = ts.sink.get, ts.reg
+	if opts.Sink == nil {
+		opts.Sink = ts.sink.get
+	}
+	opts.Registerer = ts.reg
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(tb, err)
 	s := grpc.NewServer(ServerOption())
