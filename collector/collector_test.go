@@ -53,38 +53,14 @@ func TestConfigSendsEveryGenAISpanBeforeTailSampling(t *testing.T) {
 	watcher := watchertest.StartWatcher(t, "")
 	backend := startBackend(t)
 
-	grpcAddr, httpAddr, telemetryPort := freeAddr(t), freeAddr(t), freePort(t)
-	col := watchertest.Start(t, otelcol, []string{
-		"OUTAGEWATCH_OTLP_ENDPOINT=" + watcher.OTLPGRPC,
-		"TRACE_BACKEND_ENDPOINT=" + backend.addr,
-		"OTELCOL_OTLP_GRPC_ENDPOINT=" + grpcAddr,
-		"OTELCOL_OTLP_HTTP_ENDPOINT=" + httpAddr,
-		"OTELCOL_TELEMETRY_HOST=127.0.0.1",
-		fmt.Sprintf("OTELCOL_TELEMETRY_PORT=%d", telemetryPort),
+	col := startCollector(t, otelcol, "config.yaml",
+		"OUTAGEWATCH_OTLP_ENDPOINT="+watcher.OTLPGRPC,
+		"TRACE_BACKEND_ENDPOINT="+backend.addr,
 		// A short wait keeps the test short; the documented default is 10s.
 		"TAIL_SAMPLING_DECISION_WAIT=2s",
-	}, "--config", "config.yaml")
-	// The conditions of require.Eventually run on another goroutine: they must not fail the test.
-	require.Eventually(t, func() bool {
-		select {
-		case <-col.Done():
-			return true
-		default:
-			return strings.Contains(col.Output(), "Everything is ready")
-		}
-	}, 60*time.Second, 50*time.Millisecond, "the Collector did not start:\n%s", col.Output())
-	select {
-	case <-col.Done():
-		t.Fatalf("the Collector exited:\n%s", col.Output())
-	default:
-	}
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("Collector output:\n%s", col.Output())
-		}
-	})
+	)
 
-	errorTraces := send(t, grpcAddr)
+	errorTraces := send(t, col.grpc)
 	failures := len(errorTraces)
 
 	// outagewatch counted every LLM call: the filter runs before sampling.
@@ -105,7 +81,7 @@ func TestConfigSendsEveryGenAISpanBeforeTailSampling(t *testing.T) {
 
 	// The trace backend got the traces the tail sampler kept, whole: wait until the sampler has
 	// decided every trace (its own metric), then until the backend has the traces it kept.
-	collectorMetrics := fmt.Sprintf("http://127.0.0.1:%d/metrics", telemetryPort)
+	collectorMetrics := col.metrics
 	const decided = "otelcol_processor_tail_sampling_global_count_traces_sampled"
 	require.Eventually(t, func() bool {
 		return sum(tryScrape(collectorMetrics), decided, nil) >= traces
@@ -159,6 +135,46 @@ func collectorBinary(t *testing.T) string {
 	bin := lines[len(lines)-1]
 	t.Logf("Collector %s from scripts/collector.sh in %v", bin, time.Since(start).Round(time.Millisecond))
 	return bin
+}
+
+// collector is a running Collector: its OTLP/gRPC receiver and its own metrics endpoint.
+type collector struct {
+	grpc    string // host:port
+	metrics string // URL
+}
+
+// startCollector runs the Collector bin with the configuration file config (in this directory)
+// and env, on free loopback ports for its receivers and its metrics, and waits until it is ready.
+// Its output is logged when the test fails.
+func startCollector(t *testing.T, bin, config string, env ...string) collector {
+	t.Helper()
+	grpcAddr, httpAddr, telemetryPort := freeAddr(t), freeAddr(t), freePort(t)
+	col := watchertest.Start(t, bin, append([]string{
+		"OTELCOL_OTLP_GRPC_ENDPOINT=" + grpcAddr,
+		"OTELCOL_OTLP_HTTP_ENDPOINT=" + httpAddr,
+		"OTELCOL_TELEMETRY_HOST=127.0.0.1",
+		fmt.Sprintf("OTELCOL_TELEMETRY_PORT=%d", telemetryPort),
+	}, env...), "--config", config)
+	// The conditions of require.Eventually run on another goroutine: they must not fail the test.
+	require.Eventually(t, func() bool {
+		select {
+		case <-col.Done():
+			return true
+		default:
+			return strings.Contains(col.Output(), "Everything is ready")
+		}
+	}, 60*time.Second, 50*time.Millisecond, "the Collector did not start:\n%s", col.Output())
+	select {
+	case <-col.Done():
+		t.Fatalf("the Collector exited:\n%s", col.Output())
+	default:
+	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("Collector (%s) output:\n%s", config, col.Output())
+		}
+	})
+	return collector{grpc: grpcAddr, metrics: fmt.Sprintf("http://127.0.0.1:%d/metrics", telemetryPort)}
 }
 
 // send sends the traces to the Collector's OTLP/gRPC receiver and returns the IDs of those
@@ -293,6 +309,7 @@ type backend struct {
 	addr  string
 	mu    sync.Mutex
 	spans map[string]int // trace ID → spans received
+	seen  map[string]int // trace ID/span ID → times received
 	total int
 }
 
@@ -300,7 +317,7 @@ func startBackend(t *testing.T) *backend {
 	t.Helper()
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
-	b := &backend{addr: lis.Addr().String(), spans: map[string]int{}}
+	b := &backend{addr: lis.Addr().String(), spans: map[string]int{}, seen: map[string]int{}}
 	srv := grpc.NewServer()
 	ptraceotlp.RegisterGRPCServer(srv, b)
 	done := make(chan struct{})
@@ -320,6 +337,7 @@ func (b *backend) Export(_ context.Context, req ptraceotlp.ExportRequest) (ptrac
 	defer b.mu.Unlock()
 	sdkfixtures.EachSpan(req.Traces(), func(s ptrace.Span) {
 		b.spans[s.TraceID().String()]++
+		b.seen[s.TraceID().String()+"/"+s.SpanID().String()]++
 		b.total++
 	})
 	return ptraceotlp.NewExportResponse(), nil
@@ -337,6 +355,17 @@ func (b *backend) traces() map[string]int {
 	out := make(map[string]int, len(b.spans))
 	for id, n := range b.spans {
 		out[id] = n
+	}
+	return out
+}
+
+// receptions returns how many times each span arrived, by trace ID/span ID.
+func (b *backend) receptions() map[string]int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	out := make(map[string]int, len(b.seen))
+	for key, n := range b.seen {
+		out[key] = n
 	}
 	return out
 }
