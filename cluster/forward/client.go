@@ -162,6 +162,7 @@ var (
 // ends; then it returns nil. A stream that fails or cannot open is retried after a jittered
 // backoff of at most a second; a change of leader moves the stream at once. Calls wait in the
 // queue while no stream is open; those of a frame that fails to send are dropped (counted).
+// Call Run once: it owns the stream and the encoding buffers.
 func (c *Client) Run(ctx context.Context) error {
 	var (
 		conn     *grpc.ClientConn

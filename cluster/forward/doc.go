@@ -1,5 +1,5 @@
 // Package forward carries every replica's calls to the cluster's leader (issue 19): ingest
-// anywhere, decide once (docs/DESIGN.md, "Scale and availability").
+// anywhere, decide once (the design's "Scale and availability").
 //
 // It owns three things:
 //

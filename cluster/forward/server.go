@@ -13,6 +13,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/peer"
 	"google.golang.org/grpc/status"
 
 	"github.com/outagewatch/outagewatch/detectors"
@@ -123,11 +124,12 @@ func (s *server) forward(ss grpc.ServerStream) error {
 		}
 		if len(in.b) > s.opts.MaxBatchBytes {
 			s.m.rejected.WithLabelValues(reasonTooLarge).Inc()
-			return status.Errorf(codes.ResourceExhausted, "call batch of %d bytes: more than %d", len(in.b), s.opts.MaxBatchBytes)
+			err = status.Errorf(codes.ResourceExhausted, "call batch of %d bytes: more than %d", len(in.b), s.opts.MaxBatchBytes)
+			return s.refused(ss, err)
 		}
 		if calls, err = DecodeBatch(in.b, calls[:0]); err != nil {
 			s.m.rejected.WithLabelValues(reasonMalformed).Inc()
-			return status.Error(codes.InvalidArgument, err.Error())
+			return s.refused(ss, status.Error(codes.InvalidArgument, err.Error()))
 		}
 		sink := s.opts.Sink()
 		if sink == nil {
@@ -140,6 +142,17 @@ func (s *server) forward(ss grpc.ServerStream) error {
 		s.m.received.Add(float64(len(calls)))
 		total += uint64(len(calls))
 	}
+}
+
+// refused logs a stream ended for a bad frame, which only a replica of another version or a bug
+// sends (once per stream: the stream ends with it), and returns err.
+func (s *server) refused(ss grpc.ServerStream, err error) error {
+	from := "unknown"
+	if p, ok := peer.FromContext(ss.Context()); ok {
+		from = p.Addr.String()
+	}
+	s.logger.Warn("forward stream ended: bad call batch", "peer", from, "err", err)
+	return err
 }
 
 // authorize checks the stream's bearer token against the cluster's in constant time.
