@@ -10,7 +10,9 @@ import (
 
 type raw struct{ b []byte }
 
-func (r *raw) MarshalFrame() (mem.BufferSlice, error) { return mem.BufferSlice{mem.SliceBuffer(r.b)}, nil }
+func (r *raw) MarshalFrame() (mem.BufferSlice, error) {
+	return mem.BufferSlice{mem.SliceBuffer(r.b)}, nil
+}
 func (r *raw) UnmarshalFrame(data mem.BufferSlice) error {
 	r.b = data.Materialize()
 	return nil
