@@ -12,6 +12,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/encoding"
 	"google.golang.org/grpc/status"
 
 	"github.com/outagewatch/outagewatch/detectors"
@@ -69,7 +70,7 @@ type Client struct {
 	logger *slog.Logger
 	m      *clientMetrics
 	q      *queue
-	codec  codec
+	codec  encoding.CodecV2
 	// full is signalled (never blocking) when a whole batch waits, so that it goes at once.
 	full chan struct{}
 

@@ -3,8 +3,9 @@ package forward
 import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/encoding"
-	_ "google.golang.org/grpc/encoding/proto" // the "proto" codec that codec delegates to
 	"google.golang.org/grpc/mem"
+
+	clusterframe "github.com/outagewatch/outagewatch/cluster/frame"
 )
 
 // Names of the service on the wire (forward.proto).
@@ -20,45 +21,34 @@ const (
 // copies into b, reusing its capacity.
 type frame struct{ b []byte }
 
+// MarshalFrame and UnmarshalFrame let the cluster's shared codec (cluster/frame) pass frames as
+// bytes.
+func (f *frame) MarshalFrame() (mem.BufferSlice, error) {
+	return mem.BufferSlice{mem.SliceBuffer(f.b)}, nil
+}
+
+func (f *frame) UnmarshalFrame(data mem.BufferSlice) error {
+	f.b = f.b[:0]
+	for _, d := range data {
+		f.b = append(f.b, d.ReadOnlyData()...)
+	}
+	return nil
+}
+
 // outFrame is a frame to send whose bytes live in a pooled buffer; gRPC releases it once written
 // (the transport may still read the bytes after SendMsg returns, so they cannot be reused).
 type outFrame struct{ buf mem.Buffer }
 
-// codec passes frames through as bytes and delegates every other message to the "proto" codec,
-// so that a server built with ServerOption still serves generated services (health, reflection).
-// It is set per server and per call, never registered process-wide.
-type codec struct{ proto encoding.CodecV2 }
+func (f *outFrame) MarshalFrame() (mem.BufferSlice, error) { return mem.BufferSlice{f.buf}, nil }
 
-func newCodec() codec { return codec{proto: encoding.GetCodecV2("proto")} }
-
-func (c codec) Marshal(v any) (mem.BufferSlice, error) {
-	switch m := v.(type) {
-	case *frame:
-		return mem.BufferSlice{mem.SliceBuffer(m.b)}, nil
-	case *outFrame:
-		return mem.BufferSlice{m.buf}, nil
-	}
-	return c.proto.Marshal(v)
-}
-
-func (c codec) Unmarshal(data mem.BufferSlice, v any) error {
-	if m, ok := v.(*frame); ok {
-		m.b = m.b[:0]
-		for _, d := range data {
-			m.b = append(m.b, d.ReadOnlyData()...)
-		}
-		return nil
-	}
-	return c.proto.Unmarshal(data, v)
-}
-
-// Name is "proto": the frames are protobuf, and a peer may read them with generated code.
-func (codec) Name() string { return "proto" }
+// newCodec is the cluster's shared codec.
+func newCodec() encoding.CodecV2 { return clusterframe.Codec() }
 
 // ServerOption returns the option that a gRPC server given to Register must be built with: it
 // lets the Forward method read its frames as bytes, and serves every other service's messages
-// with the standard protobuf codec.
-func ServerOption() grpc.ServerOption { return grpc.ForceServerCodecV2(newCodec()) }
+// with the standard protobuf codec. It is cluster/frame's, shared with the cluster's other
+// services.
+func ServerOption() grpc.ServerOption { return clusterframe.ServerOption() }
 
 // forwarder is the handler type of the service: the grpc package checks that the registered
 // implementation satisfies it.
