@@ -101,49 +101,73 @@ func boardOf(n int) []detectors.Status {
 }
 
 // BenchmarkFrameBytes encodes the frames of a board of 10,000 series as a Publisher does: the
-// first full frame of a stream (with gob's type descriptions), then a one-second update (every
-// status again, with figures moved, and one transition). It reports the bytes of each; ns/op is
-// the encoding of an update.
+// first full frame of a stream (with gob's type descriptions), then one-second updates in which
+// every series' figures moved and one series went down (a delta: delta.go), and, for
+// comparison, the same update carrying every status. ns/op is the diff and encoding of a delta.
 func BenchmarkFrameBytes(b *testing.B) {
-	statuses := boardOf(10_000)
+	prev := boardOf(10_000)
 	var buf bytes.Buffer
 	enc := gob.NewEncoder(&buf)
-	if err := enc.Encode(&frame{Kind: frameFull, Version: 1, Term: 3, SentAt: time.Now().UnixNano(), Statuses: statuses}); err != nil {
+	if err := enc.Encode(&frame{Kind: frameFull, Version: 1, Term: 3, SentAt: time.Now().UnixNano(), Statuses: prev}); err != nil {
 		b.Fatal(err)
 	}
 	full := buf.Len()
-	upd := &frame{Kind: frameUpdate, Version: 2, Term: 3, Statuses: statuses,
-		Transitions: []detectors.Transition{{Series: statuses[1].Series, From: detectors.StateHealthy, To: detectors.StateDown, At: t0, Evidence: downEvidence}}}
+	next := slices.Clone(prev)
+	for i := range next {
+		next[i].Figures.CallRate += 0.01
+		next[i].Figures.ErrorRate += 1e-4
+		next[i].Figures.LatencyP95 += time.Millisecond
+		next[i].Figures.Calls += 3
+	}
+	next[1].State, next[1].Evidence = detectors.StateDown, downEvidence
+	trs := []detectors.Transition{{Series: next[1].Series, From: detectors.StateHealthy, To: detectors.StateDown, At: t0, Evidence: downEvidence}}
 	var update int
 	b.ResetTimer()
 	for range b.N {
 		buf.Reset()
-		upd.SentAt = time.Now().UnixNano()
-		if err := enc.Encode(upd); err != nil {
+		changed, figures, ok := diff(prev, next)
+		if !ok {
+			b.Fatal("no delta")
+		}
+		if err := enc.Encode(&frame{Kind: frameUpdate, Version: 2, Term: 3, SentAt: time.Now().UnixNano(), Transitions: trs,
+			Delta: true, Changed: changed, Figures: figures}); err != nil {
 			b.Fatal(err)
 		}
 		update = buf.Len()
 	}
 	b.StopTimer()
 	buf.Reset()
+	if err := enc.Encode(&frame{Kind: frameUpdate, Version: 2, Term: 3, SentAt: time.Now().UnixNano(), Transitions: trs, Statuses: next}); err != nil {
+		b.Fatal(err)
+	}
+	whole := buf.Len()
+	buf.Reset()
 	if err := enc.Encode(&frame{Kind: frameHeartbeat, Version: 2, Term: 3, SentAt: time.Now().UnixNano()}); err != nil {
 		b.Fatal(err)
 	}
 	b.ReportMetric(float64(full), "full-bytes")
-	b.ReportMetric(float64(update), "update-bytes")
+	b.ReportMetric(float64(update), "delta-bytes")
+	b.ReportMetric(float64(whole), "whole-update-bytes")
 	b.ReportMetric(float64(buf.Len()), "heartbeat-bytes")
 }
 
-// BenchmarkFrameDecode is the follower's side of an update of 10,000 series: decoding it and
-// installing it with Replicate.
+// BenchmarkFrameDecode is the follower's side of the update above (every figure moved, one
+// status changed), for 10,000 series: decoding the delta, patching and installing it with
+// Replicate.
 func BenchmarkFrameDecode(b *testing.B) {
-	statuses := boardOf(10_000)
+	prev := boardOf(10_000)
+	next := slices.Clone(prev)
+	for i := range next {
+		next[i].Figures.CallRate += 0.01
+	}
+	next[1].State = detectors.StateDown
+	changed, figures, _ := diff(prev, next)
 	pr, pw := io.Pipe()
 	enc := gob.NewEncoder(pw)
 	go func() {
-		_ = enc.Encode(&frame{Kind: frameFull, Version: 1, Statuses: statuses})
-		for i := range b.N {
-			_ = enc.Encode(&frame{Kind: frameUpdate, Version: uint64(i) + 1, Statuses: statuses})
+		_ = enc.Encode(&frame{Kind: frameFull, Version: 1, Statuses: prev})
+		for range b.N {
+			_ = enc.Encode(&frame{Kind: frameUpdate, Version: 1, Delta: true, Changed: changed, Figures: figures})
 		}
 		pw.Close()
 	}()
@@ -154,13 +178,18 @@ func BenchmarkFrameDecode(b *testing.B) {
 		b.Fatal(err)
 	}
 	board.Replicate(first.Version, first.Statuses, nil)
+	cur := first.Statuses
 	b.ResetTimer()
 	for range b.N {
 		var f frame
 		if err := dec.Decode(&f); err != nil {
 			b.Fatal(err)
 		}
-		board.Replicate(f.Version, f.Statuses, f.Transitions)
+		statuses, err := patch(cur, f.Changed, f.Figures)
+		if err != nil {
+			b.Fatal(err)
+		}
+		board.Replicate(f.Version, statuses, f.Transitions)
 	}
 	b.StopTimer()
 	_, _ = io.Copy(io.Discard, pr)

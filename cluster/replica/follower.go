@@ -15,6 +15,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/metadata"
 
+	"github.com/outagewatch/outagewatch/detectors"
 	"github.com/outagewatch/outagewatch/health"
 )
 
@@ -186,16 +187,22 @@ func (f *Follower) follow(ctx context.Context, addr string) (got bool, err error
 
 	r := &streamReader{stream: stream, m: f.m}
 	dec := gob.NewDecoder(r)
+	var cur []detectors.Status // the statuses of the stream's last frame, which deltas patch
 	for {
 		var fr frame
 		if err := dec.Decode(&fr); err != nil {
 			return got, fmt.Errorf("follow %s: %w", addr, err)
 		}
 		if !got {
+			if fr.Kind != frameFull {
+				return false, fmt.Errorf("follow %s: first frame is %s, want full", addr, fr.Kind)
+			}
 			f.log.Info("following the leader", keyLeader, addr, keyTerm, fr.Term)
 		}
 		got = true
-		f.apply(&fr)
+		if cur, err = f.apply(&fr, cur); err != nil {
+			return got, fmt.Errorf("follow %s: %w", addr, err)
+		}
 	}
 }
 
@@ -228,18 +235,29 @@ func (f *Follower) watch(ctx context.Context, cancel context.CancelFunc, addr st
 	}
 }
 
-// apply installs a frame on the board.
-func (f *Follower) apply(fr *frame) {
+// apply installs a frame on the board, over cur, the statuses of the stream's last frame; it
+// returns the statuses installed.
+func (f *Follower) apply(fr *frame, cur []detectors.Status) ([]detectors.Status, error) {
+	statuses := fr.Statuses
+	if fr.Kind == frameUpdate && fr.Delta {
+		var err error
+		if statuses, err = patch(cur, fr.Changed, fr.Figures); err != nil {
+			return nil, err
+		}
+	}
 	f.setTerm(fr.Term) // the term first: Replicate starts a new life at a new term
 	switch fr.Kind {
 	case frameFull:
-		f.opts.Board.Replicate(fr.Version, fr.Statuses, nil)
+		f.opts.Board.Replicate(fr.Version, statuses, nil)
 	case frameUpdate:
-		f.opts.Board.Replicate(fr.Version, fr.Statuses, fr.Transitions)
+		f.opts.Board.Replicate(fr.Version, statuses, fr.Transitions)
+	default:
+		statuses = cur
 	}
 	f.touch() // not stale once the leader's board is installed
 	f.m.frames.WithLabelValues(fr.Kind.String()).Inc()
 	f.m.lag.Observe(max(time.Since(time.Unix(0, fr.SentAt)).Seconds(), 0))
+	return statuses, nil
 }
 
 // setTerm records the leader's term and puts it on the board.

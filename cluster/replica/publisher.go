@@ -158,7 +158,7 @@ func (p *Publisher) serve(ctx context.Context, stream grpc.ServerStream) error {
 	if err := s.send(&frame{Kind: frameFull, Version: ex.Version, Term: p.opts.Term(), Statuses: ex.Statuses}); err != nil {
 		return err
 	}
-	sent, life := ex.Version, ex.Life
+	sent, life, last := ex.Version, ex.Life, ex.Statuses
 	heartbeat := time.NewTicker(p.opts.Heartbeat)
 	defer heartbeat.Stop()
 	for {
@@ -182,16 +182,21 @@ func (p *Publisher) serve(ctx context.Context, stream grpc.ServerStream) error {
 			return errNotLeading
 		}
 		ex := b.Export(sent)
-		f := frame{Kind: frameUpdate, Version: ex.Version, Term: p.opts.Term(), Statuses: ex.Statuses}
+		f := frame{Kind: frameUpdate, Version: ex.Version, Term: p.opts.Term()}
 		if ex.Life != life || !ex.Complete {
-			f.Kind = frameFull // the versions do not follow on: the follower starts again
+			f.Kind, f.Statuses = frameFull, ex.Statuses // the versions do not follow on: the follower starts again
 		} else {
 			f.Transitions = transitionsOf(ex.Changes)
+			if changed, figures, ok := diff(last, ex.Statuses); ok {
+				f.Delta, f.Changed, f.Figures = true, changed, figures
+			} else {
+				f.Statuses = ex.Statuses
+			}
 		}
 		if err := s.send(&f); err != nil {
 			return err
 		}
-		sent, life = ex.Version, ex.Life
+		sent, life, last = ex.Version, ex.Life, ex.Statuses
 		heartbeat.Reset(p.opts.Heartbeat)
 	}
 }

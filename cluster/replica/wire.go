@@ -55,8 +55,13 @@ type frame struct {
 	// SentAt is the leader's clock when it sent the frame (Unix nanoseconds): the follower's
 	// replication lag is measured from it, across the two hosts' clocks.
 	SentAt      int64
-	Statuses    []detectors.Status     // full and update frames
+	Statuses    []detectors.Status     // full frames, and update frames that are not Delta
 	Transitions []detectors.Transition // update frames: numbered Version-len+1 … Version
+	// Delta says that an update frame carries the changes from the stream's last statuses
+	// (delta.go) instead of Statuses: Changed, whole, and Figures.
+	Delta   bool
+	Changed []statusAt
+	Figures []figuresAt
 }
 
 // rawCodec passes *[]byte messages through as they are, and hands every other message to gRPC's
