@@ -41,7 +41,8 @@ func (m *rawMessage) release() {
 }
 
 // rawCodec passes rawMessage values through as bytes, copied into request buffers of its own
-// pool, and delegates every other message (the health service's) to the proto codec.
+// pool, lets the cluster's frames (cluster/frame) write and read their own bytes, and delegates
+// every other message (the health service's) to the proto codec.
 type rawCodec struct {
 	proto encoding.CodecV2
 	bufs  *sync.Pool // *[]byte
@@ -51,9 +52,19 @@ func newRawCodec() rawCodec {
 	return rawCodec{proto: encoding.GetCodecV2("proto"), bufs: &sync.Pool{New: func() any { return new([]byte) }}}
 }
 
+// frameMarshaler and frameUnmarshaler are the messages that write and read their own bytes:
+// the cluster's services (cluster/frame), which share this server with the OTLP receiver.
+type (
+	frameMarshaler   interface{ MarshalFrame() (mem.BufferSlice, error) }
+	frameUnmarshaler interface{ UnmarshalFrame(mem.BufferSlice) error }
+)
+
 func (c rawCodec) Marshal(v any) (mem.BufferSlice, error) {
-	if m, ok := v.(*rawMessage); ok {
+	switch m := v.(type) {
+	case *rawMessage:
 		return mem.BufferSlice{mem.SliceBuffer(m.b)}, nil
+	case frameMarshaler:
+		return m.MarshalFrame()
 	}
 	return c.proto.Marshal(v)
 }
@@ -68,6 +79,9 @@ func (c rawCodec) Unmarshal(data mem.BufferSlice, v any) error {
 		*pb = buf
 		m.b, m.pooled, m.pool = buf, pb, c.bufs
 		return nil
+	}
+	if m, ok := v.(frameUnmarshaler); ok {
+		return m.UnmarshalFrame(data)
 	}
 	return c.proto.Unmarshal(data, v)
 }
