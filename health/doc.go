@@ -8,4 +8,9 @@
 // routers keep getting answers when those are down. At shutdown, Board.Close releases every
 // push client built on the board (long-polls, SSE streams, gRPC Watch streams) before the
 // servers stop, so that no client holds a graceful stop up.
+//
+// In a cluster (issue 19) a replica's board is the leader's, installed by Board.Replicate with
+// the leader's versions (cluster/replica moves it), and every answer carries the leader's term
+// and, while the replica serves without its leader, "stale" (Board.SetCluster). replicate.go
+// says how versions behave when a board switches between the leader's and its own engine's.
 package health

@@ -41,7 +41,9 @@ type FollowerOptions struct {
 	// Required.
 	Board *health.Board
 	// Leader returns the current leader's Replicator address; ok is false while none is known.
-	// Required.
+	// Required. A replica that leads does not follow: the wiring ends Run when it wins the
+	// lease (following itself would replace its own engine's board with itself, a new life at
+	// every frame).
 	Leader func() (addr string, ok bool)
 	// Token returns the cluster's shared secret, sent as "authorization: Bearer TOKEN".
 	// Required.

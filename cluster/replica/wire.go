@@ -12,8 +12,7 @@ import (
 // The wire. Frames are encoding/gob values: one gob.Encoder per stream writes into a buffer, each
 // buffer goes as one gRPC message of raw bytes, and the follower's gob.Decoder reads the
 // concatenation. gob sends the frame's type once per stream and then the values alone, with
-// zero fields left out, so that an update of unchanged-shape statuses costs their figures and
-// keys; it needs no generated code for detectors' types, which stay free of any wire
+// zero fields left out (update frames are deltas besides: delta.go); it needs no generated code for detectors' types, which stay free of any wire
 // annotations (detectors imports no package of ours and knows nothing of transports). Both ends
 // are the same binary in a cluster (replicas are upgraded together), so gob's Go-only format
 // costs nothing; a field added to detectors.Status is carried, and an older follower ignores it.
@@ -22,7 +21,8 @@ const (
 	serviceName  = "outagewatch.cluster.v1.Replicator"
 	followMethod = "/" + serviceName + "/Follow"
 	// maxFrameBytes bounds a frame a follower accepts: a full board of 10,000 series is about
-	// 2 MB (BenchmarkFrameBytes), far above gRPC's default of 4 MiB at the series caps.
+	// 2.2 MB (BenchmarkFrameBytes), so gRPC's default limit of 4 MiB would refuse a board of
+	// 20,000.
 	maxFrameBytes = 64 << 20
 )
 
