@@ -70,15 +70,22 @@ func TestLoadBalancingKeepsATraceOnOneReplica(t *testing.T) {
 	}
 	require.Eventually(t, func() bool { return received() >= len(sent) }, 60*time.Second, 20*time.Millisecond,
 		"the replicas did not get the %d spans sent", len(sent))
-	// Nothing is left to arrive: each Collector's exporters have sent every span its receiver
-	// accepted, so a duplicate would be in the replicas' counts by now.
+	// Each Collector has handed every span its receiver accepted to the per-replica exporters,
+	// and no export to a replica failed: a retry, the one way a span could arrive twice, follows
+	// only a failed export.
+	accepted := 0.0
 	for _, col := range cols {
 		require.Eventually(t, func() bool {
 			m := tryScrape(col.metrics)
-			accepted := sum(m, "otelcol_receiver_accepted_spans", nil)
-			return accepted > 0 && sum(m, "otelcol_exporter_sent_spans", map[string]string{"exporter": "load_balancing"}) == accepted
+			n := sum(m, "otelcol_receiver_accepted_spans", nil)
+			return n > 0 && sum(m, "otelcol_exporter_sent_spans", map[string]string{"exporter": "load_balancing"}) == n
 		}, 30*time.Second, 20*time.Millisecond, "the Collector at %s did not send every span it accepted", col.grpc)
+		m := scrape(t, col.metrics)
+		accepted += sum(m, "otelcol_receiver_accepted_spans", nil)
+		require.Zero(t, sum(m, "otelcol_loadbalancer_backend_outcome", map[string]string{"success": "false"}), "failed exports to replicas by the Collector at %s", col.grpc)
+		require.Zero(t, sum(m, "otelcol_exporter_send_failed_spans", nil), "spans the Collector at %s failed to send", col.grpc)
 	}
+	require.Equal(t, float64(len(sent)), accepted, "spans the Collectors accepted")
 	elapsed := time.Since(start)
 	require.Equal(t, len(sent), received(), "spans at the replicas")
 
