@@ -12,5 +12,6 @@
 //
 // It owns the transport and nothing else: who leads (cluster/lease), and what a stale replica
 // does (the wiring switches the board to its own engine), are decided elsewhere. It registers no
-// process-wide codec: the raw-bytes codec is given per server (ServerCodec) and per call.
+// process-wide codec: its messages write and read their own bytes through cluster/frame's codec,
+// given per server (ServerCodec, or the OTLP receiver's server, which it can share) and per call.
 package replica

@@ -15,6 +15,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/metadata"
 
+	clusterframe "github.com/outagewatch/outagewatch/cluster/frame"
 	"github.com/outagewatch/outagewatch/detectors"
 	"github.com/outagewatch/outagewatch/health"
 )
@@ -171,11 +172,11 @@ func (f *Follower) follow(ctx context.Context, addr string) (got bool, err error
 	defer cancel()
 	ctx = metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+f.opts.Token())
 	stream, err := conn.NewStream(ctx, &serviceDesc.Streams[0], followMethod,
-		grpc.ForceCodecV2(rawCodec{}), grpc.MaxCallRecvMsgSize(maxFrameBytes))
+		clusterframe.CallOption(), grpc.MaxCallRecvMsgSize(maxFrameBytes))
 	if err != nil {
 		return false, fmt.Errorf("follow %s: %w", addr, err)
 	}
-	id := []byte(f.opts.ID)
+	id := message(f.opts.ID)
 	if err := stream.SendMsg(&id); err != nil {
 		return false, fmt.Errorf("follow %s: %w", addr, err)
 	}
@@ -318,7 +319,7 @@ type streamReader struct {
 
 func (r *streamReader) Read(p []byte) (int, error) {
 	for len(r.buf) == 0 {
-		var msg []byte
+		var msg message
 		if err := r.stream.RecvMsg(&msg); err != nil {
 			return 0, err
 		}

@@ -120,7 +120,7 @@ func (s *sender) send(f *frame) error {
 	if err := s.enc.Encode(f); err != nil {
 		return status.Errorf(codes.Internal, "encode frame: %v", err)
 	}
-	msg := slices.Clone(s.buf.Bytes()) // gRPC writes it after SendMsg returns
+	msg := message(slices.Clone(s.buf.Bytes())) // gRPC writes it after SendMsg returns
 	if err := s.stream.SendMsg(&msg); err != nil {
 		return err
 	}

@@ -17,6 +17,9 @@ import (
 	"github.com/stretchr/testify/require"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
 	"github.com/outagewatch/outagewatch/detectors"
@@ -84,6 +87,7 @@ func startLeader(tb testing.TB, board *health.Board) *leader {
 		Leading: l.leading.Load, Heartbeat: 50 * time.Millisecond,
 	})
 	require.NoError(tb, err)
+	health.NewGRPCServer(board).Register(l.srv) // a protobuf service on the same server
 	go func() { defer close(l.done); _ = l.srv.Serve(lis) }()
 	tb.Cleanup(l.stop)
 	return l
@@ -388,4 +392,22 @@ func TestFollowerMovesWithTheLeader(t *testing.T) {
 	_, body := httpGet(t, r.api.URL+"/v1/health")
 	require.Contains(t, body, `"version":3,"term":7,`, "the term is the publisher's (Term)")
 	require.Contains(t, body, `"state":"degraded"`)
+}
+
+// TestSharesAServerWithProtobufServices: the Replicator's server serves grpc.health.v1 (protobuf)
+// beside it, with the term in its metadata.
+func TestSharesAServerWithProtobufServices(t *testing.T) {
+	t.Parallel()
+	lb, _ := healthyBoard()
+	l := startLeader(t, lb)
+	conn, err := grpc.NewClient(l.addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	require.NoError(t, err)
+	defer conn.Close()
+	var md metadata.MD
+	resp, err := healthpb.NewHealthClient(conn).Check(t.Context(), &healthpb.HealthCheckRequest{Service: "anthropic/claude-sonnet-4-5"}, grpc.Header(&md))
+	require.NoError(t, err)
+	require.Equal(t, healthpb.HealthCheckResponse_SERVING, resp.GetStatus())
+	require.Equal(t, []string{"7"}, md.Get("outagewatch-term"))
+	r := startReplica(t, l.addr, testToken, 2*time.Second)
+	r.waitFresh(t)
 }

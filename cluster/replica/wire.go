@@ -2,10 +2,9 @@ package replica
 
 import (
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/encoding"
-	"google.golang.org/grpc/encoding/proto"
 	"google.golang.org/grpc/mem"
 
+	clusterframe "github.com/outagewatch/outagewatch/cluster/frame"
 	"github.com/outagewatch/outagewatch/detectors"
 )
 
@@ -64,36 +63,33 @@ type frame struct {
 	Figures []figuresAt
 }
 
-// rawCodec passes *[]byte messages through as they are, and hands every other message to gRPC's
-// protobuf codec: the server option can thus go on a server shared with protobuf services (the
-// OTLP receiver, grpc.health.v1). It is never registered process-wide.
-type rawCodec struct{}
+// message is one gRPC message of the Follow stream: raw bytes (the follower's id, or gob
+// frames), written and read as they are by cluster/frame's codec, which hands every other
+// message to the protobuf codec. The Replicator thus shares a server with the OTLP receiver
+// and grpc.health.v1, and no codec is registered process-wide.
+type message []byte
 
-var protoCodec = encoding.GetCodecV2(proto.Name)
+var (
+	_ clusterframe.Marshaler   = (*message)(nil)
+	_ clusterframe.Unmarshaler = (*message)(nil)
+)
 
-func (rawCodec) Marshal(v any) (mem.BufferSlice, error) {
-	if b, ok := v.(*[]byte); ok {
-		// gRPC writes the buffer after SendMsg returns: the caller must not reuse it.
-		return mem.BufferSlice{mem.SliceBuffer(*b)}, nil
-	}
-	return protoCodec.Marshal(v)
+// MarshalFrame returns the bytes as they are; gRPC writes them after SendMsg returns, so the
+// caller must not reuse them.
+func (m *message) MarshalFrame() (mem.BufferSlice, error) {
+	return mem.BufferSlice{mem.SliceBuffer(*m)}, nil
 }
 
-func (rawCodec) Unmarshal(data mem.BufferSlice, v any) error {
-	if b, ok := v.(*[]byte); ok {
-		*b = data.Materialize() // a copy: data is freed when Unmarshal returns
-		return nil
-	}
-	return protoCodec.Unmarshal(data, v)
+// UnmarshalFrame keeps a copy of data, which is freed when it returns.
+func (m *message) UnmarshalFrame(data mem.BufferSlice) error {
+	*m = data.Materialize()
+	return nil
 }
-
-// Name is the content-subtype a follower's calls carry.
-func (rawCodec) Name() string { return "outagewatch-raw" }
 
 // ServerCodec is the option the gRPC server that RegisterPublisher registers on must be built
-// with: it forces the raw-bytes codec of the Replicator, which hands protobuf messages to the
-// protobuf codec, so that other services of the same server are served as before.
-func ServerCodec() grpc.ServerOption { return grpc.ForceServerCodecV2(rawCodec{}) }
+// with, unless its codec already lets messages write their own bytes (cluster/frame's, or the
+// OTLP receiver's server): cluster/frame.ServerOption.
+func ServerCodec() grpc.ServerOption { return clusterframe.ServerOption() }
 
 // followServer is what the service descriptor's handler calls.
 type followServer interface {
@@ -110,7 +106,7 @@ var serviceDesc = grpc.ServiceDesc{
 		StreamName:    "Follow",
 		ServerStreams: true,
 		Handler: func(srv any, stream grpc.ServerStream) error {
-			var id []byte
+			var id message
 			if err := stream.RecvMsg(&id); err != nil {
 				return err
 			}
