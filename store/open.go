@@ -18,6 +18,9 @@ type Options struct {
 	PostgresDSN string
 	// DataDir holds the embedded SQLite database, outagewatch.db.
 	DataDir string
+	// Fence, for a replica of a cluster, fences every Postgres write by the cluster's lease
+	// (postgres.Store.SetFence): the term this replica writes with, 0 when it does not lead.
+	Fence func() int64
 }
 
 // Embedded reports whether o selects the embedded SQLite file.
@@ -29,6 +32,10 @@ func Open(ctx context.Context, cfg Options, logger *slog.Logger) (Backend, strin
 		s, err := postgres.Open(ctx, cfg.PostgresDSN, logger)
 		if err != nil {
 			return nil, "postgres", fmt.Errorf("open postgres: %w", err)
+		}
+		if cfg.Fence != nil {
+			s.SetFence(cfg.Fence)
+			return s, "postgres (cluster)", nil
 		}
 		return s, "postgres", nil
 	}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/outagewatch/outagewatch/alerts"
 	"github.com/outagewatch/outagewatch/alerts/slack"
+	"github.com/outagewatch/outagewatch/cluster"
 	"github.com/outagewatch/outagewatch/detectors"
 	"github.com/outagewatch/outagewatch/engine"
 	"github.com/outagewatch/outagewatch/health"
@@ -60,6 +61,9 @@ type app struct {
 	api        *http.Server
 	apiLn      net.Listener
 
+	// cluster holds a replica's cluster parts (cluster.go); nil on a single node.
+	cluster *clusterParts
+
 	// stopping is set when shutdown begins, so that /readyz turns 503 at once.
 	stopping atomic.Bool
 	checks   map[string]readyChecker
@@ -80,12 +84,28 @@ func newApp(cfg Config, logger *slog.Logger) (*app, error) {
 	ecfg.Detectors, ecfg.SnapshotInterval = cfg.Detectors, cfg.Store.BaselineInterval
 	ecfg.Detectors.Limits = detectors.Limits{MaxProviders: cfg.Ingest.MaxProviders, MaxModelsPerProvider: cfg.Ingest.MaxModelsPerProvider}
 	a.hosts = hosts.New()
-	a.engine, err = engine.New(ecfg, engine.Deps{
+	edeps := engine.Deps{
 		Board: a.board, Transitions: []engine.TransitionHandler{mgr}, Snapshots: a.store,
 		Companions: []engine.Companion{a.hosts}, Registerer: reg, Logger: logger,
-	})
+	}
+	var outbox alerts.Outbox = a.store
+	if cfg.clustered() {
+		// The node stands between the engine and what it feeds; the next leader continues from
+		// the snapshot, saved at most a second after a state change.
+		a.cluster = &clusterParts{node: cluster.New(cluster.Deps{Incidents: mgr, Board: a.board, Logger: logger})}
+		node := a.cluster.node
+		edeps.Board, edeps.Transitions, edeps.Snapshots = node, []engine.TransitionHandler{node}, snapshotGate{store: a.store, node: node}
+		ecfg.SnapshotMinGap = time.Second
+		outbox = outboxGate{Outbox: a.store, node: node}
+	}
+	a.engine, err = engine.New(ecfg, edeps)
 	if err != nil {
 		return nil, fmt.Errorf("detection engine: %w", err)
+	}
+	var consumer ingest.Consumer = a.engine
+	if a.cluster != nil {
+		a.cluster.node.SetEngine(a.engine)
+		consumer = a.cluster.node
 	}
 	acfg := cfg.alertsConfig()
 	var notifier alerts.Notifier
@@ -95,13 +115,13 @@ func newApp(cfg Config, logger *slog.Logger) (*app, error) {
 		}
 	}
 	a.alerts, err = alerts.New(acfg, alerts.Deps{
-		Outbox: a.store, Settler: a.store, Reader: a.store, Notifier: notifier,
+		Outbox: outbox, Settler: a.store, Reader: a.store, Notifier: notifier,
 		Silences: alerts.CheckSilences(a.store), Registerer: reg, Logger: logger,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("alerts: %w", err)
 	}
-	if a.pipeline, err = ingest.NewPipeline(cfg.Ingest, a.engine, reg, logger, ingest.PipelineOptions{Hosts: a.hosts}); err != nil {
+	if a.pipeline, err = ingest.NewPipeline(cfg.Ingest, consumer, reg, logger, ingest.PipelineOptions{Hosts: a.hosts}); err != nil {
 		return nil, fmt.Errorf("ingest pipeline: %w", err)
 	}
 	if a.ingest, err = ingest.NewServer(cfg.Ingest, a.pipeline, logger); err != nil {
@@ -109,6 +129,11 @@ func newApp(cfg Config, logger *slog.Logger) (*app, error) {
 	}
 	a.healthGRPC = health.NewGRPCServer(a.board)
 	a.healthGRPC.Register(a.ingest.GRPC())
+	if a.cluster != nil {
+		if err := a.registerCluster(); err != nil {
+			return nil, err
+		}
+	}
 	if cfg.Health.GRPCAddr != "" {
 		a.healthOwn = grpc.NewServer()
 		a.healthGRPC.Register(a.healthOwn)

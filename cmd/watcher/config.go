@@ -30,7 +30,32 @@ type Config struct {
 	Incidents incidents.Config `yaml:"incidents"`
 	Links     LinksConfig      `yaml:"links"`
 	Alerts    alerts.Config    `yaml:"alerts"`
+	Cluster   ClusterConfig    `yaml:"cluster"`
 }
+
+// ClusterConfig configures a replica of a cluster: replicas that share a Postgres DSN form one
+// (docs/cluster.md), over their OTLP gRPC listeners.
+type ClusterConfig struct {
+	// Advertise is the host:port the other replicas reach this one's OTLP gRPC listener at
+	// (OUTAGEWATCH_CLUSTER_ADVERTISE); "" uses the bound address, with the host name in place of
+	// an unspecified host (0.0.0.0, ::), as in a pod.
+	Advertise string `yaml:"advertise"`
+}
+
+// validate checks the advertised address's form.
+func (c ClusterConfig) validate() error {
+	if c.Advertise == "" {
+		return nil
+	}
+	if host, port, err := net.SplitHostPort(c.Advertise); err != nil || host == "" || port == "" {
+		return fmt.Errorf("cluster.advertise: want host:port, not %q", c.Advertise)
+	}
+	return nil
+}
+
+// clustered reports whether this replica joins a cluster: a Postgres DSN and an OTLP gRPC
+// listener, which the cluster's services share.
+func (c Config) clustered() bool { return c.Store.PostgresDSN != "" && c.Ingest.GRPCAddr != "" }
 
 // Secret is a string that never prints: a DSN with its password, a token. It can only be set
 // from the environment (or a *_FILE), never from a flag or the YAML file.
@@ -121,7 +146,7 @@ func DefaultConfig() Config {
 // Validate reports every invalid field, each named by its full path (api.shutdown_timeout).
 func (c Config) Validate() error {
 	return errors.Join(c.Log.validate(), c.API.validate(), c.Ingest.Validate(), c.Detectors.Validate(), c.Health.validate(),
-		c.Store.validate(), c.Incidents.Validate(), c.alertsConfig().Validate())
+		c.Store.validate(), c.Incidents.Validate(), c.alertsConfig().Validate(), c.Cluster.validate())
 }
 
 func (c LogConfig) validate() error {

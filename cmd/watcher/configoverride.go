@@ -32,6 +32,7 @@ var (
 	webhookField   field = func(c *Config) *string { return (*string)(&c.Alerts.WebhookURL) }
 	channelField   field = func(c *Config) *string { return &c.Alerts.Channel }
 	slackAPIField  field = func(c *Config) *string { return &c.Alerts.SlackAPIURL }
+	advertiseField field = func(c *Config) *string { return &c.Cluster.Advertise }
 )
 
 // envVar is one OUTAGEWATCH_* variable. An empty value counts as unset.
@@ -61,6 +62,7 @@ var envVars = []envVar{
 	{name: "OUTAGEWATCH_SLACK_WEBHOOK_URL", secret: true, set: setString(webhookField)},
 	{name: "OUTAGEWATCH_SLACK_CHANNEL", set: setString(channelField)},
 	{name: "OUTAGEWATCH_SLACK_API_URL", set: setString(slackAPIField)},
+	{name: "OUTAGEWATCH_CLUSTER_ADVERTISE", set: setString(advertiseField)},
 }
 
 // setString returns a setter that stores the value in f as it is.
@@ -112,6 +114,7 @@ var flagVars = []flagVar{
 	{name: "api.addr", usage: "API listen `address` (health, incidents, /metrics)", field: apiAddrField},
 	{name: "otlp.grpc.addr", usage: `OTLP/gRPC listen ` + "`address`" + ` ("" disables it)`, field: grpcAddrField},
 	{name: "otlp.http.addr", usage: `OTLP/HTTP listen ` + "`address`" + ` ("" disables it)`, field: httpAddrField},
+	{name: "cluster.advertise", usage: "host:port the other replicas reach this one's OTLP gRPC listener at (\"\": the bound address)", field: advertiseField},
 }
 
 // newFlagSet defines every flag, with the defaults shown in the usage. It prints nothing:

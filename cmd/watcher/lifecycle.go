@@ -46,6 +46,11 @@ func (a *app) start(ctx context.Context) (err error) {
 	if err := a.ingest.Start(); err != nil {
 		return err
 	}
+	if a.cluster != nil {
+		if err := a.startCluster(ctx); err != nil {
+			return err
+		}
+	}
 	a.supervise(background)
 	return nil
 }
@@ -55,6 +60,9 @@ func (a *app) start(ctx context.Context) (err error) {
 // while detection and the health signal run.
 func (a *app) openStore(ctx context.Context) (func(context.Context) error, error) {
 	opts := store.Options{PostgresDSN: string(a.cfg.Store.PostgresDSN), DataDir: a.cfg.Store.DataDir}
+	if a.cluster != nil {
+		opts.Fence = a.cluster.node.WriteTerm
+	}
 	octx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	b, what, err := store.Open(octx, opts, a.logger)
 	cancel()
@@ -135,6 +143,9 @@ func (a *app) supervise(background func(context.Context) error) {
 	if background != nil {
 		opener = s.Go("store opener", background)
 	}
+	if a.cluster != nil {
+		a.superviseCluster()
+	}
 
 	s.OnStop(stepReadiness, a.budget(stepReadiness), func(context.Context) error {
 		a.stopping.Store(true)
@@ -162,7 +173,9 @@ func (a *app) supervise(background func(context.Context) error) {
 	if opener != nil {
 		s.OnStop(stepOpener, a.budget(stepOpener), opener.Stop)
 	}
-	s.OnStop(stepStore, a.budget(stepStore), func(context.Context) error { return a.store.Close() })
+	s.OnStop(stepStore, a.budget(stepStore), func(ctx context.Context) error {
+		return errors.Join(a.stopCluster(ctx), a.store.Close())
+	})
 }
 
 // stopReceivers stops the OTLP listeners and the health gRPC server of its own: in-flight
