@@ -58,6 +58,9 @@ type Options struct {
 	// Endpoints, when set, adds the endpoints part: the hosts configured or learned to serve a
 	// provider, so that a person sees where unattributed attempts go. nil leaves it out.
 	Endpoints func() []Endpoint
+	// Cluster, when set, adds a line about the replica's cluster at the top of the page
+	// ("cluster: 3 replicas, leader outagewatch-1, term 7"); "" leaves it out.
+	Cluster func() string
 }
 
 // DefaultStoreTimeout is Options.StoreTimeout when zero.
@@ -122,6 +125,7 @@ type indexData struct {
 	Endpoints endpointsView
 	Health    healthView
 	Incidents incidentsView
+	Cluster   string
 }
 
 func (p *Page) index(w http.ResponseWriter, r *http.Request) {
@@ -129,6 +133,9 @@ func (p *Page) index(w http.ResponseWriter, r *http.Request) {
 	data := indexData{
 		Title: p.opts.Title, Generated: timeTextOf(now, now), Ingest: p.buildIngest(now),
 		Health: p.buildHealth(now), Incidents: p.buildIncidents(r.Context(), now), Endpoints: p.buildEndpoints(now),
+	}
+	if p.opts.Cluster != nil {
+		data.Cluster = p.opts.Cluster()
 	}
 	name := "index.html"
 	if r.URL.Query().Get("fragment") == "live" {

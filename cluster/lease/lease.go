@@ -28,9 +28,14 @@ type Options struct {
 	ID string
 	// Advertise is the address (host:port) the other replicas reach this one's gRPC server at.
 	Advertise string
-	// TTL is how long a lease lasts without renewal: a new leader takes over at most about TTL
-	// plus Renew after the old one stopped renewing. 3 s when zero.
+	// TTL is how long a lease lasts without renewal. 2 s when zero.
 	TTL time.Duration
+	// Grace is how long after a lease expired another replica may take it; until then its last
+	// holder may take it back (a leader whose database was unreachable for a while keeps the
+	// lead, with its queued writes, instead of losing it to whichever replica reconnects first).
+	// A new leader takes over at most TTL + Grace + Renew after the old one stopped renewing
+	// (4.5 s by default). TTL when zero.
+	Grace time.Duration
 	// Renew is how often the holder renews and the others look. 500 ms when zero.
 	Renew      time.Duration
 	Registerer prometheus.Registerer
@@ -56,6 +61,8 @@ type State struct {
 	Leading bool
 	// Leader is the holder's ID and Advertise its address; "" when no one holds the lease.
 	Leader, Advertise string
+	// Members is how many replicas recorded themselves in the last 10 TTLs.
+	Members int
 }
 
 // Lease runs the election for one replica. Its methods are safe for concurrent use.
@@ -81,7 +88,10 @@ func New(pool *pgxpool.Pool, opts Options) (*Lease, error) {
 		return nil, errors.New("lease: an ID and an advertise address are required")
 	}
 	if opts.TTL == 0 {
-		opts.TTL = 3 * time.Second
+		opts.TTL = 2 * time.Second
+	}
+	if opts.Grace == 0 {
+		opts.Grace = opts.TTL
 	}
 	if opts.Renew == 0 {
 		opts.Renew = 500 * time.Millisecond
@@ -156,6 +166,9 @@ func (l *Lease) Changed() <-chan struct{} {
 // ID is this replica's ID.
 func (l *Lease) ID() string { return l.opts.ID }
 
+// Advertise is this replica's advertised address.
+func (l *Lease) Advertise() string { return l.opts.Advertise }
+
 // Run takes part in the election until ctx ends: every Renew it renews its lease or tries to
 // take an expired one, and records itself as a member. Database errors are logged and retried
 // at the next step; meanwhile a leader stops leading when its lease may have expired. It keeps
@@ -209,7 +222,9 @@ func (l *Lease) step(ctx context.Context) error {
 	if term == 0 && err == nil {
 		err = l.pool.QueryRow(ctx, `UPDATE cluster_lease SET term = term + 1, holder = $1, advertise = $2,
 				expires_at = clock_timestamp() + make_interval(secs => $3)
-			WHERE id = 1 AND expires_at <= clock_timestamp() RETURNING term`, l.opts.ID, l.opts.Advertise, ttl).Scan(&term)
+			WHERE id = 1 AND (holder = $1 AND expires_at <= clock_timestamp()
+				OR expires_at <= clock_timestamp() - make_interval(secs => $4))
+			RETURNING term`, l.opts.ID, l.opts.Advertise, ttl, l.opts.Grace.Seconds()).Scan(&term)
 		if err == nil {
 			l.logger.Info("cluster lease: leading", "term", term)
 		}
@@ -230,6 +245,7 @@ func (l *Lease) step(ctx context.Context) error {
 		st.Leader, st.Advertise = "", ""
 	}
 	st.Leading = term != 0 && st.Term == term && st.Leader == l.opts.ID
+	st.Members = cur.Members // counted below
 	// A lease renewed at `sent` or later lasts TTL by the database's clock; this replica acts as
 	// leader until TTL less a margin by its own, so that it stops before another may start.
 	l.set(st, sent.Add(l.opts.TTL-l.opts.Renew))
@@ -240,6 +256,11 @@ func (l *Lease) step(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("cluster lease: record member: %w", err)
 	}
+	if err := l.pool.QueryRow(ctx, `SELECT count(*) FROM cluster_members
+		WHERE seen_at > clock_timestamp() - make_interval(secs => $1)`, 10*l.opts.TTL.Seconds()).Scan(&st.Members); err != nil {
+		return fmt.Errorf("cluster lease: count members: %w", err)
+	}
+	l.set(st, sent.Add(l.opts.TTL-l.opts.Renew))
 	return nil
 }
 

@@ -25,6 +25,8 @@ func TestMain(m *testing.M) {
 type cluster struct {
 	t   *testing.T
 	dsn string
+	// grace is the replicas' Options.Grace (their TTL when zero).
+	grace time.Duration
 }
 
 func newCluster(t *testing.T) *cluster {
@@ -71,7 +73,7 @@ type replica struct {
 }
 
 func (c *cluster) replica(id string, now func() time.Time) *replica {
-	l, err := New(c.pool(), Options{ID: id, Advertise: id + ":4317", TTL: 900 * time.Millisecond, Renew: 100 * time.Millisecond, Now: now})
+	l, err := New(c.pool(), Options{ID: id, Advertise: id + ":4317", TTL: 900 * time.Millisecond, Renew: 100 * time.Millisecond, Grace: c.grace, Now: now})
 	require.NoError(c.t, err)
 	ctx, cancel := context.WithCancel(context.Background())
 	r := &replica{Lease: l, cancel: cancel, done: make(chan error, 1)}
@@ -195,4 +197,29 @@ func TestFollowerCannotWrite(t *testing.T) {
 	t.Cleanup(func() { _ = st.Close() })
 	st.SetFence(follower.Term)
 	require.ErrorIs(t, st.SaveBaselines(context.Background(), "engine", []byte("x"), time.Now()), postgres.ErrFenced)
+}
+
+// TestLastLeaderTakesItsLeaseBack: when the database was unreachable for every replica (here:
+// none ran) past the lease's expiry, the replica that led last takes the lease back, with a new
+// term, while the others wait out the grace: it keeps its queued writes and its engine.
+func TestLastLeaderTakesItsLeaseBack(t *testing.T) {
+	t.Parallel()
+	c := newCluster(t)
+	c.grace = time.Minute // longer than the test: b can only wait
+	a := c.replica("a", nil)
+	require.Eventually(t, func() bool { return a.State().Leading }, 5*time.Second, 10*time.Millisecond)
+	term := a.State().Term
+	a.stop()
+	pool := c.pool()
+	require.Eventually(t, func() bool {
+		var expired bool
+		require.NoError(t, pool.QueryRow(context.Background(), `SELECT expires_at <= clock_timestamp() FROM cluster_lease`).Scan(&expired))
+		return expired
+	}, 5*time.Second, 10*time.Millisecond, "the lease expires")
+	b := c.replica("b", nil) // comes back first
+	require.Eventually(t, func() bool { _, ok := b.Leader(); st := b.State(); return !ok && st.Leader == "" && st.Members > 0 }, 5*time.Second, 10*time.Millisecond)
+	a2 := c.replica("a", nil)
+	require.Eventually(t, func() bool { return a2.State().Leading }, 5*time.Second, 10*time.Millisecond, "the last leader takes its lease back")
+	require.False(t, b.State().Leading)
+	require.Greater(t, a2.State().Term, term)
 }

@@ -20,6 +20,10 @@ func newMetrics(reg prometheus.Registerer, l *Lease) *metrics {
 			Name: "outagewatch_cluster_term",
 			Help: "The cluster's leader term as this replica last read it; it grows at every change of leader.",
 		}, func() float64 { return float64(l.State().Term) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "outagewatch_cluster_members",
+			Help: "Replicas of the cluster that recorded themselves in Postgres in the last 10 lease TTLs (30 s by default), this one included.",
+		}, func() float64 { return float64(l.State().Members) }),
 	)
 	return &metrics{}
 }

@@ -38,10 +38,20 @@ func (a *app) routes() http.Handler {
 	incidents.NewAPI(a.store, a.incidents, string(a.cfg.API.Token)).Register(mux)
 	alerts.NewSilenceAPI(a.store, string(a.cfg.API.Token)).Register(mux)
 	mux.Handle("GET /v1/hosts", a.hosts.Handler(a.cfg.Ingest.ProviderHosts))
-	statuspage.New(a.board, a.history, a.store, a.store, statuspage.Options{
+	popts := statuspage.Options{
 		GrafanaURL: a.cfg.Links.GrafanaURL, Freshness: fresh, SilenceAfter: a.cfg.Detectors.SilenceMin,
 		Endpoints: endpoints(a.hosts, a.cfg.Ingest.ProviderHosts),
-	}).Register(mux)
+	}
+	if a.cluster != nil {
+		mux.Handle("GET /v1/cluster", a.cluster.node.Handler())
+		popts.Cluster = a.cluster.node.Line
+	} else {
+		mux.HandleFunc("GET /v1/cluster", func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			_, _ = io.WriteString(w, `{"role":"single","members":[]}`+"\n")
+		})
+	}
+	statuspage.New(a.board, a.history, a.store, a.store, popts).Register(mux)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(a.reg, promhttp.HandlerOpts{Registry: a.reg, EnableOpenMetrics: true}))
 	if a.cfg.API.Pprof {
 		mux.HandleFunc("GET /debug/pprof/", pprof.Index)
