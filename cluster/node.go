@@ -212,9 +212,10 @@ func (n *Node) settle(ctx context.Context, p *peers) {
 			n.logger.Info("the leader's board is served again", "term", st.Term)
 		}
 	}
-	if st.Leading {
-		// A follower's board carries the term and staleness its follower sets from the frames.
-		n.d.Board.SetCluster(st.Term, false)
+	if st.Leading || stale {
+		// A following replica's board carries the term and staleness its follower sets from the
+		// frames; a leader, or a replica that serves its own engine, says its own.
+		n.d.Board.SetCluster(st.Term, stale)
 	}
 }
 

@@ -13,6 +13,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/outagewatch/outagewatch/cluster"
 	"github.com/outagewatch/outagewatch/health"
 	"github.com/outagewatch/outagewatch/internal/pgtest"
 	"github.com/outagewatch/outagewatch/internal/slackfake"
@@ -188,4 +189,162 @@ func TestThreeReplicasOneView(t *testing.T) {
 		}
 	}
 	require.Equal(t, 1, roots, "one Slack thread root: %s", fmt.Sprint(slack.Messages()))
+}
+
+// startReplicas starts n replicas on dsn with a fake Slack and waits for one to lead.
+func startReplicas(t *testing.T, n int, dsn string, slack *slackfake.Workspace) (leader replicaOf, followers []replicaOf) {
+	t.Helper()
+	env := []string{"OUTAGEWATCH_POSTGRES_DSN=" + dsn, "OUTAGEWATCH_SLACK_BOT_TOKEN=xoxb-test",
+		"OUTAGEWATCH_SLACK_CHANNEL=C0CLUSTER", "OUTAGEWATCH_SLACK_API_URL=" + slack.APIURL()}
+	var rs []replicaOf
+	for i := range n {
+		rs = append(rs, replicaOf{proc{watchertest.StartWatcher(t, clusterConfig, env...)}, string(rune('a' + i))})
+	}
+	require.Eventually(t, func() bool {
+		k := 0
+		for _, r := range rs {
+			if r.leads(t) {
+				leader, k = r, k+1
+			}
+		}
+		return k == 1
+	}, 20*time.Second, 50*time.Millisecond, "one leader")
+	for _, r := range rs {
+		if r.name != leader.name {
+			followers = append(followers, r)
+		}
+	}
+	return leader, followers
+}
+
+// clusterView fetches GET /v1/cluster.
+func (r replicaOf) clusterView(t *testing.T) cluster.View {
+	t.Helper()
+	code, body := get(t, "http://"+r.API+"/v1/cluster")
+	require.Equal(t, http.StatusOK, code, body)
+	var v cluster.View
+	require.NoError(t, json.Unmarshal([]byte(body), &v))
+	return v
+}
+
+// threadRoots counts the Slack thread roots.
+func threadRoots(slack *slackfake.Workspace) int {
+	n := 0
+	for _, m := range slack.Messages() {
+		if m.ThreadTS == "" {
+			n++
+		}
+	}
+	return n
+}
+
+// TestPausedLeaderIsDeposed: the leader's process is paused (SIGSTOP) past its lease; the other
+// replica takes the lead (a higher term) and, with the exporters on it, opens the outage's
+// incident. Resumed (SIGCONT), the old leader believes for a moment it still leads, then reads
+// the lease: it follows, serves the new leader's board, and writes nothing (one incident, one
+// thread root). The database's fence behind this is proven in cluster/lease
+// (TestDeposedLeaderCannotWrite).
+func TestPausedLeaderIsDeposed(t *testing.T) {
+	t.Parallel()
+	if testing.Short() {
+		t.Skip("-short: two binaries for half a minute; scripts/test.sh runs it")
+	}
+	slack := slackfake.New(t)
+	old, followers := startReplicas(t, 2, pgtest.NewDatabase(t), slack)
+	niu := followers[0]
+	term := niu.clusterView(t).Term
+	require.NoError(t, old.Signal(syscall.SIGSTOP))
+	paused := time.Now()
+	require.Eventually(t, func() bool { return niu.leads(t) }, 10*time.Second, 50*time.Millisecond, "the other replica takes the lead")
+	t.Logf("takeover %v after the leader was paused", time.Since(paused).Round(time.Millisecond))
+	v := niu.clusterView(t)
+	require.Greater(t, v.Term, term)
+	require.Equal(t, "leader", v.Role)
+
+	calls := &caller{service: "checkout", fail: 0.01, class: "OverloadedError"}
+	traffic(t, niu.OTLPHTTP, 20, calls)
+	niu.await(t, 60*time.Second, "healthy", func(rep health.Report) bool {
+		m, ok := model(rep, whoseModel)
+		return ok && m.State == "healthy" && m.Figures.Calls >= 200
+	})
+	calls.set(1, "OverloadedError")
+	niu.await(t, 30*time.Second, "down", func(rep health.Report) bool { m, _ := model(rep, whoseModel); return m.State == "down" })
+	require.Eventually(t, func() bool { return len(incidentsOf(t, niu.API)) == 1 && threadRoots(slack) == 1 }, 20*time.Second, 50*time.Millisecond)
+
+	require.NoError(t, old.Signal(syscall.SIGCONT))
+	require.Eventually(t, func() bool {
+		ov := old.clusterView(t)
+		return ov.Role == "follower" && ov.Leader == v.ID && !ov.Stale
+	}, 10*time.Second, 50*time.Millisecond, "the old leader follows the new one")
+	a, err := old.answer(whoseModel)
+	require.NoError(t, err)
+	require.Equal(t, http.StatusServiceUnavailable, a.code, "it serves the new leader's board: %+v", a)
+	require.Equal(t, v.Term, niu.clusterView(t).Term, "no flapping: the new leader keeps its term")
+	require.True(t, niu.leads(t))
+	require.Len(t, incidentsOf(t, niu.API), 1)
+	require.Equal(t, 1, threadRoots(slack), "the old leader sent nothing")
+}
+
+// TestPostgresAwayForThirtySeconds: two replicas, each with exporters, and Postgres stops for
+// 30 s. Every replica keeps answering, marked stale, on its own traffic; an outage that starts
+// meanwhile turns both down; when Postgres is back, the replica that led writes its queued
+// incident (one incident, one thread root), and the cluster serves one board again.
+func TestPostgresAwayForThirtySeconds(t *testing.T) {
+	t.Parallel()
+	if testing.Short() {
+		t.Skip("-short: Postgres away for 30 s; scripts/test.sh runs it")
+	}
+	pg := pgtest.NewCluster(t)
+	slack := slackfake.New(t)
+	leader, followers := startReplicas(t, 2, pg.NewDatabase(t), slack)
+	rs := []replicaOf{leader, followers[0]}
+	var calls []*caller
+	for _, r := range rs {
+		c := &caller{service: "svc-" + r.name, fail: 0.01, class: "OverloadedError"}
+		calls = append(calls, c)
+		traffic(t, r.OTLPHTTP, 15, c)
+	}
+	for _, r := range rs {
+		r.await(t, 60*time.Second, "healthy on "+r.name, func(rep health.Report) bool {
+			m, ok := model(rep, whoseModel)
+			return ok && m.State == "healthy" && m.Figures.Calls >= 200
+		})
+	}
+
+	pg.Stop(t)
+	stopped := time.Now()
+	for _, r := range rs {
+		require.Eventually(t, func() bool {
+			a, err := r.answer(whoseModel)
+			return err == nil && a.code == http.StatusOK && a.stale
+		}, 15*time.Second, 50*time.Millisecond, "replica %s answers, marked stale", r.name)
+	}
+	t.Logf("both replicas stale %v after Postgres stopped", time.Since(stopped).Round(time.Millisecond))
+	for _, c := range calls {
+		c.set(1, "OverloadedError")
+	}
+	for _, r := range rs {
+		r.await(t, 20*time.Second, "down on "+r.name+" without Postgres", func(rep health.Report) bool {
+			m, _ := model(rep, whoseModel)
+			return m.State == "down"
+		})
+	}
+	require.Zero(t, threadRoots(slack), "nothing sent while the incident cannot be written")
+	if wait := 30*time.Second - time.Since(stopped); wait > 0 {
+		time.Sleep(wait) // the outage of the database lasts 30 s by design of the drill
+	}
+	pg.Start(t)
+
+	require.Eventually(t, func() bool {
+		for _, r := range rs {
+			if a, err := r.answer(whoseModel); err != nil || a.stale || a.code != http.StatusServiceUnavailable {
+				return false
+			}
+		}
+		return true
+	}, 30*time.Second, 100*time.Millisecond, "one board again, the model down")
+	require.Eventually(t, func() bool {
+		incs := incidentsOf(t, rs[0].API)
+		return len(incs) == 1 && threadRoots(slack) == 1
+	}, 30*time.Second, 100*time.Millisecond, "one incident, one thread root: %v", slack.Messages())
 }
