@@ -56,3 +56,13 @@ func (c boardCollector) Collect(ch chan<- prometheus.Metric) {
 		}
 	}
 }
+
+// NewVersionGauge returns outagewatch_health_board_version: the board's version, which moves
+// with every state change and is the same on every replica of a cluster serving its leader's
+// board (docs/cluster.md).
+func NewVersionGauge(board *Board) prometheus.Collector {
+	return prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "outagewatch_health_board_version",
+		Help: "The health board's version: it moves with every state change; the replicas of a cluster serving its leader's board all have the leader's.",
+	}, func() float64 { return float64(board.Version()) })
+}

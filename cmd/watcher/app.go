@@ -138,7 +138,7 @@ func newApp(cfg Config, logger *slog.Logger) (*app, error) {
 		a.healthOwn = grpc.NewServer()
 		a.healthGRPC.Register(a.healthOwn)
 	}
-	reg.MustRegister(health.NewCollector(a.board))
+	reg.MustRegister(health.NewCollector(a.board), health.NewVersionGauge(a.board))
 	a.history = statuspage.NewHistory(a.board, 10*time.Second, time.Hour)
 	registerOwnMetrics(reg, a.history)
 	a.checks = map[string]readyChecker{"ingest": a.ingest, "store": a.store, "incidents": mgr, "alerts": a.alerts}

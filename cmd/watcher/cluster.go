@@ -35,6 +35,11 @@ type clusterParts struct {
 	leasePart *supervisor.Part
 }
 
+// staleAfter is how long a follower goes without its leader's frames before it serves its own
+// engine, marked stale: longer than a takeover (at most 4.5 s, docs/cluster.md), so that a
+// failover never shows a follower's partial view.
+const staleAfter = 8 * time.Second
+
 // snapshotGate saves the engine's snapshot while this replica leads only: the leader's is the
 // cluster's. Loading always reads the store (a starting follower's fallback engine, a new
 // leader's reload).
@@ -137,8 +142,10 @@ func (a *app) startCluster(ctx context.Context) error {
 	if c.forward, err = forward.NewClient(forward.ClientOptions{Leader: c.node.Leader, Token: c.node.Token, Registerer: a.reg, Logger: a.logger}); err != nil {
 		return err
 	}
+	// A takeover takes up to the lease's 2 s, its grace's 2 s and a step; a follower keeps the
+	// last board it had through it, and serves its own engine only past staleAfter.
 	if c.follower, err = replica.NewFollower(replica.FollowerOptions{ID: id, Board: a.board, Leader: c.node.Leader, Token: c.node.Token,
-		Registerer: a.reg, Logger: a.logger}); err != nil {
+		StaleAfter: staleAfter, Registerer: a.reg, Logger: a.logger}); err != nil {
 		return err
 	}
 	c.node.Attach(c.lease, c.forward, c.follower)

@@ -143,6 +143,23 @@ func TestThreeReplicasOneView(t *testing.T) {
 	}
 	require.Eventually(t, func() bool { return len(incidentsOf(t, leader.API)) == 1 }, 20*time.Second, 50*time.Millisecond, "one incident")
 
+	// Visible on every replica: the members, the leader and the term; the status page's line.
+	lv := leader.clusterView(t)
+	for _, r := range rs {
+		v := r.clusterView(t)
+		require.Len(t, v.Members, 3, "replica %s lists the members", r.name)
+		require.Equal(t, lv.ID, v.Leader)
+		require.Equal(t, lv.Term, v.Term)
+		code, page := get(t, "http://"+r.API+"/")
+		require.Equal(t, http.StatusOK, code)
+		require.Contains(t, page, fmt.Sprintf("cluster: 3 replicas, leader %s", lv.ID))
+		code, metrics := get(t, "http://"+r.API+"/metrics")
+		require.Equal(t, http.StatusOK, code)
+		for _, name := range []string{"outagewatch_cluster_members 3", "outagewatch_cluster_term ", "outagewatch_health_board_version "} {
+			require.Contains(t, metrics, "\n"+name, "replica %s", r.name)
+		}
+	}
+
 	// kill -9 the leader mid-outage: the others never answer anything but down, and one of them
 	// takes the lead within 5 s.
 	killed := time.Now()
