@@ -55,7 +55,9 @@ func newRawCodec() rawCodec {
 // frameMarshaler and frameUnmarshaler are the messages that write and read their own bytes:
 // the cluster's services (cluster/frame), which share this server with the OTLP receiver.
 type (
-	frameMarshaler   interface{ MarshalFrame() (mem.BufferSlice, error) }
+	frameMarshaler interface {
+		MarshalFrame() (mem.BufferSlice, error)
+	}
 	frameUnmarshaler interface{ UnmarshalFrame(mem.BufferSlice) error }
 )
 
