@@ -2,8 +2,6 @@ package slack
 
 import (
 	"encoding/json"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -176,16 +174,7 @@ func TestLocalRenderGolden(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			got, err := json.MarshalIndent(tc.msg, "", "  ")
-			require.NoError(t, err)
-			got = append(got, '\n')
-			path := filepath.Join("testdata", tc.name+".golden.json")
-			if *update {
-				require.NoError(t, os.WriteFile(path, got, 0o644))
-			}
-			want, err := os.ReadFile(path)
-			require.NoError(t, err, "run go test -update to create it")
-			require.JSONEq(t, string(want), string(got))
+			requireGolden(t, tc.name, tc.msg)
 		})
 	}
 }

@@ -78,16 +78,7 @@ func TestRenderGolden(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			got, err := json.MarshalIndent(tc.msg, "", "  ")
-			require.NoError(t, err)
-			got = append(got, '\n')
-			path := filepath.Join("testdata", tc.name+".golden.json")
-			if *update {
-				require.NoError(t, os.WriteFile(path, got, 0o644))
-			}
-			want, err := os.ReadFile(path)
-			require.NoError(t, err, "run go test -update to create it")
-			require.JSONEq(t, string(want), string(got))
+			requireGolden(t, tc.name, tc.msg)
 		})
 	}
 }
@@ -137,4 +128,20 @@ func TestEvidenceNamesTheCallers(t *testing.T) {
 	require.Contains(t, evidenceText(ev, false), "\n*Only `batch-jobs` fails*: the other services are at their baseline")
 	ev.Evidence.Callers = nil
 	require.NotContains(t, evidenceText(ev, false), "By caller")
+}
+
+// requireGolden compares msg, as indented JSON, with testdata/name.golden.json (go test -update
+// writes it).
+func requireGolden(t *testing.T, name string, msg any) {
+	t.Helper()
+	got, err := json.MarshalIndent(msg, "", "  ")
+	require.NoError(t, err)
+	got = append(got, '\n')
+	path := filepath.Join("testdata", name+".golden.json")
+	if *update {
+		require.NoError(t, os.WriteFile(path, got, 0o644))
+	}
+	want, err := os.ReadFile(path)
+	require.NoError(t, err, "run go test -update to create it")
+	require.JSONEq(t, string(want), string(got))
 }
