@@ -218,17 +218,7 @@ func appendTrace(spans ptrace.SpanSlice, style int, failed bool) pcommon.TraceID
 	end := time.Now()
 	start := end.Add(-1500 * time.Millisecond)
 	span := func(parent pcommon.SpanID, name string, kind ptrace.SpanKind, from, to time.Time) ptrace.Span {
-		s := spans.AppendEmpty()
-		var id pcommon.SpanID
-		_, _ = rand.Read(id[:])
-		s.SetTraceID(traceID)
-		s.SetSpanID(id)
-		s.SetParentSpanID(parent)
-		s.SetName(name)
-		s.SetKind(kind)
-		s.SetStartTimestamp(pcommon.NewTimestampFromTime(from))
-		s.SetEndTimestamp(pcommon.NewTimestampFromTime(to))
-		return s
+		return appendSpan(spans, traceID, parent, name, kind, from, to)
 	}
 
 	root := span(pcommon.SpanID{}, "POST /v1/answer", ptrace.SpanKindServer, start, end)
@@ -452,4 +442,19 @@ func freePort(t *testing.T) int {
 	require.NoError(t, err)
 	defer lis.Close()
 	return lis.Addr().(*net.TCPAddr).Port
+}
+
+// appendSpan appends a span with a random ID to to: of trace, under parent, from from to until.
+func appendSpan(to ptrace.SpanSlice, trace pcommon.TraceID, parent pcommon.SpanID, name string, kind ptrace.SpanKind, from, until time.Time) ptrace.Span {
+	s := to.AppendEmpty()
+	var id pcommon.SpanID
+	_, _ = rand.Read(id[:])
+	s.SetTraceID(trace)
+	s.SetSpanID(id)
+	s.SetParentSpanID(parent)
+	s.SetName(name)
+	s.SetKind(kind)
+	s.SetStartTimestamp(pcommon.NewTimestampFromTime(from))
+	s.SetEndTimestamp(pcommon.NewTimestampFromTime(until))
+	return s
 }

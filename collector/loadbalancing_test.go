@@ -189,17 +189,7 @@ func appendRetriedCall(llm, first, retry ptrace.SpanSlice) []ptrace.Span {
 	end := time.Now()
 	start := end.Add(-2 * time.Second)
 	span := func(to ptrace.SpanSlice, parent pcommon.SpanID, name string, from, until time.Time) ptrace.Span {
-		s := to.AppendEmpty()
-		var id pcommon.SpanID
-		_, _ = rand.Read(id[:])
-		s.SetTraceID(traceID)
-		s.SetSpanID(id)
-		s.SetParentSpanID(parent)
-		s.SetName(name)
-		s.SetKind(ptrace.SpanKindClient)
-		s.SetStartTimestamp(pcommon.NewTimestampFromTime(from))
-		s.SetEndTimestamp(pcommon.NewTimestampFromTime(until))
-		return s
+		return appendSpan(to, traceID, parent, name, ptrace.SpanKindClient, from, until)
 	}
 	var root pcommon.SpanID
 	_, _ = rand.Read(root[:]) // the parent is the application's server span, not sent here
