@@ -35,10 +35,51 @@ type Config struct {
 	// pdata; on by default. pdata stays the reference, and the way back if the reader is ever
 	// suspected of disagreeing with it.
 	FastPath bool `yaml:"fast_path"`
+	// Admission bounds the request bytes both receivers hold at once (issue 20).
+	Admission AdmissionConfig `yaml:"admission"`
+	// GRPC bounds the OTLP gRPC server's streams and connections.
+	GRPC GRPCConfig `yaml:"grpc"`
+}
+
+// AdmissionConfig is the receivers' byte budget: request bodies, compressed and decompressed,
+// are charged before they are allocated; a request over budget waits in line (at most MaxWaiters
+// of them, at most MaxWait each) and is then refused with HTTP 429 + Retry-After or gRPC
+// ResourceExhausted + RetryInfo, which exporters retry.
+type AdmissionConfig struct {
+	// MaxBytesInFlight is the budget, in bytes; at least three times max_request_bytes, what a
+	// gzip request of the largest size may hold while it is inflated.
+	MaxBytesInFlight int64 `yaml:"max_bytes_in_flight"`
+	// MaxWaiters bounds the requests waiting for budget.
+	MaxWaiters int `yaml:"max_waiters"`
+	// MaxWait bounds how long one waits.
+	MaxWait time.Duration `yaml:"max_wait"`
+	// Shed, when set (by main; not configurable), refuses new requests at once with the same
+	// retryable status while it returns true: a process memory ceiling.
+	Shed func() bool `yaml:"-"`
+}
+
+// GRPCConfig are the OTLP gRPC server's limits. The cluster's services share that server: a
+// connection closed at MaxConnectionAge ends their streams gracefully (GOAWAY), and they
+// reconnect.
+type GRPCConfig struct {
+	// MaxConcurrentStreams bounds the streams (requests in flight) of one connection.
+	MaxConcurrentStreams uint32 `yaml:"max_concurrent_streams"`
+	// KeepaliveMinTime is the shortest interval between a client's pings; a client pinging more
+	// often is disconnected. Pings without a stream are permitted.
+	KeepaliveMinTime time.Duration `yaml:"keepalive_min_time"`
+	// MaxConnectionIdle closes a connection without streams for this long.
+	MaxConnectionIdle time.Duration `yaml:"max_connection_idle"`
+	// MaxConnectionAge closes a connection after this long (±10%), so that long-lived exporters
+	// rebalance across replicas; MaxConnectionAgeGrace is what its streams get to finish.
+	MaxConnectionAge      time.Duration `yaml:"max_connection_age"`
+	MaxConnectionAgeGrace time.Duration `yaml:"max_connection_age_grace"`
 }
 
 // DefaultConfig returns the defaults: the OTLP ports 4317 and 4318, 16 MiB requests, a queue of
-// 1024 requests, a 6 s wait for LLM parents, 32 providers of 64 models each, the fast path.
+// 1024 requests, a 6 s wait for LLM parents, 32 providers of 64 models each, the fast path; a
+// budget of 128 MiB of request bytes in flight (a quarter of a 512 MiB container) with at most
+// 128 requests waiting up to 2 s; and at most 256 streams per gRPC connection, pings at most
+// every 10 s, idle connections closed after 5 m, any connection after 10 m with 30 s of grace.
 func DefaultConfig() Config {
 	return Config{
 		GRPCAddr:             ":4317",
@@ -49,6 +90,18 @@ func DefaultConfig() Config {
 		MaxProviders:         32,
 		MaxModelsPerProvider: 64,
 		FastPath:             true,
+		Admission: AdmissionConfig{
+			MaxBytesInFlight: 128 << 20,
+			MaxWaiters:       128,
+			MaxWait:          2 * time.Second,
+		},
+		GRPC: GRPCConfig{
+			MaxConcurrentStreams:  256,
+			KeepaliveMinTime:      10 * time.Second,
+			MaxConnectionIdle:     5 * time.Minute,
+			MaxConnectionAge:      10 * time.Minute,
+			MaxConnectionAgeGrace: 30 * time.Second,
+		},
 	}
 }
 
@@ -79,10 +132,47 @@ func (c Config) Validate() error {
 	if c.MaxModelsPerProvider < 1 {
 		bad("max_models_per_provider", "must be at least 1")
 	}
+	errs = append(errs, c.Admission.validate(c.MaxRequestBytes)...)
+	errs = append(errs, c.GRPC.validate()...)
 	for host, p := range c.ProviderHosts {
 		if strings.TrimSpace(host) == "" || strings.TrimSpace(p) == "" {
 			bad("provider_hosts", fmt.Sprintf("host %q and provider %q must both be set", host, p))
 		}
 	}
 	return errors.Join(errs...)
+}
+
+func (a AdmissionConfig) validate(maxRequestBytes int64) []error {
+	var errs []error
+	bad := func(field, msg string) { errs = append(errs, fmt.Errorf("ingest.admission.%s: %s", field, msg)) }
+	if a.MaxBytesInFlight < 3*maxRequestBytes {
+		bad("max_bytes_in_flight", fmt.Sprintf("must be at least 3 × max_request_bytes (%d): a gzip request holds its body compressed and decompressed", 3*maxRequestBytes))
+	}
+	if a.MaxWaiters < 0 {
+		bad("max_waiters", "must not be negative")
+	}
+	if a.MaxWait < 0 || a.MaxWait > time.Minute {
+		bad("max_wait", "must be between 0 and 1m")
+	}
+	return errs
+}
+
+func (g GRPCConfig) validate() []error {
+	var errs []error
+	bad := func(field, msg string) { errs = append(errs, fmt.Errorf("ingest.grpc.%s: %s", field, msg)) }
+	if g.MaxConcurrentStreams < 1 {
+		bad("max_concurrent_streams", "must be at least 1")
+	}
+	for _, d := range [...]struct {
+		field string
+		v     time.Duration
+	}{
+		{"keepalive_min_time", g.KeepaliveMinTime}, {"max_connection_idle", g.MaxConnectionIdle},
+		{"max_connection_age", g.MaxConnectionAge}, {"max_connection_age_grace", g.MaxConnectionAgeGrace},
+	} {
+		if d.v < 0 {
+			bad(d.field, "must not be negative (0 means no limit)")
+		}
+	}
+	return errs
 }

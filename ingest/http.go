@@ -11,5 +11,5 @@ const TracesPath = receiver.TracesPath
 
 // NewHTTPHandler returns the OTLP/HTTP handler of the pipeline, for mounting at TracesPath.
 func NewHTTPHandler(p *Pipeline, maxRequestBytes int64) http.Handler {
-	return receiver.NewHTTPHandler(p, p.recv, maxRequestBytes)
+	return receiver.NewHTTPHandler(p, p.recv, maxRequestBytes, nil)
 }

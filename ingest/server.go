@@ -38,9 +38,24 @@ func NewServer(cfg Config, p *Pipeline, logger *slog.Logger) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{cfg: cfg, logger: logger.With("component", "ingest"), failed: make(chan error, 2)}
-	s.grpc = receiver.NewGRPCServer(p, p.recv, cfg.MaxRequestBytes)
+	// One budget for both receivers: it stands for the process's memory.
+	adm := receiver.NewAdmission(receiver.AdmissionOptions{
+		MaxBytesInFlight: cfg.Admission.MaxBytesInFlight,
+		MaxWaiters:       cfg.Admission.MaxWaiters,
+		MaxWait:          cfg.Admission.MaxWait,
+		Shed:             cfg.Admission.Shed,
+	})
+	s.grpc = receiver.NewGRPCServer(p, p.recv, receiver.GRPCOptions{
+		MaxRequestBytes:       cfg.MaxRequestBytes,
+		Admission:             adm,
+		MaxConcurrentStreams:  cfg.GRPC.MaxConcurrentStreams,
+		KeepaliveMinTime:      cfg.GRPC.KeepaliveMinTime,
+		MaxConnectionIdle:     cfg.GRPC.MaxConnectionIdle,
+		MaxConnectionAge:      cfg.GRPC.MaxConnectionAge,
+		MaxConnectionAgeGrace: cfg.GRPC.MaxConnectionAgeGrace,
+	})
 	mux := http.NewServeMux()
-	mux.Handle(TracesPath, NewHTTPHandler(p, cfg.MaxRequestBytes))
+	mux.Handle(TracesPath, receiver.NewHTTPHandler(p, p.recv, cfg.MaxRequestBytes, adm))
 	// Any other path (an exporter configured with /v1/trace, or without /v1/traces): 404 naming
 	// the right one, counted, logged once per path a minute.
 	mux.Handle("/", receiver.NewUnknownPathHandler(p.recv, s.logger))

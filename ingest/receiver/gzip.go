@@ -1,7 +1,7 @@
 package receiver
 
 import (
-	"bytes"
+	"errors"
 	"io"
 	"sync"
 
@@ -31,45 +31,36 @@ func (p *gzipReaders) get(r io.Reader) (*gzip.Reader, error) {
 
 func (p *gzipReaders) put(zr *gzip.Reader) { p.pool.Put(zr) }
 
-// grpcGzip decompresses the gzip-encoded requests of one gRPC server (grpc.RPCDecompressor),
-// so that klauspost's reader serves them without replacing the "gzip" compressor that
-// grpc-go registers for the whole process. It bounds the decompressed message at maxBytes+1
-// bytes: the server then refuses the message as too large (ResourceExhausted) instead of
-// inflating a small bomb without limit.
-type grpcGzip struct {
-	maxBytes int64
-	readers  gzipReaders
-	scratch  sync.Pool // *bytes.Buffer
-}
-
-func newGRPCGzip(maxBytes int64) *grpcGzip { return &grpcGzip{maxBytes: maxBytes} }
+// grpcGzip is the gzip "decompressor" of one gRPC server (grpc.RPCDecompressor), so that the
+// gzip compressor grpc-go registers for the whole process is left alone. It does not inflate:
+// gRPC calls it without the request's context, before the handler could charge anything to the
+// admission budget. It returns the compressed bytes behind this server's marker (16 random
+// bytes no client can know), and the server's codec (rawCodec.Unmarshal) inflates them, charged
+// to the request, on the handler's goroutine.
+type grpcGzip struct{ marker []byte }
 
 // Type is the grpc-encoding the decompressor serves.
 func (*grpcGzip) Type() string { return "gzip" }
 
-// Do returns the decompressed message of r, at most maxBytes+1 bytes of it. The message is
-// inflated into a pooled buffer and copied out at its exact size: gRPC keeps the slice.
+// Do returns the marker followed by the compressed message of r, in a buffer of their size.
 func (d *grpcGzip) Do(r io.Reader) ([]byte, error) {
-	zr, err := d.readers.get(r)
-	if err != nil {
-		return nil, err
+	size := 512
+	if rr, ok := r.(interface{ Remaining() int }); ok {
+		size = rr.Remaining()
 	}
-	defer d.readers.put(zr)
-	buf, _ := d.scratch.Get().(*bytes.Buffer)
-	if buf == nil {
-		buf = new(bytes.Buffer)
+	out := make([]byte, len(d.marker), len(d.marker)+size+1)
+	copy(out, d.marker)
+	for {
+		if len(out) == cap(out) {
+			out = append(out, 0)[:len(out)] // unknown size: let append grow it
+		}
+		n, err := r.Read(out[len(out):cap(out)])
+		out = out[:len(out)+n]
+		if errors.Is(err, io.EOF) {
+			return out, nil
+		}
+		if err != nil {
+			return nil, err
+		}
 	}
-	defer d.putScratch(buf)
-	if _, err := buf.ReadFrom(io.LimitReader(zr, d.maxBytes+1)); err != nil {
-		return nil, err
-	}
-	return bytes.Clone(buf.Bytes()), nil
-}
-
-func (d *grpcGzip) putScratch(b *bytes.Buffer) {
-	if b.Cap() > 4<<20 {
-		return // let an unusually large buffer go rather than pin it in the pool
-	}
-	b.Reset()
-	d.scratch.Put(b)
 }

@@ -3,7 +3,6 @@ package receiver
 import (
 	"bytes"
 	"context"
-	"io"
 	"net"
 	"sync"
 	"testing"
@@ -56,7 +55,7 @@ func TestGRPCGzipIsThisServers(t *testing.T) {
 	require.Nil(t, encoding.GetCompressor("gzip"), "nothing in this test binary registers a gzip compressor, the receiver least of all")
 	const maxBytes = 64 << 10
 	p := &sink{}
-	srv := NewGRPCServer(p, NewMetrics(prometheus.NewRegistry()), maxBytes)
+	srv := NewGRPCServer(p, NewMetrics(prometheus.NewRegistry()), GRPCOptions{MaxRequestBytes: maxBytes})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	served := make(chan error, 1)
@@ -83,30 +82,42 @@ func TestGRPCGzipIsThisServers(t *testing.T) {
 	require.Len(t, p.bodies, 1)
 }
 
-func TestGRPCGzipBoundsTheMessage(t *testing.T) {
+func TestInflateBoundsTheMessage(t *testing.T) {
 	t.Parallel()
-	var zb bytes.Buffer
-	zw := kgzip.NewWriter(&zb)
-	_, err := zw.Write(make([]byte, 1<<20))
-	require.NoError(t, err)
-	require.NoError(t, zw.Close())
-	d := newGRPCGzip(1000)
-	require.Equal(t, "gzip", d.Type())
-	out, err := d.Do(bytes.NewReader(zb.Bytes()))
-	require.NoError(t, err)
-	require.Len(t, out, 1001, "a bomb stops one byte past the bound, for gRPC to refuse")
+	gz := func(b []byte) []byte {
+		var zb bytes.Buffer
+		zw := kgzip.NewWriter(&zb)
+		_, err := zw.Write(b)
+		require.NoError(t, err)
+		require.NoError(t, zw.Close())
+		return zb.Bytes()
+	}
+	var readers gzipReaders
+	var pool bufferPool
+	adm := NewAdmission(AdmissionOptions{MaxBytesInFlight: 1 << 30})
+	tk := ticket{a: adm}
+	ctx := context.Background()
+
+	_, err := inflate(ctx, &tk, &readers, &pool, gz(make([]byte, 1<<20)), 1000)
+	require.ErrorIs(t, err, errTooLarge, "a bomb declaring more than the limit is refused before inflating")
+	require.Zero(t, adm.InFlight())
+
+	liar := gz(make([]byte, 1<<20))
+	copy(liar[len(liar)-4:], []byte{10, 0, 0, 0}) // declares 10 bytes
+	_, err = inflate(ctx, &tk, &readers, &pool, liar, 1000)
+	require.ErrorIs(t, err, errTooLarge, "one that lies stops one byte past the bound")
+	require.Zero(t, adm.InFlight(), "and gives back what it was charged")
 
 	small := []byte("a small request")
-	zb.Reset()
-	zw.Reset(&zb)
-	_, err = zw.Write(small)
-	require.NoError(t, err)
-	require.NoError(t, zw.Close())
-	for range 2 { // the second time with a pooled reader
-		out, err = d.Do(bytes.NewReader(zb.Bytes()))
+	for range 2 { // the second time with a pooled reader and buffer
+		out, err := inflate(ctx, &tk, &readers, &pool, gz(small), 1000)
 		require.NoError(t, err)
-		require.Equal(t, small, out)
+		require.Equal(t, small, out.bytes())
+		require.Equal(t, int64(cap(out.bytes())), adm.InFlight(), "the buffer is charged")
+		out.free(&tk)
+		require.Zero(t, adm.InFlight())
 	}
-	_, err = d.Do(io.LimitReader(bytes.NewReader(zb.Bytes()), 5))
+	_, err = inflate(ctx, &tk, &readers, &pool, gz(small)[:15], 1000)
 	require.Error(t, err, "a cut stream is an error")
+	require.Zero(t, adm.InFlight())
 }

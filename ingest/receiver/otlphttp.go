@@ -1,10 +1,8 @@
 package receiver
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"mime"
 	"net/http"
@@ -31,19 +29,22 @@ const retryAfterSeconds = "1"
 
 // httpHandler serves OTLP/HTTP trace exports as the OTLP specification says: 200 with a
 // (possibly partial-success) response, 400 for malformed payloads, 413 for oversized bodies, 415
-// for content types and encodings it does not speak, 503 with Retry-After when the queue is full.
+// for content types and encodings it does not speak, 429 with Retry-After when the byte budget
+// is spent and 503 with Retry-After when the queue is full.
 type httpHandler struct {
 	p        Pipeline
 	m        *Metrics
 	maxBytes int64
-	bufs     sync.Pool // *bytes.Buffer, request bodies
+	adm      *Admission
+	bufs     bufferPool
 	gzip     gzipReaders
 }
 
 // NewHTTPHandler returns the OTLP/HTTP handler of the pipeline p, for mounting at TracesPath,
-// taking request bodies of at most maxRequestBytes before and after decompression.
-func NewHTTPHandler(p Pipeline, m *Metrics, maxRequestBytes int64) http.Handler {
-	return &httpHandler{p: p, m: m, maxBytes: maxRequestBytes}
+// taking request bodies of at most maxRequestBytes before and after decompression, charged to
+// adm (nil admits everything).
+func NewHTTPHandler(p Pipeline, m *Metrics, maxRequestBytes int64, adm *Admission) http.Handler {
+	return &httpHandler{p: p, m: m, maxBytes: maxRequestBytes, adm: adm}
 }
 
 func (h *httpHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -58,32 +59,19 @@ func (h *httpHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, fmt.Sprintf("unsupported content type %q: use %s or %s", r.Header.Get("Content-Type"), contentTypeProto, contentTypeJSON), http.StatusUnsupportedMediaType)
 		return
 	}
-	buf, _ := h.bufs.Get().(*bytes.Buffer)
-	if buf == nil {
-		buf = new(bytes.Buffer)
-	}
-	defer h.putBuffer(buf)
-	code, err := h.readBody(r, buf)
+	t := ticket{a: h.adm}
+	defer t.release() // on every path: the budget must not leak
+	body, err := h.readBody(r, &t)
+	defer body.free(&t)
 	if err != nil {
-		result := resultBadRequest
-		switch code {
-		case http.StatusRequestEntityTooLarge:
-			result = resultTooLarge
-		case http.StatusUnsupportedMediaType:
-			result = resultUnsupported
-		}
-		h.m.requests.WithLabelValues("http", encoding, result).Inc()
-		writeStatus(w, encoding, code, codes.InvalidArgument, err.Error())
+		h.refuse(w, encoding, err)
 		return
 	}
 	var res Result
 	if encoding == "json" {
-		req := ptraceotlp.NewExportRequest()
-		if err = req.UnmarshalJSON(buf.Bytes()); err == nil {
-			res, err = h.p.Submit("http", req.Traces())
-		}
+		res, err = h.submitJSON(body.bytes())
 	} else {
-		res, err = h.p.SubmitProto("http", buf.Bytes())
+		res, err = h.p.SubmitProto("http", body.bytes())
 	}
 	if err != nil && !errors.Is(err, ErrQueueFull) {
 		h.m.requests.WithLabelValues("http", encoding, resultBadRequest).Inc()
@@ -99,40 +87,81 @@ func (h *httpHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.writeResponse(w, encoding, res)
 }
 
-// readBody reads the (possibly gzip-compressed) body into buf, at most h.maxBytes before and
-// after decompression. It returns the HTTP status to answer with when it fails.
-func (h *httpHandler) readBody(r *http.Request, buf *bytes.Buffer) (int, error) {
-	if r.ContentLength > h.maxBytes {
-		return http.StatusRequestEntityTooLarge, fmt.Errorf("request body of %d bytes exceeds the limit of %d", r.ContentLength, h.maxBytes)
+// submitJSON decodes an OTLP/JSON body with pdata, its nesting bounded first.
+func (h *httpHandler) submitJSON(body []byte) (Result, error) {
+	if jsonTooDeep(body, maxJSONDepth) {
+		return Result{}, fmt.Errorf("JSON nested deeper than %d levels", maxJSONDepth)
 	}
-	body := http.MaxBytesReader(nil, r.Body, h.maxBytes)
-	var src io.Reader = body
-	switch ce := r.Header.Get("Content-Encoding"); ce {
-	case "", "identity":
-	case "gzip":
-		zr, err := h.gzip.get(body)
-		if err != nil {
-			if tle := tooLarge(err); tle != nil {
-				return http.StatusRequestEntityTooLarge, tle
-			}
-			return http.StatusBadRequest, fmt.Errorf("gzip: %w", err)
-		}
-		defer h.gzip.put(zr)
-		src = zr
+	req := ptraceotlp.NewExportRequest()
+	if err := req.UnmarshalJSON(body); err != nil {
+		return Result{}, err
+	}
+	return h.p.Submit("http", req.Traces())
+}
+
+// refuse answers a request whose body could not be read: 429 with Retry-After over budget, 413
+// too large, 415 for an unknown encoding, 400 for the rest.
+func (h *httpHandler) refuse(w http.ResponseWriter, encoding string, err error) {
+	var unsupported *unsupportedEncodingError
+	switch {
+	case overloaded(err):
+		h.m.requests.WithLabelValues("http", encoding, resultRefused).Inc()
+		w.Header().Set("Retry-After", retryAfterSeconds)
+		writeStatus(w, encoding, http.StatusTooManyRequests, codes.ResourceExhausted, err.Error())
+	case errors.Is(err, errTooLarge) || tooLarge(err) != nil:
+		h.m.requests.WithLabelValues("http", encoding, resultTooLarge).Inc()
+		writeStatus(w, encoding, http.StatusRequestEntityTooLarge, codes.InvalidArgument, err.Error())
+	case errors.As(err, &unsupported):
+		h.m.requests.WithLabelValues("http", encoding, resultUnsupported).Inc()
+		writeStatus(w, encoding, http.StatusUnsupportedMediaType, codes.InvalidArgument, err.Error())
 	default:
-		return http.StatusUnsupportedMediaType, fmt.Errorf("unsupported content encoding %q: use gzip or none", ce)
+		h.m.requests.WithLabelValues("http", encoding, resultBadRequest).Inc()
+		writeStatus(w, encoding, http.StatusBadRequest, codes.InvalidArgument, err.Error())
 	}
-	n, err := buf.ReadFrom(io.LimitReader(src, h.maxBytes+1))
+}
+
+type unsupportedEncodingError struct{ encoding string }
+
+func (e *unsupportedEncodingError) Error() string {
+	return fmt.Sprintf("unsupported content encoding %q: use gzip or none", e.encoding)
+}
+
+// readBody reads the (possibly gzip-compressed) body, at most h.maxBytes before and after
+// decompression, into a buffer charged to t: the compressed bytes by Content-Length (or as they
+// come when it is unknown) before they are read, then the decompressed ones by the size gzip
+// declares (or as they come) before inflating. Over budget it waits, then gives up with an
+// error that overloaded recognises.
+func (h *httpHandler) readBody(r *http.Request, t *ticket) (*chargedBuffer, error) {
+	if r.ContentLength > h.maxBytes {
+		return nil, fmt.Errorf("%w: request body of %d bytes exceeds the limit of %d", errTooLarge, r.ContentLength, h.maxBytes)
+	}
+	ce := r.Header.Get("Content-Encoding")
+	if ce != "" && ce != "identity" && ce != "gzip" {
+		return nil, &unsupportedEncodingError{ce}
+	}
+	hint := int64(unknownSizeHint)
+	if r.ContentLength >= 0 {
+		hint = r.ContentLength + 1 // +1: EOF without growing
+	}
+	raw, err := newChargedBuffer(r.Context(), t, &h.bufs, min(hint, h.maxBytes+1))
 	if err != nil {
+		return nil, err
+	}
+	if err := raw.readFrom(r.Context(), t, http.MaxBytesReader(nil, r.Body, h.maxBytes), h.maxBytes); err != nil {
+		raw.free(t)
 		if tle := tooLarge(err); tle != nil {
-			return http.StatusRequestEntityTooLarge, tle
+			return nil, fmt.Errorf("%w: %w", errTooLarge, tle)
 		}
-		return http.StatusBadRequest, fmt.Errorf("read body: %w", err)
+		if errors.Is(err, errTooLarge) || overloaded(err) {
+			return nil, err
+		}
+		return nil, fmt.Errorf("read body: %w", err)
 	}
-	if n > h.maxBytes {
-		return http.StatusRequestEntityTooLarge, fmt.Errorf("decompressed body exceeds the limit of %d bytes", h.maxBytes)
+	if ce != "gzip" {
+		return raw, nil
 	}
-	return http.StatusOK, nil
+	defer raw.free(t) // the compressed bytes are let go once inflated
+	return inflate(r.Context(), t, &h.gzip, &h.bufs, raw.bytes(), h.maxBytes)
 }
 
 // tooLarge recognises the error of http.MaxBytesReader.
@@ -175,7 +204,7 @@ func (h *httpHandler) writeResponse(w http.ResponseWriter, encoding string, res 
 // writeStatus answers with an HTTP error code and a google.rpc.Status body in the request's
 // encoding, as the OTLP specification asks.
 func writeStatus(w http.ResponseWriter, encoding string, httpCode int, code codes.Code, msg string) {
-	st := status.New(code, msg).Proto()
+	st := status.New(code, statusMessage(msg)).Proto()
 	var body []byte
 	var err error
 	if encoding == "json" {
@@ -185,8 +214,9 @@ func writeStatus(w http.ResponseWriter, encoding string, httpCode int, code code
 		w.Header().Set("Content-Type", contentTypeProto)
 		body, err = proto.Marshal(st)
 	}
-	if err != nil {
-		body = []byte(msg)
+	if err != nil { // cannot happen: statusMessage makes msg valid UTF-8
+		w.Header().Del("Content-Type")
+		body = nil
 	}
 	w.WriteHeader(httpCode)
 	_, _ = w.Write(body)
@@ -205,14 +235,6 @@ func bodyEncoding(contentType string) (string, bool) {
 		return "json", true
 	}
 	return "", false
-}
-
-func (h *httpHandler) putBuffer(b *bytes.Buffer) {
-	if b.Cap() > 4<<20 {
-		return // let an unusually large buffer go rather than pin it in the pool
-	}
-	b.Reset()
-	h.bufs.Put(b)
 }
 
 // Unknown-path logging: each path is logged at most once per unknownPathLogEvery, and at most

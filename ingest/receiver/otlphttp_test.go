@@ -48,7 +48,7 @@ func unknownPathMux(t *testing.T) (*http.ServeMux, *unknownPathHandler, *prometh
 	now := time.Date(2026, 12, 3, 13, 0, 0, 0, time.UTC)
 	h.now = func() time.Time { return now }
 	mux := http.NewServeMux()
-	mux.Handle(TracesPath, NewHTTPHandler(&sink{}, m, 1<<20))
+	mux.Handle(TracesPath, NewHTTPHandler(&sink{}, m, 1<<20, nil))
 	mux.Handle("/", h)
 	return mux, h, reg, logs, &now
 }
