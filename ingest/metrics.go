@@ -1,8 +1,6 @@
 package ingest
 
 import (
-	"time"
-
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promauto"
 
@@ -20,9 +18,9 @@ type metrics struct {
 	evicted       prometheus.Counter
 	learnedHosts  *prometheus.CounterVec
 	sampled       prometheus.Counter
-	calls         *prometheus.CounterVec
-	duration      *prometheus.HistogramVec
-	ttft          *prometheus.HistogramVec
+	// series exports outagewatch_calls_total, outagewatch_call_duration_seconds and
+	// outagewatch_ttft_seconds (seriesmetrics.go).
+	series *seriesCollector
 	// seen holds the series whose label values were pre-created; only the pipeline goroutine
 	// touches it.
 	seen map[[2]string]*seriesMetrics
@@ -78,28 +76,10 @@ func newMetrics(reg prometheus.Registerer, p *Pipeline) *metrics {
 			Name: "outagewatch_ingest_sampled_calls_total",
 			Help: "Calls seen whose span was head-sampled (tracestate ot=th: or ot=p:), each counted in outagewatch_calls_total as the calls it stands for (its adjusted count).",
 		}),
-		calls: f.NewCounterVec(prometheus.CounterOpts{
-			Name: "outagewatch_calls_total",
-			Help: "LLM calls, by provider, model, outcome (ok, error, truncated, incomplete) and error class; a head-sampled call counts as its adjusted count (2 for tracestate ot=th:8).",
-		}, []string{"provider", "model", "outcome", "error_class"}),
-		duration: f.NewHistogramVec(prometheus.HistogramOpts{
-			Name:                            "outagewatch_call_duration_seconds",
-			Help:                            "Duration of successful LLM calls.",
-			Buckets:                         durationBuckets,
-			NativeHistogramBucketFactor:     1.1,
-			NativeHistogramMaxBucketNumber:  160,
-			NativeHistogramMinResetDuration: time.Hour,
-		}, []string{"provider", "model"}),
-		ttft: f.NewHistogramVec(prometheus.HistogramOpts{
-			Name:                            "outagewatch_ttft_seconds",
-			Help:                            "Time to the first chunk of streamed LLM calls.",
-			Buckets:                         ttftBuckets,
-			NativeHistogramBucketFactor:     1.1,
-			NativeHistogramMaxBucketNumber:  160,
-			NativeHistogramMinResetDuration: time.Hour,
-		}, []string{"provider", "model"}),
-		seen: map[[2]string]*seriesMetrics{},
+		series: newSeriesCollector(),
+		seen:   map[[2]string]*seriesMetrics{},
 	}
+	reg.MustRegister(m.series)
 	f.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "outagewatch_ingest_queue_depth",
 		Help: "Requests waiting in the hand-off queue between the receivers and the pipeline.",
@@ -142,14 +122,6 @@ func newMetrics(reg prometheus.Registerer, p *Pipeline) *metrics {
 	return m
 }
 
-// seriesMetrics holds the metric children of one (provider, model) series, so that counting a
-// call costs one map lookup rather than a label hash per metric.
-type seriesMetrics struct {
-	calls    map[[2]uint8]prometheus.Counter // by outcome and error class, filled as seen
-	duration prometheus.Observer
-	ttft     prometheus.Observer
-}
-
 // countCall counts one call. The first call of a series pre-creates its label values (every
 // outcome, every error class), so that rates and dashboards have no gaps; the series are bounded
 // by the caps on providers and models.
@@ -157,26 +129,10 @@ func (m *metrics) countCall(c *detectors.Call) {
 	k := [2]string{c.Provider, c.Model}
 	sm := m.seen[k]
 	if sm == nil {
-		sm = &seriesMetrics{
-			calls:    make(map[[2]uint8]prometheus.Counter),
-			duration: m.duration.WithLabelValues(c.Provider, c.Model),
-			ttft:     m.ttft.WithLabelValues(c.Provider, c.Model),
-		}
-		for _, o := range detectors.Outcomes() {
-			sm.calls[[2]uint8{uint8(o), uint8(detectors.ClassNone)}] = m.calls.WithLabelValues(c.Provider, c.Model, o.String(), "")
-		}
-		for _, cl := range detectors.ErrorClasses() {
-			sm.calls[[2]uint8{uint8(detectors.OutcomeError), uint8(cl)}] = m.calls.WithLabelValues(c.Provider, c.Model, detectors.OutcomeError.String(), cl.String())
-		}
+		sm = m.series.newSeries(c.Provider, c.Model)
 		m.seen[k] = sm
 	}
-	ck := [2]uint8{uint8(c.Outcome), uint8(c.ErrorClass)}
-	counter, ok := sm.calls[ck]
-	if !ok {
-		counter = m.calls.WithLabelValues(c.Provider, c.Model, c.Outcome.String(), c.ErrorClass.String())
-		sm.calls[ck] = counter
-	}
-	counter.Add(c.AdjustedCount())
+	m.series.counter(sm, c.Outcome, c.ErrorClass).add(c.AdjustedCount())
 	if c.Weight > 1 {
 		m.sampled.Inc()
 	}
