@@ -123,8 +123,8 @@ func (c *seriesCollector) newSeries(provider, model string) *seriesMetrics {
 		labels:   []*dto.LabelPair{c.pair("model", model), c.pair("provider", provider)},
 		calls:    make(map[[2]uint8]*callCounter),
 		created:  timestamppb.Now(),
-		duration: prometheus.NewHistogram(c.durationOpts),
-		ttft:     prometheus.NewHistogram(c.ttftOpts),
+		duration: newSeriesHistogram(c.durationOpts),
+		ttft:     newSeriesHistogram(c.ttftOpts),
 	}
 	var fresh []*callCounter
 	for _, o := range detectors.Outcomes() {
@@ -189,8 +189,8 @@ type seriesMetrics struct {
 	labels          []*dto.LabelPair          // model, provider
 	calls           map[[2]uint8]*callCounter // by outcome and error class; the pipeline goroutine only
 	created         *timestamppb.Timestamp    // the counters'; shared, never changed
-	duration        prometheus.Histogram
-	ttft            prometheus.Histogram
+	duration        *seriesHistogram
+	ttft            *seriesHistogram
 }
 
 // callCounter is one outagewatch_calls_total counter. The pipeline goroutine is its only
@@ -201,6 +201,7 @@ type callCounter struct {
 	outcome, class string
 	labels         []*dto.LabelPair // error_class, model, outcome, provider; shared, never changed
 	bits           atomic.Uint64    // the float64 value
+	last           atomic.Pointer[counterOut]
 }
 
 // add adds v. Only the pipeline goroutine calls it.
@@ -217,18 +218,70 @@ type counterOut struct {
 	value float64
 }
 
-// Write fills out with the counter's value, labels and created timestamp.
+// Write fills out with the counter's value, labels and created timestamp. Most counters (an
+// error class's, say) do not move between scrapes: the last output is kept, never changed once
+// made, and given again while the value is the same.
 func (m *callCounter) Write(out *dto.Metric) error {
-	c := &counterOut{value: math.Float64frombits(m.bits.Load())}
-	c.Value, c.CreatedTimestamp = &c.value, m.series.created
+	v := math.Float64frombits(m.bits.Load())
+	c := m.last.Load()
+	if c == nil || c.value != v {
+		c = &counterOut{value: v}
+		c.Value, c.CreatedTimestamp = &c.value, m.series.created
+		m.last.Store(c)
+	}
 	out.Label, out.Counter = m.labels, &c.Counter
 	return nil
 }
 
-// labelledHistogram is a series' histogram (made without labels) exported under its family's
-// descriptor with the series' shared label pairs.
+// seriesHistogram is a series' histogram, made without labels, with the number of its
+// observations and its last output. Only the pipeline goroutine observes.
+type seriesHistogram struct {
+	h prometheus.Histogram
+	// observed counts the observations, each after it was made: an output made after reading
+	// observed holds at least that many.
+	observed atomic.Uint64
+	last     atomic.Pointer[histogramOut]
+}
+
+// histogramOut is an output of a histogram and the observations it holds at least. It is
+// never changed once made: concurrent scrapes share it.
+type histogramOut struct {
+	observed uint64
+	h        *dto.Histogram
+}
+
+func newSeriesHistogram(opts prometheus.HistogramOpts) *seriesHistogram {
+	return &seriesHistogram{h: prometheus.NewHistogram(opts)}
+}
+
+// Observe adds one observation. Only the pipeline goroutine calls it.
+func (s *seriesHistogram) Observe(v float64) {
+	s.h.Observe(v)
+	s.observed.Add(1)
+}
+
+// write fills out with the histogram: its last output while nothing was observed since, which
+// spares the many histograms that did not move between two scrapes a Write that allocates for
+// every bucket.
+func (s *seriesHistogram) write(out *dto.Metric) error {
+	n := s.observed.Load()
+	if last := s.last.Load(); last != nil && last.observed == n {
+		out.Histogram = last.h
+		return nil
+	}
+	var m dto.Metric
+	if err := s.h.Write(&m); err != nil {
+		return err
+	}
+	s.last.Store(&histogramOut{observed: n, h: m.Histogram})
+	out.Histogram = m.Histogram
+	return nil
+}
+
+// labelledHistogram is a series' histogram exported under its family's descriptor with the
+// series' shared label pairs.
 type labelledHistogram struct {
-	prometheus.Histogram
+	h      *seriesHistogram
 	desc   *prometheus.Desc
 	labels []*dto.LabelPair
 }
@@ -238,7 +291,7 @@ func (h labelledHistogram) Desc() *prometheus.Desc { return h.desc }
 
 // Write fills out with the histogram, labelled with the series.
 func (h labelledHistogram) Write(out *dto.Metric) error {
-	if err := h.Histogram.Write(out); err != nil {
+	if err := h.h.write(out); err != nil {
 		return err
 	}
 	out.Label = h.labels
