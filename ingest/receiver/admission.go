@@ -47,6 +47,7 @@ type admissionWaiter struct {
 // admissionStats counts what happened, for tests and the docs' figures.
 type admissionStats struct {
 	admitted, waited, refused, shed int64
+	peak                            int64 // the most bytes charged at once
 }
 
 // Refusals. Both are retryable: the receivers answer HTTP 429 with Retry-After and gRPC
@@ -100,6 +101,7 @@ func (a *Admission) acquire(ctx context.Context, n int64, admitted bool) error {
 	if (admitted || a.waiters.Len() == 0) && a.inFlight+n <= a.opts.MaxBytesInFlight {
 		a.inFlight += n
 		a.stats.admitted++
+		a.stats.peak = max(a.stats.peak, a.inFlight)
 		a.mu.Unlock()
 		return nil
 	}
@@ -159,6 +161,7 @@ func (a *Admission) grantLocked() {
 		}
 		a.inFlight += w.n
 		a.stats.admitted++
+		a.stats.peak = max(a.stats.peak, a.inFlight)
 		a.waiters.Remove(e)
 		close(w.ready)
 	}
