@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"syscall"
 	"testing"
 	"time"
 
@@ -38,6 +39,13 @@ const fullSizeAcceptHeader = "application/openmetrics-text;version=1.0.0;q=0.5,a
 // and time to first token; every provider and model is on the board, and every 256th model has
 // two local verdicts.
 func fullSizeRegistry(tb testing.TB) *prometheus.Registry {
+	tb.Helper()
+	reg, _ := fullSizeRegistryMetrics(tb)
+	return reg
+}
+
+// fullSizeRegistryMetrics is fullSizeRegistry, with ingest's metrics in it.
+func fullSizeRegistryMetrics(tb testing.TB) (*prometheus.Registry, *metrics) {
 	tb.Helper()
 	cfg := DefaultConfig()
 	reg := prometheus.NewRegistry()
@@ -71,11 +79,11 @@ func fullSizeRegistry(tb testing.TB) *prometheus.Registry {
 		}
 	}
 	board.Update(statuses, nil)
-	return reg
+	return reg, p.metrics
 }
 
-// fillSeries counts one call of every outcome and error class for a series, streamed, with a
-// duration and a time to first token.
+// fillSeries counts one call of every outcome and error class for a series (errors and
+// truncated calls of every class), streamed, with a duration and a time to first token.
 func fillSeries(m *metrics, provider, model string) {
 	call := func(o detectors.Outcome, cl detectors.ErrorClass) {
 		c := detectors.Call{Provider: provider, Model: model, Outcome: o, ErrorClass: cl,
@@ -87,8 +95,10 @@ func fillSeries(m *metrics, provider, model string) {
 			call(o, detectors.ClassNone)
 		}
 	}
+	// Truncated calls carry the class of their cut when it is known (ingest/assemble).
 	for _, cl := range detectors.ErrorClasses() {
 		call(detectors.OutcomeError, cl)
+		call(detectors.OutcomeTruncated, cl)
 	}
 }
 
@@ -107,34 +117,66 @@ func (w *countingWriter) Write(p []byte) (int, error) {
 }
 
 // BenchmarkScrapeFullSize scrapes the full-size registry through promhttp as /metrics serves it
-// (OpenMetrics enabled), as a Prometheus server asks: OpenMetrics text, plain and gzipped. It
-// reports the body's size and lines, and the targets beside ns/op and B/op.
+// (OpenMetrics enabled), as a Prometheus server asks: OpenMetrics text, plain and gzipped. In
+// the "moving" runs every series counts one more call (and latencies) between two scrapes, the
+// worst case for what is kept between scrapes; the counting is not timed. It reports the body's
+// size and lines, the process's CPU time per scrape (on a loaded machine the wall time per
+// scrape also holds other processes' turns), and the targets beside ns/op and B/op.
 //
 //	go test -run '^$' -bench ScrapeFullSize -benchmem ./ingest/
 func BenchmarkScrapeFullSize(b *testing.B) {
-	reg := fullSizeRegistry(b)
+	reg, m := fullSizeRegistryMetrics(b)
 	h := promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg, EnableOpenMetrics: true})
-	for _, enc := range []string{"identity", "gzip"} {
-		b.Run(enc, func(b *testing.B) {
+	for _, run := range []struct {
+		name, enc string
+		moving    bool
+	}{{"identity", "identity", false}, {"gzip", "gzip", false}, {"identity-moving", "identity", true}} {
+		b.Run(run.name, func(b *testing.B) {
 			req := httptest.NewRequest(http.MethodGet, "/metrics", nil)
 			req.Header.Set("Accept", fullSizeAcceptHeader)
-			req.Header.Set("Accept-Encoding", enc)
+			req.Header.Set("Accept-Encoding", run.enc)
 			var w *countingWriter
+			var cpu time.Duration
 			b.ReportAllocs()
 			b.ResetTimer()
 			for range b.N {
+				if run.moving {
+					b.StopTimer()
+					countEverySeries(m)
+					b.StartTimer()
+				}
 				w = &countingWriter{header: http.Header{}}
+				before := processCPU()
 				h.ServeHTTP(w, req)
+				cpu += processCPU() - before
 			}
 			b.StopTimer()
+			b.ReportMetric(float64(cpu.Nanoseconds())/float64(b.N), "cpu-ns/op")
 			b.ReportMetric(float64(w.bytes), "body-bytes")
-			if enc == "identity" {
+			if run.enc == "identity" {
 				b.ReportMetric(float64(w.lines), "lines")
 			}
 			b.ReportMetric(scrapeTargetNs, "target-ns/op")
 			b.ReportMetric(scrapeTargetBytes, "target-B/op")
 		})
 	}
+}
+
+// countEverySeries counts one successful streamed call in every series m has seen.
+func countEverySeries(m *metrics) {
+	for k := range m.seen {
+		c := detectors.Call{Provider: k[0], Model: k[1], Outcome: detectors.OutcomeOK, Duration: time.Second, TTFT: 200 * time.Millisecond, Streaming: true}
+		m.countCall(&c)
+	}
+}
+
+// processCPU returns the CPU time the process has used, user and system, all threads.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // scrapeFullSize returns the identity body of one scrape of reg, as /metrics serves it.
