@@ -2,9 +2,12 @@ package main
 
 import (
 	"fmt"
+	"io/fs"
 	"log/slog"
+	"math"
 	"net"
 	"net/http"
+	"runtime/debug"
 	"sync/atomic"
 	"time"
 
@@ -21,6 +24,7 @@ import (
 	"github.com/outagewatch/outagewatch/incidents"
 	"github.com/outagewatch/outagewatch/ingest"
 	"github.com/outagewatch/outagewatch/ingest/hosts"
+	"github.com/outagewatch/outagewatch/internal/memlimit"
 	"github.com/outagewatch/outagewatch/internal/supervisor"
 	"github.com/outagewatch/outagewatch/statuspage"
 	"github.com/outagewatch/outagewatch/store"
@@ -64,16 +68,22 @@ type app struct {
 	// cluster holds a replica's cluster parts (cluster.go); nil on a single node.
 	cluster *clusterParts
 
+	// memory sheds load before the process reaches its memory ceiling: memory.Shed is the
+	// receivers' admission hook (ingest.AdmissionConfig.Shed); it never sheds without a ceiling.
+	memory *memlimit.Shedder
+
 	// stopping is set when shutdown begins, so that /readyz turns 503 at once.
 	stopping atomic.Bool
 	checks   map[string]readyChecker
 }
 
-// newApp builds every component from a validated configuration. It starts and binds nothing.
-func newApp(cfg Config, logger *slog.Logger) (*app, error) {
+// newApp builds every component from a validated configuration and the memory ceiling in
+// bytes (0 for none; see applyMemoryLimit). It starts and binds nothing.
+func newApp(cfg Config, memoryCeiling int64, logger *slog.Logger) (*app, error) {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	a := &app{cfg: cfg, logger: logger, reg: reg, sup: supervisor.New(logger), store: &store.Lazy{}}
+	a.memory = memlimit.NewShedder(cfg.Memory, memoryCeiling, memlimit.ShedderOptions{Registerer: reg})
 	a.board = health.NewBoard()
 	mgr, err := incidents.NewManager(cfg.Incidents, a.store, reg, logger)
 	if err != nil {
@@ -124,7 +134,10 @@ func newApp(cfg Config, logger *slog.Logger) (*app, error) {
 	if a.pipeline, err = ingest.NewPipeline(cfg.Ingest, consumer, reg, logger, ingest.PipelineOptions{Hosts: a.hosts}); err != nil {
 		return nil, fmt.Errorf("ingest pipeline: %w", err)
 	}
-	if a.ingest, err = ingest.NewServer(cfg.Ingest, a.pipeline, logger); err != nil {
+	icfg := cfg.Ingest
+	// The receivers refuse new requests with their retryable status while memory is short.
+	icfg.Admission.Shed = a.memory.Shed
+	if a.ingest, err = ingest.NewServer(icfg, a.pipeline, logger); err != nil {
 		return nil, fmt.Errorf("ingest server: %w", err)
 	}
 	a.healthGRPC = health.NewGRPCServer(a.board)
@@ -148,6 +161,38 @@ func newApp(cfg Config, logger *slog.Logger) (*app, error) {
 		IdleTimeout:       2 * time.Minute,
 	}
 	return a, nil
+}
+
+// applyMemoryLimit finds the memory ceiling (memory.limit, else GOMEMLIMIT, else the cgroup
+// under root) and sets the Go soft limit below it. The soft limit is process-wide state, so it
+// is set here, at the edge, once per run; restore puts back the one before (tests run the
+// daemon several times in one process). It logs what it found once.
+func applyMemoryLimit(cfg memlimit.Config, getenv func(string) string, root fs.FS, logger *slog.Logger) (lim memlimit.Limits, restore func(), err error) {
+	lim, err = memlimit.Discover(cfg, getenv, root)
+	if err != nil {
+		return memlimit.Limits{}, nil, fmt.Errorf("memory: %w", err)
+	}
+	restore = func() {}
+	if lim.SoftLimit > 0 {
+		prev := debug.SetMemoryLimit(lim.SoftLimit)
+		restore = func() { debug.SetMemoryLimit(prev) }
+	}
+	attrs := []any{"source", lim.Source, "ceiling_bytes", lim.Ceiling}
+	if lim.Ceiling > 0 {
+		soft := debug.SetMemoryLimit(-1) // reads it
+		if soft == math.MaxInt64 {
+			soft = 0 // GOMEMLIMIT=off
+		}
+		attrs = append(attrs, "soft_limit_bytes", soft,
+			"shed_above_bytes", int64(float64(lim.Ceiling)*cfg.ShedAbove), "shed_below_bytes", int64(float64(lim.Ceiling)*cfg.ShedBelow))
+	}
+	if lim.GOMEMLIMIT != "" {
+		// Say that the user's setting was seen and what became of it: kept as the soft limit
+		// (the runtime applied it before main), or lower than what memory.limit would set.
+		attrs = append(attrs, "gomemlimit", lim.GOMEMLIMIT, "gomemlimit_kept", lim.SoftLimit == 0)
+	}
+	logger.Info("memory ceiling", attrs...)
+	return lim, restore, nil
 }
 
 func (a *app) apiAddr() string {

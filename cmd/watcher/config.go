@@ -15,6 +15,7 @@ import (
 	"github.com/outagewatch/outagewatch/detectors"
 	"github.com/outagewatch/outagewatch/incidents"
 	"github.com/outagewatch/outagewatch/ingest"
+	"github.com/outagewatch/outagewatch/internal/memlimit"
 	"github.com/outagewatch/outagewatch/internal/strictyaml"
 )
 
@@ -31,6 +32,9 @@ type Config struct {
 	Links     LinksConfig      `yaml:"links"`
 	Alerts    alerts.Config    `yaml:"alerts"`
 	Cluster   ClusterConfig    `yaml:"cluster"`
+	// Memory is the process's memory ceiling, its Go soft limit and where load shedding starts
+	// (docs/operations.md, "Memory").
+	Memory memlimit.Config `yaml:"memory"`
 }
 
 // ClusterConfig configures a replica of a cluster: replicas that share a Postgres DSN form one
@@ -129,7 +133,7 @@ var (
 const maxShutdownTimeout = 5 * time.Minute
 
 // DefaultConfig returns the documented defaults: info logs as text, the API on :9317 with a 15 s
-// shutdown, and ingest.DefaultConfig.
+// shutdown, ingest.DefaultConfig, and the memory ceiling found from GOMEMLIMIT or the cgroup.
 func DefaultConfig() Config {
 	return Config{
 		Log:       LogConfig{Level: "info", Format: "text"},
@@ -140,13 +144,14 @@ func DefaultConfig() Config {
 		Store:     StoreConfig{DataDir: "data", BaselineInterval: 5 * time.Minute},
 		Incidents: incidents.DefaultConfig(),
 		Alerts:    alerts.DefaultConfig(),
+		Memory:    memlimit.DefaultConfig(),
 	}
 }
 
 // Validate reports every invalid field, each named by its full path (api.shutdown_timeout).
 func (c Config) Validate() error {
 	return errors.Join(c.Log.validate(), c.API.validate(), c.Ingest.Validate(), c.Detectors.Validate(), c.Health.validate(),
-		c.Store.validate(), c.Incidents.Validate(), c.alertsConfig().Validate(), c.Cluster.validate())
+		c.Store.validate(), c.Incidents.Validate(), c.alertsConfig().Validate(), c.Cluster.validate(), c.Memory.Validate())
 }
 
 func (c LogConfig) validate() error {

@@ -63,7 +63,11 @@ var envVars = []envVar{
 	{name: "OUTAGEWATCH_SLACK_CHANNEL", set: setString(channelField)},
 	{name: "OUTAGEWATCH_SLACK_API_URL", set: setString(slackAPIField)},
 	{name: "OUTAGEWATCH_CLUSTER_ADVERTISE", set: setString(advertiseField)},
+	{name: "OUTAGEWATCH_MEMORY_LIMIT", set: setMemoryLimit},
 }
+
+// setMemoryLimit parses memory.limit: bytes, a size such as 512MiB, "auto" (or 0) or "none".
+func setMemoryLimit(c *Config, v string) error { return c.Memory.Limit.UnmarshalText([]byte(v)) }
 
 // setString returns a setter that stores the value in f as it is.
 func setString(f field) func(*Config, string) error {

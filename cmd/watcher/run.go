@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 )
 
 // configError is an invalid configuration or command line (exit code 2).
@@ -36,7 +37,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return nil
 	}
 	logger := newLogger(cfg.Log, stdout)
-	a, err := newApp(cfg, logger)
+	mem, restoreMemoryLimit, err := applyMemoryLimit(cfg.Memory, getenv, os.DirFS("/"), logger)
+	if err != nil {
+		return configError{err}
+	}
+	defer restoreMemoryLimit()
+	a, err := newApp(cfg, mem.Ceiling, logger)
 	if err != nil {
 		return configError{err}
 	}
