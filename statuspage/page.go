@@ -100,8 +100,25 @@ func New(board *health.Board, hist *History, incs incidents.Query, silences Sile
 	return &Page{
 		board: board, hist: hist, incs: incs, silences: silences, opts: opts,
 		tmpl:   template.Must(template.New("").ParseFS(templateFS, "templates/*.html")),
-		static: http.StripPrefix("/static/", http.FileServerFS(static)),
+		static: http.StripPrefix("/static/", http.FileServerFS(filesOnly{static})),
 	}
+}
+
+// filesOnly is a file system whose directories do not exist: http.FileServerFS would list them
+// (GET /static/ showed the directory), and the page serves files only.
+type filesOnly struct{ fs.FS }
+
+// Open opens name, a file; a directory is fs.ErrNotExist.
+func (f filesOnly) Open(name string) (fs.File, error) {
+	file, err := f.FS.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	if st, err := file.Stat(); err != nil || st.IsDir() {
+		_ = file.Close()
+		return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrNotExist}
+	}
+	return file, nil
 }
 
 // Register mounts the page on mux: GET / (the status page; ?fragment=live gives the part that

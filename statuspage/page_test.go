@@ -367,6 +367,11 @@ func TestStaticFiles(t *testing.T) {
 	require.Equal(t, "image/svg+xml", resp.Header.Get("Content-Type"))
 	resp, _ = get(t, srv.URL+"/static/nothing.js")
 	require.Equal(t, http.StatusNotFound, resp.StatusCode)
+	for _, dir := range []string{"/static/", "/static", "/static/./", "/static/%2e/"} {
+		resp, body := get(t, srv.URL+dir)
+		require.Equal(t, http.StatusNotFound, resp.StatusCode, "%s: the directory is not listed", dir)
+		require.NotContains(t, body, "live.js", dir)
+	}
 	resp, _ = get(t, srv.URL+"/elsewhere")
 	require.Equal(t, http.StatusNotFound, resp.StatusCode, "the page takes the root only")
 }

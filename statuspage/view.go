@@ -32,11 +32,29 @@ type seriesCard struct {
 	Local []localEntry
 }
 
-// providerCard is a provider with its models.
+// providerCard is a provider with its models: those shown in full, and the folds.
 type providerCard struct {
 	Series seriesCard
 	Models []seriesCard
+	// Folds are the models folded into one line each, by state: "61 models healthy".
+	Folds []fold
 }
+
+// fold is the models of a provider folded into one line: they are all in one state, healthy
+// or unknown, with no caller failing on its own. Their names are listed under a disclosure.
+type fold struct {
+	Provider string
+	State    string
+	N        int
+	Names    string
+}
+
+// FoldModelsAbove is the number of models a provider may have before its healthy models, and
+// its unknown ones, are folded into a line each ("61 models healthy"), issue 20: at ingest's
+// default caps (64 models of 32 providers) a page of every model's card was 5 MB and took a
+// second to render. Degraded and down models, and models with a caller failing on its own, are
+// always shown in full.
+const FoldModelsAbove = 8
 
 // timeText is a time as the page shows it: the machine-readable value, the clock time and how
 // long ago.
@@ -73,22 +91,27 @@ func (p *Page) buildHealth(now time.Time) healthView {
 	version, statuses := p.board.Snapshot()
 	hv := healthView{Version: version}
 	counts := map[string]int{}
-	var provState detectors.State
-	for _, s := range statuses {
-		eff := s.State
-		if s.Series.Model == "" {
-			provState = s.State
-			hv.Providers = append(hv.Providers, providerCard{Series: p.card(s, eff, now)})
-		} else {
-			n := len(hv.Providers)
-			if n == 0 || hv.Providers[n-1].Series.Provider != s.Series.Provider {
-				continue // a model without its provider cannot happen: the engine makes both
-			}
-			eff = health.Effective(s.State, provState)
-			hv.Providers[n-1].Models = append(hv.Providers[n-1].Models, p.card(s, eff, now))
+	for i := 0; i < len(statuses); {
+		prov := statuses[i]
+		j := i + 1
+		for j < len(statuses) && statuses[j].Series.Provider == prov.Series.Provider && statuses[j].Series.Model != "" {
+			j++
 		}
-		counts[eff.String()]++
-		hv.Series++
+		if prov.Series.Model != "" {
+			i = j // a model without its provider cannot happen: the engine makes both
+			continue
+		}
+		pc := p.providerCard(prov, statuses[i+1:j], now)
+		counts[pc.Series.State]++
+		for _, m := range pc.Models {
+			counts[m.State]++
+		}
+		for _, f := range pc.Folds {
+			counts[f.State] += f.N
+		}
+		hv.Series += j - i
+		hv.Providers = append(hv.Providers, pc)
+		i = j
 	}
 	for _, st := range []detectors.State{detectors.StateDown, detectors.StateDegraded, detectors.StateUnknown, detectors.StateHealthy} {
 		if n := counts[st.String()]; n > 0 {
@@ -96,6 +119,34 @@ func (p *Page) buildHealth(now time.Time) healthView {
 		}
 	}
 	return hv
+}
+
+// providerCard is a provider and its models, folding the healthy and the unknown ones when it
+// has more than FoldModelsAbove (their cards, charts above all, are not computed).
+func (p *Page) providerCard(prov detectors.Status, models []detectors.Status, now time.Time) providerCard {
+	pc := providerCard{Series: p.card(prov, prov.State, now)}
+	folding := len(models) > FoldModelsAbove
+	var folded [2][]string // healthy, unknown
+	for _, s := range models {
+		eff := health.Effective(s.State, prov.State)
+		if folding && len(s.Local) == 0 {
+			switch eff {
+			case detectors.StateHealthy:
+				folded[0] = append(folded[0], s.Series.Model)
+				continue
+			case detectors.StateUnknown:
+				folded[1] = append(folded[1], s.Series.Model)
+				continue
+			}
+		}
+		pc.Models = append(pc.Models, p.card(s, eff, now))
+	}
+	for i, st := range []detectors.State{detectors.StateHealthy, detectors.StateUnknown} {
+		if len(folded[i]) > 0 {
+			pc.Folds = append(pc.Folds, fold{Provider: prov.Series.Provider, State: st.String(), N: len(folded[i]), Names: strings.Join(folded[i], ", ")})
+		}
+	}
+	return pc
 }
 
 func (p *Page) card(s detectors.Status, eff detectors.State, now time.Time) seriesCard {

@@ -149,6 +149,21 @@
     return null;
   }
 
+  // Folds are a provider's healthy (or unknown) models shown as one line ("61 models healthy");
+  // their models have no element of their own.
+  function allFolds() { return Array.prototype.slice.call(document.querySelectorAll("[data-fold]")); }
+
+  function foldKey(provider, state) { return provider + "\n" + state; }
+
+  // foldsMatch reports whether the folds on the page hold exactly the models a snapshot has
+  // and the page does not show, counted by provider and state.
+  function foldsMatch(folded) {
+    var onPage = {};
+    allFolds().forEach(function (f) { onPage[foldKey(f.dataset.provider, f.dataset.state)] = Number(f.dataset.count); });
+    var keys = Object.keys(folded).concat(Object.keys(onPage));
+    return keys.every(function (k) { return folded[k] === onPage[k]; });
+  }
+
   function role(el, name) { return el.querySelector('[data-role="' + name + '"]'); }
 
   function timeNodes(parent, iso, t) {
@@ -274,8 +289,13 @@
     if (a) a.textContent = text;
   }
 
-  // modelsFollow recomputes the effective state of a provider's models after its own changed.
+  // modelsFollow recomputes the effective state of a provider's models after its own changed. A
+  // fold whose models' effective state changes with it (unknown models of a provider now down)
+  // is unfolded by a refresh.
   function modelsFollow(provider, state) {
+    allFolds().forEach(function (f) {
+      if (f.dataset.provider === provider && effective(f.dataset.state, state) !== f.dataset.state) scheduleRefresh(0);
+    });
     allSeries().forEach(function (m) {
       if (m.dataset.provider === provider && m.dataset.model) {
         if (setState(m, effective(m.dataset.ownState || "unknown", state))) {
@@ -320,23 +340,30 @@
   function applySnapshot(rep) {
     live.snapshots++;
     live.version = Math.max(live.version, rep.version || 0);
-    var seen = 0, missing = false;
+    var seen = 0, missing = false, folded = {};
     (rep.providers || []).forEach(function (pv) {
       var el = findSeries(pv.provider, "");
       if (el) { applySeries(el, pv, null); seen++; } else { missing = true; }
       (pv.models || []).forEach(function (mv) {
         var m = findSeries(pv.provider, mv.model);
-        if (m) { applySeries(m, mv, pv.state); seen++; } else { missing = true; }
+        if (m) { applySeries(m, mv, pv.state); seen++; return; }
+        var k = foldKey(pv.provider, mv.state);
+        folded[k] = (folded[k] || 0) + 1;
       });
     });
     summarise();
-    if (missing || seen !== allSeries().length) scheduleRefresh(0);
+    if (missing || seen !== allSeries().length || !foldsMatch(folded)) scheduleRefresh(0);
   }
 
   // summarise rewrites the summary line and the title from the states on the page.
   function summarise() {
     var counts = { down: 0, degraded: 0, unknown: 0, healthy: 0 }, total = 0;
     allSeries().forEach(function (el) { counts[knownState(el.dataset.state)]++; total++; });
+    allFolds().forEach(function (f) {
+      var n = Number(f.dataset.count) || 0;
+      counts[knownState(f.dataset.state)] += n;
+      total += n;
+    });
     var summary = document.getElementById("summary");
     if (summary && total > 0) {
       var parts = ["down", "degraded", "unknown", "healthy"].filter(function (s) { return counts[s] > 0; })
