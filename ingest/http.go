@@ -9,7 +9,8 @@ import (
 // TracesPath is the OTLP/HTTP path for traces.
 const TracesPath = receiver.TracesPath
 
-// NewHTTPHandler returns the OTLP/HTTP handler of the pipeline, for mounting at TracesPath.
+// NewHTTPHandler returns the OTLP/HTTP handler of the pipeline, for mounting at TracesPath,
+// without an admission budget: NewServer's handler shares one with the gRPC receiver.
 func NewHTTPHandler(p *Pipeline, maxRequestBytes int64) http.Handler {
 	return receiver.NewHTTPHandler(p, p.recv, maxRequestBytes, nil)
 }
