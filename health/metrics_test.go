@@ -7,6 +7,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/stretchr/testify/require"
+
+	"github.com/outagewatch/outagewatch/detectors"
 )
 
 func TestStateMetric(t *testing.T) {
@@ -54,4 +56,52 @@ func filterOthers(t *testing.T, reg *prometheus.Registry) string {
 		}
 	}
 	return sb.String()
+}
+
+// The collector keeps its gauges between scrapes (issue 20) and rebuilds them when a state, a
+// series or a local verdict changed: what it exports is always the board's.
+func TestStateMetricFollowsTheBoard(t *testing.T) {
+	t.Parallel()
+	b, statuses := fixture()
+	c := NewCollector(b).(*boardCollector)
+	value := func(provider, model, state string) float64 {
+		t.Helper()
+		reg := prometheus.NewPedanticRegistry()
+		reg.MustRegister(c)
+		mfs, err := reg.Gather()
+		require.NoError(t, err)
+		for _, mf := range mfs {
+			for _, m := range mf.GetMetric() {
+				labels := map[string]string{}
+				for _, lp := range m.GetLabel() {
+					labels[lp.GetName()] = lp.GetValue()
+				}
+				if mf.GetName() == "outagewatch_health_state" && labels["provider"] == provider && labels["model"] == model && labels["state"] == state {
+					return m.GetGauge().GetValue()
+				}
+			}
+		}
+		return -1 // not exported
+	}
+	first := c.current()
+	require.Equal(t, 1.0, value("anthropic", "claude-sonnet-4-5", "down"))
+
+	b.Update(statuses, nil) // the figures moved, the states did not
+	require.Same(t, &first[0], &c.current()[0], "the same gauges, not rebuilt")
+
+	statuses[2].State = detectors.StateHealthy
+	b.Update(statuses, nil)
+	require.Equal(t, 0.0, value("anthropic", "claude-sonnet-4-5", "down"))
+	require.Equal(t, 1.0, value("anthropic", "claude-sonnet-4-5", "healthy"))
+
+	statuses = append(statuses, st("openai", "", detectors.StateUnknown))
+	b.Update(statuses, nil)
+	require.Equal(t, 1.0, value("openai", "", "unknown"))
+
+	local := st("anthropic", "claude-sonnet-4-5", detectors.StateDown)
+	local.Series.Caller = detectors.Caller{Kind: detectors.CallerService, Name: "batch-jobs"}
+	statuses[2].Local = []detectors.Status{local}
+	b.Update(statuses, nil)
+	require.Equal(t, (len(statuses)+1)*4, testutil.CollectAndCount(c))
+	require.Equal(t, 1, testutil.CollectAndCount(c, "outagewatch_health_local_state")/4)
 }

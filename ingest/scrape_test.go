@@ -101,3 +101,54 @@ func familyOf(types map[string]string, name string) string {
 	}
 	return ""
 }
+
+// A counter or histogram gives its last output again only while it has not moved: the second
+// scrape shows the calls counted since the first. Scrapes run while calls are counted (-race).
+func TestScrapeShowsCallsCountedSince(t *testing.T) {
+	t.Parallel()
+	reg, m := fullSizeRegistryMetrics(t)
+	value := func(name string, want map[string]string) (float64, uint64) {
+		t.Helper()
+		mfs, err := reg.Gather()
+		require.NoError(t, err)
+		for _, mf := range mfs {
+			if mf.GetName() != name {
+				continue
+			}
+		metrics:
+			for _, mt := range mf.GetMetric() {
+				for _, lp := range mt.GetLabel() {
+					if v, ok := want[lp.GetName()]; ok && v != lp.GetValue() {
+						continue metrics
+					}
+				}
+				return mt.GetCounter().GetValue(), mt.GetHistogram().GetSampleCount()
+			}
+		}
+		t.Fatalf("no %s %v", name, want)
+		return 0, 0
+	}
+	series := map[string]string{"provider": "provider-03", "model": "model-03-07-2026-01-01"}
+	ok := map[string]string{"provider": "provider-03", "model": "model-03-07-2026-01-01", "outcome": "ok", "error_class": ""}
+	calls, _ := value("outagewatch_calls_total", ok)
+	_, durations := value("outagewatch_call_duration_seconds", series)
+	require.Equal(t, 1.0, calls)
+	require.Equal(t, uint64(1), durations)
+
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for range 50 {
+			countEverySeries(m)
+		}
+	}()
+	for range 5 {
+		_, err := reg.Gather()
+		require.NoError(t, err)
+	}
+	<-done
+	calls, _ = value("outagewatch_calls_total", ok)
+	_, durations = value("outagewatch_call_duration_seconds", series)
+	require.Equal(t, 51.0, calls)
+	require.Equal(t, uint64(51), durations)
+}
