@@ -16,20 +16,21 @@ import (
 )
 
 // The per-series families (outagewatch_calls_total, outagewatch_call_duration_seconds,
-// outagewatch_ttft_seconds) are most of /metrics: at the default caps, 2,048 series of 13
-// counters and two histograms each. A CounterVec and two HistogramVecs made a scrape cost
-// 250-340 ms (issue 20), mostly in the registry: it checks and sorts every metric, chasing the
-// label pairs that each child allocated apart, and the children came out in hash order, so
-// the sort did all its work. seriesCollector exports the same families, names, labels and
-// values, but:
+// outagewatch_ttft_seconds) are most of /metrics: at the default caps, 2,048 series of 13 or more
+// counters and two histograms each. A CounterVec and two HistogramVecs made a scrape cost about
+// 300 ms of CPU (issue 20, docs/operations.md "Scraping at full size"), mostly in the registry:
+// it checks and sorts every metric, chasing the label pairs that each child allocated apart,
+// and the children came out in hash order, so the sort did all its work. seriesCollector
+// exports the same families, names, labels and values, but:
 //   - a label pair is allocated once per value (one "provider=openai" for every metric of
 //     every openai model), so that the registry's checks, sort and encoding stay in a few
 //     cache lines;
 //   - it sends each family already in the registry's order, which makes its sort one pass;
-//   - a counter's Write allocates one object, and its created timestamp is made once.
+//   - a counter or histogram that has not moved since the last scrape gives its last output
+//     again, and a counter's created timestamp is made once.
 //
 // The histograms are still client_golang's (classic buckets and native histograms alike);
-// only their labels are shared.
+// only their labels are shared and their output kept.
 
 // callsHelp, durationHelp and ttftHelp are the families' help texts.
 const (
@@ -49,8 +50,9 @@ type seriesCollector struct {
 	pairs map[[2]string]*dto.LabelPair
 
 	// mu guards the two slices' membership (not the values: those are atomic). The pipeline
-	// goroutine takes it to insert, only for a new series or a new (outcome, class); a scrape
-	// takes it to copy the slices.
+	// goroutine takes it to insert, only for a new series or a new (outcome, class), which
+	// moves the slice's tail (at most 45,056 pointers at the caps: microseconds); a scrape takes
+	// it to copy the slices.
 	mu sync.RWMutex
 	// calls are the counters sorted as the registry sorts them: by label values in the order
 	// of the labels' names (error_class, model, outcome, provider).

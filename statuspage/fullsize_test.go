@@ -123,10 +123,10 @@ func TestIndexFoldsModelsAtFullSize(t *testing.T) {
 	require.NotContains(t, body, `data-provider="provider-07" data-state="unknown"`)
 }
 
-// A provider with FoldModelsAbove models or fewer shows every model's card.
+// A provider with foldModelsAbove models or fewer shows every model's card.
 func TestIndexFoldsOnlyLargeProviders(t *testing.T) {
 	t.Parallel()
-	st := fullSizeStatuses()[:1+FoldModelsAbove]
+	st := fullSizeStatuses()[:1+foldModelsAbove]
 	board := health.NewBoard()
 	defer board.Close()
 	board.Update(st, nil)
@@ -136,5 +136,5 @@ func TestIndexFoldsOnlyLargeProviders(t *testing.T) {
 	mux.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/", nil))
 	body := rec.Body.String()
 	require.NotContains(t, body, "data-fold")
-	require.Equal(t, 1+FoldModelsAbove, strings.Count(body, `<div class="series" data-series`))
+	require.Equal(t, 1+foldModelsAbove, strings.Count(body, `<div class="series" data-series`))
 }

@@ -49,12 +49,12 @@ type fold struct {
 	Names    string
 }
 
-// FoldModelsAbove is the number of models a provider may have before its healthy models, and
+// foldModelsAbove is the number of models a provider may have before its healthy models, and
 // its unknown ones, are folded into a line each ("61 models healthy"), issue 20: at ingest's
 // default caps (64 models of 32 providers) a page of every model's card was 5 MB and took a
 // second to render. Degraded and down models, and models with a caller failing on its own, are
 // always shown in full.
-const FoldModelsAbove = 8
+const foldModelsAbove = 8
 
 // timeText is a time as the page shows it: the machine-readable value, the clock time and how
 // long ago.
@@ -122,10 +122,10 @@ func (p *Page) buildHealth(now time.Time) healthView {
 }
 
 // providerCard is a provider and its models, folding the healthy and the unknown ones when it
-// has more than FoldModelsAbove (their cards, charts above all, are not computed).
+// has more than foldModelsAbove (their cards, charts above all, are not computed).
 func (p *Page) providerCard(prov detectors.Status, models []detectors.Status, now time.Time) providerCard {
 	pc := providerCard{Series: p.card(prov, prov.State, now)}
-	folding := len(models) > FoldModelsAbove
+	folding := len(models) > foldModelsAbove
 	var folded [2][]string // healthy, unknown
 	for _, s := range models {
 		eff := health.Effective(s.State, prov.State)
