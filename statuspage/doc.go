@@ -2,7 +2,8 @@
 // arrives (the last span, the calls per second, a warning after the silence timeout), every
 // provider and model with its state, since when and why, small charts of the last hour, the
 // open incidents with their timelines, the last resolved ones and the active silences; and one
-// page per incident.
+// page per incident. A provider with many models shows its healthy ones, and its unknown ones,
+// folded into a line each ("62 models healthy"), so that the page stays small at ingest's caps.
 //
 // The page is rendered on the server (html/template, inline SVG charts) and needs no JavaScript;
 // a small embedded script follows /v1/health/stream to update it without reloads. Everything is

@@ -1,8 +1,10 @@
 // outagewatch status page: live updates. The page is complete without this script; with it, the
 // page follows /v1/health/stream (Server-Sent Events) and changes each series' state, since and
 // reason as changes arrive, and every 10 s refreshes the rest (charts, incidents, silences) from
-// GET /?fragment=live. Data from the stream is only ever written with textContent; refreshed
-// parts are HTML rendered (and escaped) by the server's templates, parsed inertly.
+// GET /?fragment=live (at once when a change or snapshot concerns a model the page shows folded
+// into a "61 models healthy" line: the server unfolds it). Data from the stream is only ever
+// written with textContent; refreshed parts are HTML rendered (and escaped) by the server's
+// templates, parsed inertly.
 (function () {
   "use strict";
 
