@@ -45,6 +45,7 @@ func NewServer(cfg Config, p *Pipeline, logger *slog.Logger) (*Server, error) {
 		MaxWait:          cfg.Admission.MaxWait,
 		Shed:             cfg.Admission.Shed,
 	})
+	p.recv.WatchAdmission(adm)
 	s.grpc = receiver.NewGRPCServer(p, p.recv, receiver.GRPCOptions{
 		MaxRequestBytes:       cfg.MaxRequestBytes,
 		Admission:             adm,

@@ -7,6 +7,7 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/require"
 )
 
@@ -181,4 +182,34 @@ func TestOverloadedClassifies(t *testing.T) {
 	require.True(t, overloaded(context.DeadlineExceeded))
 	require.False(t, overloaded(errTooLarge))
 	require.False(t, overloaded(errors.New("gzip: invalid header")))
+}
+
+// TestAdmissionMetrics: the budget, bytes in flight, waiters and refusals are on /metrics.
+func TestAdmissionMetrics(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	m := NewMetrics(reg)
+	a := NewAdmission(AdmissionOptions{MaxBytesInFlight: 100, MaxWaiters: 0, MaxWait: time.Second})
+	m.WatchAdmission(a)
+	require.NoError(t, a.acquire(context.Background(), 60, false))
+	require.ErrorIs(t, a.acquire(context.Background(), 60, false), errOverloaded)
+	value := func(name string) float64 {
+		mfs, err := reg.Gather()
+		require.NoError(t, err)
+		for _, mf := range mfs {
+			if mf.GetName() == name {
+				if g := mf.GetMetric()[0].GetGauge(); g != nil {
+					return g.GetValue()
+				}
+				return mf.GetMetric()[0].GetCounter().GetValue()
+			}
+		}
+		t.Fatalf("no %s", name)
+		return 0
+	}
+	require.Equal(t, 100.0, value("outagewatch_ingest_admission_budget_bytes"))
+	require.Equal(t, 60.0, value("outagewatch_ingest_admission_bytes_in_flight"))
+	require.Equal(t, 1.0, value("outagewatch_ingest_admission_refused_total"))
+	require.Equal(t, 0.0, value("outagewatch_ingest_admission_waiters"))
+	a.release(60)
+	require.Equal(t, 0.0, value("outagewatch_ingest_admission_bytes_in_flight"))
 }
