@@ -18,6 +18,7 @@ import (
 	"google.golang.org/grpc"
 
 	"github.com/outagewatch/outagewatch/internal/spangen"
+	"github.com/outagewatch/outagewatch/internal/watcherproc"
 )
 
 // attackResult is what an attacker counted.
@@ -28,7 +29,7 @@ type attackResult struct {
 }
 
 // attack runs case name against a until ctx is done.
-func attack(ctx context.Context, cfg config, name string, a addrs) (attackResult, error) {
+func attack(ctx context.Context, cfg config, name string, a watcherproc.Addrs) (attackResult, error) {
 	res := attackResult{answers: newTally()}
 	var err error
 	switch name {
@@ -108,7 +109,7 @@ func post(ctx context.Context, client *http.Client, url, contentType, encoding s
 }
 
 // httpBombs posts cfg.Bombs gzip bombs at once, over and over.
-func httpBombs(ctx context.Context, cfg config, a addrs, answers *tally) error {
+func httpBombs(ctx context.Context, cfg config, a watcherproc.Addrs, answers *tally) error {
 	bomb, err := gzipBomb(cfg.BombBytes)
 	if err != nil {
 		return err
@@ -126,7 +127,7 @@ func httpBombs(ctx context.Context, cfg config, a addrs, answers *tally) error {
 const bombsPerConn = 16
 
 // grpcBombs sends cfg.Bombs gzip-compressed Export messages at once, over and over.
-func grpcBombs(ctx context.Context, cfg config, a addrs, answers *tally) error {
+func grpcBombs(ctx context.Context, cfg config, a watcherproc.Addrs, answers *tally) error {
 	bomb, err := gzipBomb(cfg.BombBytes)
 	if err != nil {
 		return err
@@ -171,7 +172,7 @@ func deepJSONBody(levels int) []byte {
 }
 
 // deepJSON posts cfg.DeepBodies deep bodies at once, over and over.
-func deepJSON(ctx context.Context, cfg config, a addrs, answers *tally) error {
+func deepJSON(ctx context.Context, cfg config, a watcherproc.Addrs, answers *tally) error {
 	body := deepJSONBody(cfg.DeepLevels)
 	client := attackClient(cfg.DeepBodies)
 	defer client.CloseIdleConnections()
@@ -190,7 +191,7 @@ const (
 
 // nameStorm sends GenAI spans whose provider, host and model are new in every span, at
 // cfg.StormRate spans per second over OTLP/gRPC, and returns how many the daemon accepted.
-func nameStorm(ctx context.Context, cfg config, a addrs, answers *tally) (int64, error) {
+func nameStorm(ctx context.Context, cfg config, a watcherproc.Addrs, answers *tally) (int64, error) {
 	interval := time.Duration(float64(time.Second) * stormBatch * stormWorkers / float64(cfg.StormRate))
 	var names, accepted atomic.Int64
 	var wg sync.WaitGroup

@@ -3,11 +3,12 @@ package main
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net/http"
 	"os"
 	"sync"
 	"time"
+
+	"github.com/outagewatch/outagewatch/internal/watcherproc"
 )
 
 // result is one measured case.
@@ -59,20 +60,21 @@ func runCase(ctx context.Context, cfg config, name, bin, tmp string) (res result
 	if err != nil {
 		return res, err
 	}
-	w, err := startWatcher(ctx, bin, dir, cfg.MemoryLimit)
+	// Without GOMEMLIMIT and GOGC in its environment, the watcher's ceiling is memory.limit's alone.
+	w, err := watcherproc.Start(ctx, bin, dir, watcherConfig(cfg.MemoryLimit), watcherproc.CleanEnv("GOMEMLIMIT", "GOGC"))
 	if err != nil {
 		return res, err
 	}
-	defer func() { err = errors.Join(err, w.stop()) }()
+	defer func() { err = errors.Join(err, w.Stop()) }()
 	res = result{name: name, ceiling: cfg.MemoryLimit}
 
-	sampler := &rssSampler{pid: w.pid()}
+	sampler := &rssSampler{read: w.RSS}
 	sampleCtx, stopSampling := context.WithCancel(ctx)
 	var sampling sync.WaitGroup
 	sampling.Go(func() { sampler.run(sampleCtx) })
 	defer func() { stopSampling(); sampling.Wait() }()
 
-	legit, closeLegit, err := newExporters(cfg, w.addrs)
+	legit, closeLegit, err := newExporters(cfg, w.Addrs())
 	if err != nil {
 		return res, err
 	}
@@ -83,21 +85,21 @@ func runCase(ctx context.Context, cfg config, name, bin, tmp string) (res result
 	defer stopAttack()
 	var attacking sync.WaitGroup
 	var attackErr error
-	attacking.Go(func() { res.attack, attackErr = attack(attackCtx, cfg, name, w.addrs) })
+	attacking.Go(func() { res.attack, attackErr = attack(attackCtx, cfg, name, w.Addrs()) })
 	generate(attackCtx, ctx, cfg, legit)
 	attacking.Wait()
 	for _, e := range legit {
 		e.wait()
 	}
-	if err := errors.Join(attackErr, ctx.Err(), w.exited()); err != nil {
+	if err := errors.Join(attackErr, ctx.Err(), w.Exited()); err != nil {
 		return res, err
 	}
 	return res, measure(ctx, w, sampler, &res)
 }
 
 // measure reads the daemon's metrics and peak RSS into res.
-func measure(ctx context.Context, w *watcher, sampler *rssSampler, res *result) error {
-	text, err := w.metrics(ctx)
+func measure(ctx context.Context, w *watcherproc.Process, sampler *rssSampler, res *result) error {
+	text, err := metrics(ctx, w)
 	if err != nil {
 		return err
 	}
@@ -105,9 +107,9 @@ func measure(ctx context.Context, w *watcher, sampler *rssSampler, res *result) 
 	res.daemonAccepted = sum(text, metricSpansAccepted)
 	res.daemonShed = sum(text, metricShed)
 	// Read before stopping: VmHWM goes with the process.
-	hwm, err := readStatus(w.pid(), "VmHWM")
+	hwm, err := w.PeakRSS()
 	if err != nil {
-		return fmt.Errorf("read peak rss: %w", err)
+		return err
 	}
 	rss, n := sampler.result()
 	res.peakRSS, res.samples = max(hwm, rss), n
@@ -116,7 +118,7 @@ func measure(ctx context.Context, w *watcher, sampler *rssSampler, res *result) 
 
 // newExporters returns the legitimate OTLP/HTTP and OTLP/gRPC exporters of a case and a func
 // that closes their connections.
-func newExporters(cfg config, a addrs) ([]*exporter, func(), error) {
+func newExporters(cfg config, a watcherproc.Addrs) ([]*exporter, func(), error) {
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 16}}
 	cc, err := dialGRPC(a.OTLPGRPC)
 	if err != nil {

@@ -8,21 +8,6 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-func TestStatusField(t *testing.T) {
-	t.Parallel()
-	status := []byte("Name:\twatcher\nVmHWM:\t  409600 kB\nVmRSS:\t  204800 kB\n")
-	hwm, err := statusField(status, "VmHWM")
-	require.NoError(t, err)
-	require.Equal(t, int64(400<<20), hwm)
-	rss, err := statusField(status, "VmRSS")
-	require.NoError(t, err)
-	require.Equal(t, int64(200<<20), rss)
-	_, err = statusField(status, "VmSwap")
-	require.ErrorIs(t, err, errNoField)
-	_, err = statusField([]byte("VmRSS:\t12 MB\n"), "VmRSS")
-	require.ErrorContains(t, err, "unexpected value")
-}
-
 func TestScrape(t *testing.T) {
 	t.Parallel()
 	text := `# HELP outagewatch_ingest_requests_total OTLP export requests.

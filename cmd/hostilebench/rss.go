@@ -1,12 +1,7 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"errors"
-	"fmt"
-	"os"
-	"strconv"
 	"sync"
 	"time"
 )
@@ -14,12 +9,9 @@ import (
 // rssInterval is how often the sampler reads the watcher's resident set.
 const rssInterval = 50 * time.Millisecond
 
-// errNoField is returned by statusField for a field /proc/PID/status does not have.
-var errNoField = errors.New("no such field in /proc/PID/status")
-
 // rssSampler reads a process's VmRSS every rssInterval and keeps the highest.
 type rssSampler struct {
-	pid  int
+	read func() (int64, error) // the current VmRSS in bytes: (*watcherproc.Process).RSS
 	mu   sync.Mutex
 	peak int64 // bytes
 	n    int   // samples taken
@@ -30,7 +22,7 @@ func (s *rssSampler) run(ctx context.Context) {
 	t := time.NewTicker(rssInterval)
 	defer t.Stop()
 	for {
-		rss, err := readStatus(s.pid, "VmRSS")
+		rss, err := s.read()
 		if err != nil {
 			return
 		}
@@ -50,33 +42,4 @@ func (s *rssSampler) result() (int64, int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.peak, s.n
-}
-
-// readStatus returns a field of /proc/PID/status given in kB (VmRSS, VmHWM), in bytes.
-func readStatus(pid int, field string) (int64, error) {
-	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0, err
-	}
-	return statusField(status, field)
-}
-
-// statusField returns field of the contents of /proc/PID/status, in bytes.
-func statusField(status []byte, field string) (int64, error) {
-	for line := range bytes.Lines(status) {
-		rest, ok := bytes.CutPrefix(line, []byte(field+":"))
-		if !ok {
-			continue
-		}
-		f := bytes.Fields(rest)
-		if len(f) != 2 || string(f[1]) != "kB" {
-			return 0, fmt.Errorf("%s: unexpected value %q", field, bytes.TrimSpace(rest))
-		}
-		kB, err := strconv.ParseInt(string(f[0]), 10, 64)
-		if err != nil {
-			return 0, fmt.Errorf("%s: %w", field, err)
-		}
-		return kB << 10, nil
-	}
-	return 0, fmt.Errorf("%s: %w", field, errNoField)
 }

@@ -8,6 +8,8 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
+
+	"github.com/outagewatch/outagewatch/internal/watcherproc"
 )
 
 // loadReport holds the fields of otlpload's -json line that the table shows.
@@ -22,10 +24,10 @@ type loadReport struct {
 }
 
 // runLoad runs otlpload against w with the load of cfg and c and returns its report.
-func runLoad(ctx context.Context, bin string, cfg config, c cell, w *watcher) (loadReport, error) {
-	endpoint := w.addrs.OTLPGRPC
+func runLoad(ctx context.Context, bin string, cfg config, c cell, w *watcherproc.Process) (loadReport, error) {
+	endpoint := w.Addrs().OTLPGRPC
 	if c.protocol == protocolHTTP {
-		endpoint = "http://" + w.addrs.OTLPHTTP + "/v1/traces"
+		endpoint = "http://" + w.Addrs().OTLPHTTP + "/v1/traces"
 	}
 	args := []string{
 		"-protocol", c.protocol,
@@ -34,7 +36,7 @@ func runLoad(ctx context.Context, bin string, cfg config, c cell, w *watcher) (l
 		"-duration", cfg.Duration.String(),
 		"-connections", strconv.Itoa(cfg.Connections),
 		"-llm-fraction", strconv.FormatFloat(cfg.LLMFraction, 'g', -1, 64),
-		"-pid", strconv.Itoa(w.pid()),
+		"-pid", strconv.Itoa(w.PID()),
 		"-json",
 	}
 	if cfg.Gzip && c.protocol == protocolHTTP {

@@ -23,6 +23,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/outagewatch/outagewatch/internal/watcherproc"
 )
 
 func main() {
@@ -87,15 +89,15 @@ func measure(ctx context.Context, bins binaries, cfg config, c cell, fast bool, 
 	if err != nil {
 		return res, err
 	}
-	w, err := startWatcher(ctx, bins.watcher, dir, fast)
+	w, err := watcherproc.Start(ctx, bins.watcher, dir, watcherConfig(fast), watcherproc.CleanEnv())
 	if err != nil {
 		return res, err
 	}
-	defer func() { err = errors.Join(err, w.stop()) }()
+	defer func() { err = errors.Join(err, w.Stop()) }()
 	if res.load, err = runLoad(ctx, bins.otlpload, cfg, c, w); err != nil {
 		return res, err
 	}
 	// Read before stopping: VmHWM goes with the process.
-	res.peakRSS, err = w.peakRSS()
+	res.peakRSS, err = w.PeakRSS()
 	return res, err
 }

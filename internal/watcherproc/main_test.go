@@ -1,0 +1,9 @@
+package watcherproc
+
+import (
+	"testing"
+
+	"github.com/outagewatch/outagewatch/internal/leaktest"
+)
+
+func TestMain(m *testing.M) { leaktest.Main(m) }
