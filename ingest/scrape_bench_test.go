@@ -116,8 +116,8 @@ func (w *countingWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// BenchmarkScrapeFullSize scrapes the full-size registry through promhttp as /metrics serves it
-// (OpenMetrics enabled), as a Prometheus server asks: OpenMetrics text, plain and gzipped. In
+// BenchmarkScrapeFullSize scrapes the full-size registry through promhttp and the Pipeline's
+// Gatherer as /metrics serves it (OpenMetrics enabled), as a Prometheus server asks: OpenMetrics text, plain and gzipped. In
 // the "moving" runs every series counts one more call (and latencies) between two scrapes, the
 // worst case for what is kept between scrapes; the counting is not timed. It reports the body's
 // size and lines, the process's CPU time per scrape (on a loaded machine the wall time per
@@ -126,7 +126,8 @@ func (w *countingWriter) Write(p []byte) (int, error) {
 //	go test -run '^$' -bench ScrapeFullSize -benchmem ./ingest/
 func BenchmarkScrapeFullSize(b *testing.B) {
 	reg, m := fullSizeRegistryMetrics(b)
-	h := promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg, EnableOpenMetrics: true})
+	p := &Pipeline{metrics: m}
+	h := promhttp.HandlerForTransactional(p.Gatherer(reg), promhttp.HandlerOpts{Registry: reg, EnableOpenMetrics: true})
 	for _, run := range []struct {
 		name, enc string
 		moving    bool

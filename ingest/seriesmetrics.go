@@ -31,6 +31,10 @@ import (
 //
 // The histograms are still client_golang's (classic buckets and native histograms alike);
 // only their labels are shared and their output kept.
+//
+// /metrics does not gather them through the registry at all: families hands them to the
+// Pipeline's Gatherer (gatherer.go) as the registry would have output them, so that their
+// metrics skip the registry's per-metric work too.
 
 // callsHelp, durationHelp and ttftHelp are the families' help texts.
 const (
@@ -59,6 +63,11 @@ type seriesCollector struct {
 	calls []*callCounter
 	// series are the series sorted by model, then provider (the histograms' label order).
 	series []*seriesMetrics
+
+	// direct is set once the families are served by families (a Pipeline's Gatherer) rather
+	// than through the registry: Collect then sends nothing, so that the registry neither
+	// repeats them nor spends its per-metric work on them.
+	direct atomic.Bool
 }
 
 func newSeriesCollector() *seriesCollector {
@@ -90,6 +99,9 @@ func (c *seriesCollector) Describe(ch chan<- *prometheus.Desc) {
 // Collect sends every counter, then every duration and every time-to-first-token histogram,
 // each family in the registry's order.
 func (c *seriesCollector) Collect(ch chan<- prometheus.Metric) {
+	if c.direct.Load() {
+		return
+	}
 	c.mu.RLock()
 	calls, series := slices.Clone(c.calls), slices.Clone(c.series)
 	c.mu.RUnlock()
@@ -122,12 +134,12 @@ func (c *seriesCollector) newSeries(provider, model string) *seriesMetrics {
 	s := &seriesMetrics{
 		provider: provider, model: model,
 		// Label pairs sorted by name, as the registry wants them.
-		labels:   []*dto.LabelPair{c.pair("model", model), c.pair("provider", provider)},
-		calls:    make(map[[2]uint8]*callCounter),
-		created:  timestamppb.Now(),
-		duration: newSeriesHistogram(c.durationOpts),
-		ttft:     newSeriesHistogram(c.ttftOpts),
+		labels:  []*dto.LabelPair{c.pair("model", model), c.pair("provider", provider)},
+		calls:   make(map[[2]uint8]*callCounter),
+		created: timestamppb.Now(),
 	}
+	s.duration = newSeriesHistogram(c.durationOpts, s.labels)
+	s.ttft = newSeriesHistogram(c.ttftOpts, s.labels)
 	var fresh []*callCounter
 	for _, o := range detectors.Outcomes() {
 		fresh = append(fresh, c.newCounter(s, o, detectors.ClassNone))
@@ -214,31 +226,41 @@ func (m *callCounter) add(v float64) {
 // Desc returns outagewatch_calls_total's descriptor.
 func (m *callCounter) Desc() *prometheus.Desc { return m.desc }
 
-// counterOut is a counter's output in one allocation.
+// counterOut is a counter's output in one allocation: the registry's (Counter) and the
+// gatherer's (m, labelled).
 type counterOut struct {
 	dto.Counter
+	m     dto.Metric
 	value float64
 }
 
-// Write fills out with the counter's value, labels and created timestamp. Most counters (an
-// error class's, say) do not move between scrapes: the last output is kept, never changed once
-// made, and given again while the value is the same.
+// Write fills out with the counter's value, labels and created timestamp.
 func (m *callCounter) Write(out *dto.Metric) error {
+	c := m.output()
+	out.Label, out.Counter = m.labels, &c.Counter
+	return nil
+}
+
+// output returns the counter's output. Most counters (an error class's, say) do not move
+// between scrapes: the last output is kept, never changed once made, and given again while the
+// value is the same.
+func (m *callCounter) output() *counterOut {
 	v := math.Float64frombits(m.bits.Load())
 	c := m.last.Load()
 	if c == nil || c.value != v {
 		c = &counterOut{value: v}
 		c.Value, c.CreatedTimestamp = &c.value, m.series.created
+		c.m.Label, c.m.Counter = m.labels, &c.Counter
 		m.last.Store(c)
 	}
-	out.Label, out.Counter = m.labels, &c.Counter
-	return nil
+	return c
 }
 
 // seriesHistogram is a series' histogram, made without labels, with the number of its
 // observations and its last output. Only the pipeline goroutine observes.
 type seriesHistogram struct {
-	h prometheus.Histogram
+	h      prometheus.Histogram
+	labels []*dto.LabelPair // the series'; shared, never changed
 	// observed counts the observations, each after it was made: an output made after reading
 	// observed holds at least that many.
 	observed atomic.Uint64
@@ -249,11 +271,11 @@ type seriesHistogram struct {
 // never changed once made: concurrent scrapes share it.
 type histogramOut struct {
 	observed uint64
-	h        *dto.Histogram
+	m        dto.Metric // labelled with the series
 }
 
-func newSeriesHistogram(opts prometheus.HistogramOpts) *seriesHistogram {
-	return &seriesHistogram{h: prometheus.NewHistogram(opts)}
+func newSeriesHistogram(opts prometheus.HistogramOpts, labels []*dto.LabelPair) *seriesHistogram {
+	return &seriesHistogram{h: prometheus.NewHistogram(opts), labels: labels}
 }
 
 // Observe adds one observation. Only the pipeline goroutine calls it.
@@ -266,18 +288,28 @@ func (s *seriesHistogram) Observe(v float64) {
 // spares the many histograms that did not move between two scrapes a Write that allocates for
 // every bucket.
 func (s *seriesHistogram) write(out *dto.Metric) error {
-	n := s.observed.Load()
-	if last := s.last.Load(); last != nil && last.observed == n {
-		out.Histogram = last.h
-		return nil
-	}
-	var m dto.Metric
-	if err := s.h.Write(&m); err != nil {
+	m, err := s.output()
+	if err != nil {
 		return err
 	}
-	s.last.Store(&histogramOut{observed: n, h: m.Histogram})
 	out.Histogram = m.Histogram
 	return nil
+}
+
+// output returns the histogram labelled with its series: the last output while nothing was
+// observed since.
+func (s *seriesHistogram) output() (*dto.Metric, error) {
+	n := s.observed.Load()
+	if last := s.last.Load(); last != nil && last.observed == n {
+		return &last.m, nil
+	}
+	out := &histogramOut{observed: n}
+	if err := s.h.Write(&out.m); err != nil {
+		return nil, err
+	}
+	out.m.Label = s.labels
+	s.last.Store(out)
+	return &out.m, nil
 }
 
 // labelledHistogram is a series' histogram exported under its family's descriptor with the
@@ -298,4 +330,38 @@ func (h labelledHistogram) Write(out *dto.Metric) error {
 	}
 	out.Label = h.labels
 	return nil
+}
+
+// families returns the per-series families as the registry outputs them: each in its order,
+// families without a metric left out. Every metric is a kept output, shared with other
+// scrapes; only the slices are new.
+func (c *seriesCollector) families() ([]*dto.MetricFamily, error) {
+	c.mu.RLock()
+	calls, series := slices.Clone(c.calls), slices.Clone(c.series)
+	c.mu.RUnlock()
+	if len(calls) == 0 {
+		return nil, nil
+	}
+	counters := make([]*dto.Metric, len(calls))
+	for i, m := range calls {
+		counters[i] = &m.output().m
+	}
+	duration, ttft := make([]*dto.Metric, len(series)), make([]*dto.Metric, len(series))
+	for i, s := range series {
+		var err error
+		if duration[i], err = s.duration.output(); err != nil {
+			return nil, err
+		}
+		if ttft[i], err = s.ttft.output(); err != nil {
+			return nil, err
+		}
+	}
+	family := func(name, help string, t dto.MetricType, ms []*dto.Metric) *dto.MetricFamily {
+		return &dto.MetricFamily{Name: &name, Help: &help, Type: t.Enum(), Metric: ms}
+	}
+	return []*dto.MetricFamily{
+		family("outagewatch_call_duration_seconds", durationHelp, dto.MetricType_HISTOGRAM, duration),
+		family("outagewatch_calls_total", callsHelp, dto.MetricType_COUNTER, counters),
+		family("outagewatch_ttft_seconds", ttftHelp, dto.MetricType_HISTOGRAM, ttft),
+	}, nil
 }

@@ -1,0 +1,52 @@
+package ingest
+
+import (
+	"cmp"
+	"slices"
+
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
+)
+
+// Gatherer returns what /metrics serves (promhttp.HandlerForTransactional): reg's families,
+// with the per-series families (outagewatch_calls_total, outagewatch_call_duration_seconds,
+// outagewatch_ttft_seconds) built directly as the registry would output them, in the same
+// order, with the same names, help, labels and values. reg must be the registry the pipeline
+// was made with.
+//
+// Those families are most of a scrape at full size (issue 20, docs/operations.md "Scraping at
+// full size"): through the registry, each of their metrics is written into a new
+// dto.Metric, checked for consistency, hashed and sorted on every scrape. Here a metric's
+// output is kept between scrapes and rebuilt only when its value moved, and the families are
+// already in order, so a scrape costs them a slice of pointers.
+//
+// From the first call on, the registry no longer collects those families itself (reg.Gather
+// leaves them out; their names stay registered): serve /metrics through the Gatherer only.
+func (p *Pipeline) Gatherer(reg prometheus.Gatherer) prometheus.TransactionalGatherer {
+	p.metrics.series.direct.Store(true)
+	return &gatherer{reg: reg, series: p.metrics.series}
+}
+
+type gatherer struct {
+	reg    prometheus.Gatherer
+	series *seriesCollector
+}
+
+// Gather returns reg's families and the per-series families, merged by name as the registry
+// sorts them. The families are shared with other scrapes and must not be changed: done does
+// nothing.
+func (g *gatherer) Gather() ([]*dto.MetricFamily, func(), error) {
+	mfs, err := g.reg.Gather()
+	series, serr := g.series.families()
+	if serr != nil {
+		// As the registry does, a collector's error is reported with what could be gathered.
+		err = serr
+	}
+	out := make([]*dto.MetricFamily, 0, len(mfs)+len(series))
+	out = append(out, mfs...)
+	for _, f := range series {
+		i, _ := slices.BinarySearchFunc(out, f, func(a, b *dto.MetricFamily) int { return cmp.Compare(a.GetName(), b.GetName()) })
+		out = slices.Insert(out, i, f)
+	}
+	return out, func() {}, err
+}

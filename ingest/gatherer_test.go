@@ -1,0 +1,102 @@
+package ingest
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/stretchr/testify/require"
+	"google.golang.org/protobuf/proto"
+)
+
+// TestGathererServesTheRegistrysExposition scrapes the full-size registry through the registry
+// (as /metrics did before) and through the Pipeline's Gatherer, in every format Prometheus
+// asks for, before and after every series moved, and requires the same bytes (but for the Go
+// and process collectors' families, which move between two scrapes).
+func TestGathererServesTheRegistrysExposition(t *testing.T) {
+	t.Parallel()
+	reg, m := fullSizeRegistryMetrics(t)
+	p := &Pipeline{metrics: m}
+	old := promhttp.HandlerFor(reg, promhttp.HandlerOpts{EnableOpenMetrics: true})
+	direct := promhttp.HandlerForTransactional(p.Gatherer(reg), promhttp.HandlerOpts{EnableOpenMetrics: true})
+	for _, moved := range []bool{false, true} {
+		if moved {
+			countEverySeries(m)
+		}
+		for _, accept := range []string{
+			fullSizeAcceptHeader,
+			"text/plain;version=0.0.4",
+			string(expfmt.NewFormat(expfmt.TypeProtoDelim)),
+		} {
+			m.series.direct.Store(false)
+			want := stableExposition(t, old, accept)
+			m.series.direct.Store(true)
+			got := stableExposition(t, direct, accept)
+			require.Greater(t, len(want), 1<<20, "a full-size exposition")
+			require.True(t, bytes.Equal(want, got), "moved %v, Accept: %s: the Gatherer's exposition differs from the registry's", moved, accept)
+		}
+	}
+	// The registry alone no longer sends the families the Gatherer serves.
+	mfs, err := reg.Gather()
+	require.NoError(t, err)
+	for _, f := range mfs {
+		require.NotEqual(t, "outagewatch_calls_total", f.GetName())
+	}
+}
+
+// TestGathererWithoutSeries: before the first call the per-series families are left out, as
+// the registry leaves out families without a metric.
+func TestGathererWithoutSeries(t *testing.T) {
+	t.Parallel()
+	reg := prometheus.NewRegistry()
+	p := &Pipeline{metrics: &metrics{series: newSeriesCollector()}}
+	reg.MustRegister(p.metrics.series)
+	mfs, done, err := p.Gatherer(reg).Gather()
+	defer done()
+	require.NoError(t, err)
+	require.Empty(t, mfs)
+}
+
+// stableExposition returns h's body for accept, without the Go and process collectors'
+// families. A protobuf body is decoded and its other families written again, delimited.
+func stableExposition(tb testing.TB, h http.Handler, accept string) []byte {
+	tb.Helper()
+	req := httptest.NewRequest(http.MethodGet, "/metrics", nil)
+	req.Header.Set("Accept", accept)
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	require.Equal(tb, http.StatusOK, rec.Code, rec.Body.String())
+	var out []byte
+	if expfmt.ResponseFormat(rec.Header()).FormatType() == expfmt.TypeProtoDelim {
+		dec := expfmt.NewDecoder(rec.Body, expfmt.NewFormat(expfmt.TypeProtoDelim))
+		for {
+			var f dto.MetricFamily
+			if err := dec.Decode(&f); errors.Is(err, io.EOF) {
+				return out
+			} else if err != nil {
+				tb.Fatal(err)
+			}
+			if !strings.HasPrefix(f.GetName(), "go_") && !strings.HasPrefix(f.GetName(), "process_") {
+				b, err := proto.MarshalOptions{Deterministic: true}.Marshal(&f)
+				require.NoError(tb, err)
+				out = append(out, b...)
+			}
+		}
+	}
+	for line := range bytes.Lines(rec.Body.Bytes()) {
+		name := bytes.TrimPrefix(bytes.TrimPrefix(line, []byte("# HELP ")), []byte("# TYPE "))
+		if bytes.HasPrefix(name, []byte("go_")) || bytes.HasPrefix(name, []byte("process_")) {
+			continue
+		}
+		out = append(out, line...)
+	}
+	return out
+}
