@@ -154,7 +154,7 @@ func newApp(cfg Config, memoryCeiling int64, logger *slog.Logger) (*app, error) 
 	reg.MustRegister(health.NewCollector(a.board), health.NewVersionGauge(a.board))
 	a.history = statuspage.NewHistory(a.board, 10*time.Second, time.Hour)
 	registerOwnMetrics(reg, a.history)
-	a.checks = map[string]readyChecker{"ingest": a.ingest, "store": a.store, "incidents": mgr, "alerts": a.alerts}
+	a.checks = map[string]readyChecker{"ingest": a.ingest, "store": a.store, "incidents": mgr, "alerts": a.alerts, "memory": a.memory}
 	a.api = &http.Server{
 		Handler:           a.routes(),
 		ReadHeaderTimeout: 10 * time.Second,

@@ -1,6 +1,8 @@
 package memlimit
 
 import (
+	"context"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -136,4 +138,18 @@ func (s *Shedder) refresh() {
 		s.shedding.Store(false)
 	}
 	s.next.Store(now + int64(s.interval))
+}
+
+// Check is the shedder's part of the daemon's readiness (/readyz): an error while it sheds load,
+// so that a load balancer sends OTLP to another replica until memory falls under the low mark.
+// It reads the memory (at most once per interval) without counting a shed.
+func (s *Shedder) Check(context.Context) error {
+	if s == nil || s.ceiling == 0 {
+		return nil
+	}
+	s.refresh()
+	if s.shedding.Load() {
+		return fmt.Errorf("shedding load: %d MiB of memory in use, ceiling %d MiB", s.inUse.Load()>>20, s.ceiling>>20)
+	}
+	return nil
 }

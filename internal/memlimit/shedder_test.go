@@ -1,6 +1,7 @@
 package memlimit
 
 import (
+	"context"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -167,4 +168,21 @@ func TestRuntimeReader(t *testing.T) {
 	// The runtime holds at least its stacks and some heap, and far less than a terabyte here.
 	require.Greater(t, got, uint64(64<<10))
 	require.Less(t, got, uint64(1<<40))
+}
+
+// TestShedderReadiness: /readyz fails while the shedder sheds, and checking counts no shed.
+func TestShedderReadiness(t *testing.T) {
+	t.Parallel()
+	reg := prometheus.NewRegistry()
+	s, f := newFakeShedder(t, reg)
+	require.NoError(t, s.Check(context.Background()))
+	f.inUse.Store(900)
+	f.advance(DefaultInterval)
+	require.ErrorContains(t, s.Check(context.Background()), "shedding load")
+	f.inUse.Store(100)
+	f.advance(DefaultInterval)
+	require.NoError(t, s.Check(context.Background()), "under the low mark: ready again")
+	require.Zero(t, testutil.ToFloat64(s.metrics.shed), "a readiness check is no shed")
+	var none *Shedder
+	require.NoError(t, none.Check(context.Background()))
 }
