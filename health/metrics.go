@@ -4,6 +4,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
@@ -12,20 +13,21 @@ import (
 	"github.com/outagewatch/outagewatch/detectors"
 )
 
-// stateDesc is outagewatch_health_state: 1 for each series' current state, 0 for the others.
-var stateDesc = prometheus.NewDesc(
-	"outagewatch_health_state",
-	"Health state of each provider (model=\"\") and model: 1 for the current state, 0 for the others.",
-	[]string{"provider", "model", "state"}, nil,
+// The families' names and help, shared by their descriptors and the families StateFamilies
+// serves.
+var (
+	stateName      = "outagewatch_health_state"
+	stateHelp      = "Health state of each provider (model=\"\") and model: 1 for the current state, 0 for the others."
+	localStateName = "outagewatch_health_local_state"
+	localStateHelp = "State of each local verdict (a caller, service:NAME or endpoint:HOST, failing on its own while the series' other callers are at their baseline) of a provider (model=\"\") or model: 1 for the current state, 0 for the others."
 )
+
+// stateDesc is outagewatch_health_state: 1 for each series' current state, 0 for the others.
+var stateDesc = prometheus.NewDesc(stateName, stateHelp, []string{"provider", "model", "state"}, nil)
 
 // localStateDesc is outagewatch_health_local_state: for each local verdict on the board (a
 // caller that fails on its own, issue 18), 1 for its current state, 0 for the others.
-var localStateDesc = prometheus.NewDesc(
-	"outagewatch_health_local_state",
-	"State of each local verdict (a caller, service:NAME or endpoint:HOST, failing on its own while the series' other callers are at their baseline) of a provider (model=\"\") or model: 1 for the current state, 0 for the others.",
-	[]string{"provider", "model", "caller", "state"}, nil,
-)
+var localStateDesc = prometheus.NewDesc(localStateName, localStateHelp, []string{"provider", "model", "caller", "state"}, nil)
 
 // boardCollector exports the board at scrape time: label values are bounded by ingest's caps
 // on providers and models, and the callers of local verdicts by the engine's bound on callers
@@ -40,12 +42,17 @@ var localStateDesc = prometheus.NewDesc(
 type boardCollector struct {
 	board *Board
 
-	// mu guards the cache below; the metrics slices are never changed once built (a rebuild
-	// replaces them), so a scrape sends them after letting go of mu.
+	// mu guards the cache below; the gauges (metrics and families) are never changed once
+	// built (a rebuild replaces them), so a scrape sends them after letting go of mu.
 	mu         sync.Mutex
 	generation uint64     // the board's generation the cache was last checked at
 	keys       []stateKey // what the cache was built from, in the board's order
-	metrics    []prometheus.Metric
+	gauges     stateGauges
+
+	// direct is set once the families are served by families (StateFamilies) rather than
+	// through the registry: Collect then sends nothing, so that the registry neither repeats
+	// them nor spends its per-metric work on them.
+	direct atomic.Bool
 }
 
 // stateKey is what a series contributes to the gauges: its key and state, or a local verdict's.
@@ -65,19 +72,50 @@ func (c *boardCollector) Describe(ch chan<- *prometheus.Desc) {
 }
 
 func (c *boardCollector) Collect(ch chan<- prometheus.Metric) {
+	if c.direct.Load() {
+		return
+	}
 	for _, m := range c.current() {
 		ch <- m
 	}
 }
 
-// current returns the gauges for the board as it is, from the cache when nothing they show
+// StateFamilies returns a source of outagewatch_health_state and
+// outagewatch_health_local_state over board as ready-made families, as the registry would
+// output them (same names, help, labels, values and order; a family without a gauge is left
+// out): for a Gatherer that merges them by name (ingest's Pipeline.Gatherer). The families are
+// kept between calls and rebuilt only when the board's states change; they are shared and must
+// not be changed.
+//
+// From then on, the collector of board that NewCollector made and reg holds no longer collects
+// them (reg.Gather leaves them out; their names stay registered): serve /metrics through that
+// Gatherer only.
+func StateFamilies(board *Board, reg prometheus.Registerer) func() []*dto.MetricFamily {
+	c := &boardCollector{board: board}
+	c.direct.Store(true)
+	// A registry knows a collector by its descriptors: c takes the place of board's collector,
+	// so that the names stay registered. Registering the same descriptors again where they were
+	// just accepted cannot fail.
+	if reg.Unregister(c) {
+		_ = reg.Register(c)
+	}
+	return c.families
+}
+
+// families returns the families of the gauges for the board as it is.
+func (c *boardCollector) families() []*dto.MetricFamily { return c.cached().families }
+
+// current returns the gauges for the board as it is.
+func (c *boardCollector) current() []prometheus.Metric { return c.cached().metrics }
+
+// cached returns the gauges for the board as it is, from the cache when nothing they show
 // changed.
-func (c *boardCollector) current() []prometheus.Metric {
+func (c *boardCollector) cached() stateGauges {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	gen := c.board.Generation()
-	if gen == c.generation && c.metrics != nil {
-		return c.metrics
+	if gen == c.generation && c.gauges.metrics != nil {
+		return c.gauges
 	}
 	c.board.mu.RLock()
 	same := c.sameKeysLocked(c.board.statuses)
@@ -86,10 +124,10 @@ func (c *boardCollector) current() []prometheus.Metric {
 	}
 	c.board.mu.RUnlock()
 	c.generation = gen
-	if !same || c.metrics == nil {
-		c.metrics = buildStateGauges(c.keys)
+	if !same || c.gauges.metrics == nil {
+		c.gauges = buildStateGauges(c.keys)
 	}
-	return c.metrics
+	return c.gauges
 }
 
 // sameKeysLocked reports whether statuses show what c.keys hold. c.mu and the board's lock
@@ -128,9 +166,17 @@ var (
 	gaugeZero = &dto.Gauge{Value: proto.Float64(0)}
 )
 
+// stateGauges are the gauges of a board, built once: as metrics for the registry and as the
+// families the registry would output from them, which share their dto.Metric. Never changed
+// once built.
+type stateGauges struct {
+	metrics  []prometheus.Metric
+	families []*dto.MetricFamily
+}
+
 // buildStateGauges builds every gauge of keys: each family sorted as the registry sorts it (by
 // label values in the order of the labels' names), with label pairs shared between gauges.
-func buildStateGauges(keys []stateKey) []prometheus.Metric {
+func buildStateGauges(keys []stateKey) stateGauges {
 	pairs := map[[2]string]*dto.LabelPair{}
 	pair := func(name, value string) *dto.LabelPair {
 		k := [2]string{name, value}
@@ -144,26 +190,35 @@ func buildStateGauges(keys []stateKey) []prometheus.Metric {
 	var states, locals []*stateGauge
 	for _, k := range keys {
 		for _, st := range detectors.States() {
-			g := &stateGauge{desc: stateDesc, value: gaugeZero}
+			g := &stateGauge{desc: stateDesc, metric: dto.Metric{Gauge: gaugeZero}}
 			if k.state == st {
-				g.value = gaugeOne
+				g.metric.Gauge = gaugeOne
 			}
 			if k.local {
 				g.desc = localStateDesc
-				g.labels = []*dto.LabelPair{pair("caller", k.series.Caller.String()), pair("model", k.series.Model),
+				g.metric.Label = []*dto.LabelPair{pair("caller", k.series.Caller.String()), pair("model", k.series.Model),
 					pair("provider", k.series.Provider), pair("state", st.String())}
 				locals = append(locals, g)
 				continue
 			}
-			g.labels = []*dto.LabelPair{pair("model", k.series.Model), pair("provider", k.series.Provider), pair("state", st.String())}
+			g.metric.Label = []*dto.LabelPair{pair("model", k.series.Model), pair("provider", k.series.Provider), pair("state", st.String())}
 			states = append(states, g)
 		}
 	}
-	out := make([]prometheus.Metric, 0, len(states)+len(locals))
-	for _, gs := range [][]*stateGauge{states, locals} {
+	out := stateGauges{metrics: make([]prometheus.Metric, 0, len(states)+len(locals))}
+	for i, gs := range [][]*stateGauge{states, locals} {
 		slices.SortFunc(gs, compareLabelValues)
+		f := &dto.MetricFamily{Type: dto.MetricType_GAUGE.Enum(), Metric: make([]*dto.Metric, 0, len(gs))}
+		f.Name, f.Help = &stateName, &stateHelp
+		if i == 1 {
+			f.Name, f.Help = &localStateName, &localStateHelp
+		}
 		for _, g := range gs {
-			out = append(out, g)
+			out.metrics = append(out.metrics, g)
+			f.Metric = append(f.Metric, &g.metric)
+		}
+		if len(gs) > 0 {
+			out.families = append(out.families, f)
 		}
 	}
 	return out
@@ -171,8 +226,8 @@ func buildStateGauges(keys []stateKey) []prometheus.Metric {
 
 // compareLabelValues orders two gauges of one family by their label values.
 func compareLabelValues(a, b *stateGauge) int {
-	for i := range a.labels {
-		if c := strings.Compare(a.labels[i].GetValue(), b.labels[i].GetValue()); c != 0 {
+	for i := range a.metric.Label {
+		if c := strings.Compare(a.metric.Label[i].GetValue(), b.metric.Label[i].GetValue()); c != 0 {
 			return c
 		}
 	}
@@ -181,15 +236,16 @@ func compareLabelValues(a, b *stateGauge) int {
 
 // stateGauge is one cached gauge: writing it allocates nothing.
 type stateGauge struct {
-	desc   *prometheus.Desc
-	labels []*dto.LabelPair // sorted by name; shared, never changed
-	value  *dto.Gauge       // gaugeOne or gaugeZero
+	desc *prometheus.Desc
+	// metric is what the registry would output: its labels sorted by name and shared, its
+	// value gaugeOne or gaugeZero. Never changed once built.
+	metric dto.Metric
 }
 
 func (g *stateGauge) Desc() *prometheus.Desc { return g.desc }
 
 func (g *stateGauge) Write(out *dto.Metric) error {
-	out.Label, out.Gauge = g.labels, g.value
+	out.Label, out.Gauge = g.metric.Label, g.metric.Gauge
 	return nil
 }
 

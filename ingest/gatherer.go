@@ -20,21 +20,26 @@ import (
 // output is kept between scrapes and rebuilt only when its value moved, and the families are
 // already in order, so a scrape costs them a slice of pointers.
 //
+// extra are other sources of ready-made families (the health board's state gauges,
+// health.StateFamilies), merged by name the same way; a source's families must not be changed
+// once returned, and reg must not gather their names too.
+//
 // From the first call on, the registry no longer collects those families itself (reg.Gather
 // leaves them out; their names stay registered): serve /metrics through the Gatherer only.
-func (p *Pipeline) Gatherer(reg prometheus.Gatherer) prometheus.TransactionalGatherer {
+func (p *Pipeline) Gatherer(reg prometheus.Gatherer, extra ...func() []*dto.MetricFamily) prometheus.TransactionalGatherer {
 	p.metrics.series.direct.Store(true)
-	return &gatherer{reg: reg, series: p.metrics.series}
+	return &gatherer{reg: reg, series: p.metrics.series, extra: extra}
 }
 
 type gatherer struct {
 	reg    prometheus.Gatherer
 	series *seriesCollector
+	extra  []func() []*dto.MetricFamily
 }
 
-// Gather returns reg's families and the per-series families, merged by name as the registry
-// sorts them. The families are shared with other scrapes and must not be changed: done does
-// nothing.
+// Gather returns reg's families, the per-series families and extra's, merged by name as the
+// registry sorts them. The families are shared with other scrapes and must not be changed:
+// done does nothing.
 func (g *gatherer) Gather() ([]*dto.MetricFamily, func(), error) {
 	mfs, err := g.reg.Gather()
 	series, serr := g.series.families()
@@ -42,11 +47,20 @@ func (g *gatherer) Gather() ([]*dto.MetricFamily, func(), error) {
 		// As the registry does, a collector's error is reported with what could be gathered.
 		err = serr
 	}
-	out := make([]*dto.MetricFamily, 0, len(mfs)+len(series))
+	direct := [][]*dto.MetricFamily{series}
+	n := len(mfs) + len(series)
+	for _, src := range g.extra {
+		fs := src()
+		direct = append(direct, fs)
+		n += len(fs)
+	}
+	out := make([]*dto.MetricFamily, 0, n)
 	out = append(out, mfs...)
-	for _, f := range series {
-		i, _ := slices.BinarySearchFunc(out, f, func(a, b *dto.MetricFamily) int { return cmp.Compare(a.GetName(), b.GetName()) })
-		out = slices.Insert(out, i, f)
+	for _, fs := range direct {
+		for _, f := range fs {
+			i, _ := slices.BinarySearchFunc(out, f, func(a, b *dto.MetricFamily) int { return cmp.Compare(a.GetName(), b.GetName()) })
+			out = slices.Insert(out, i, f)
+		}
 	}
 	return out, func() {}, err
 }

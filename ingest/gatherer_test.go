@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 
@@ -15,32 +16,44 @@ import (
 	"github.com/prometheus/common/expfmt"
 	"github.com/stretchr/testify/require"
 	"google.golang.org/protobuf/proto"
+
+	"github.com/outagewatch/outagewatch/detectors"
+	"github.com/outagewatch/outagewatch/health"
 )
 
 // TestGathererServesTheRegistrysExposition scrapes the full-size registry through the registry
-// (as /metrics did before) and through the Pipeline's Gatherer, in every format Prometheus
-// asks for, before and after every series moved, and requires the same bytes (but for the Go
-// and process collectors' families, which move between two scrapes).
+// (as /metrics did before) and through the Pipeline's Gatherer with the board's state
+// families, in every format Prometheus asks for, before and after every series moved and
+// states changed, and requires the same bytes (but for the Go and process collectors'
+// families, which move between two scrapes).
 func TestGathererServesTheRegistrysExposition(t *testing.T) {
 	t.Parallel()
-	reg, m := fullSizeRegistryMetrics(t)
+	reg, m, board := fullSizeRegistryBoard(t)
 	p := &Pipeline{metrics: m}
 	old := promhttp.HandlerFor(reg, promhttp.HandlerOpts{EnableOpenMetrics: true})
-	direct := promhttp.HandlerForTransactional(p.Gatherer(reg), promhttp.HandlerOpts{EnableOpenMetrics: true})
+	direct := promhttp.HandlerForTransactional(p.Gatherer(reg, health.StateFamilies(board, reg)), promhttp.HandlerOpts{EnableOpenMetrics: true})
 	for _, moved := range []bool{false, true} {
 		if moved {
 			countEverySeries(m)
+			moveBoard(board)
 		}
 		for _, accept := range []string{
 			fullSizeAcceptHeader,
 			"text/plain;version=0.0.4",
 			string(expfmt.NewFormat(expfmt.TypeProtoDelim)),
 		} {
+			// The registry's path: the series collector and a board collector collect again.
 			m.series.direct.Store(false)
+			require.True(t, reg.Unregister(health.NewCollector(board)))
+			reg.MustRegister(health.NewCollector(board))
 			want := stableExposition(t, old, accept)
 			m.series.direct.Store(true)
+			health.StateFamilies(board, reg)
 			got := stableExposition(t, direct, accept)
 			require.Greater(t, len(want), 1<<20, "a full-size exposition")
+			for _, name := range []string{"outagewatch_health_state", "outagewatch_health_local_state"} {
+				require.True(t, bytes.Contains(want, []byte(name)), "moved %v, Accept: %s: %s in the exposition", moved, accept, name)
+			}
 			require.True(t, bytes.Equal(want, got), "moved %v, Accept: %s: the Gatherer's exposition differs from the registry's", moved, accept)
 		}
 	}
@@ -48,8 +61,28 @@ func TestGathererServesTheRegistrysExposition(t *testing.T) {
 	mfs, err := reg.Gather()
 	require.NoError(t, err)
 	for _, f := range mfs {
-		require.NotEqual(t, "outagewatch_calls_total", f.GetName())
+		require.NotContains(t, []string{"outagewatch_calls_total", "outagewatch_health_state", "outagewatch_health_local_state"}, f.GetName())
 	}
+}
+
+// moveBoard changes states on board: every 100th series goes down, and every 300th model
+// gains a local verdict.
+func moveBoard(board *health.Board) {
+	_, statuses := board.Snapshot()
+	statuses = slices.Clone(statuses)
+	for i := range statuses {
+		s := &statuses[i]
+		if i%100 == 3 {
+			s.State = detectors.StateDown
+		}
+		if i%300 == 5 && s.Series.Model != "" {
+			s.Local = append(slices.Clone(s.Local), detectors.Status{
+				Series: detectors.SeriesKey{Provider: s.Series.Provider, Model: s.Series.Model, Caller: detectors.Caller{Kind: detectors.CallerService, Name: "moved"}},
+				State:  detectors.StateDegraded, Since: s.Since,
+			})
+		}
+	}
+	board.Update(statuses, nil)
 }
 
 // TestGathererWithoutSeries: before the first call the per-series families are left out, as

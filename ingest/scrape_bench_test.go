@@ -47,6 +47,13 @@ func fullSizeRegistry(tb testing.TB) *prometheus.Registry {
 // fullSizeRegistryMetrics is fullSizeRegistry, with ingest's metrics in it.
 func fullSizeRegistryMetrics(tb testing.TB) (*prometheus.Registry, *metrics) {
 	tb.Helper()
+	reg, m, _ := fullSizeRegistryBoard(tb)
+	return reg, m
+}
+
+// fullSizeRegistryBoard is fullSizeRegistry, with ingest's metrics and the board in it.
+func fullSizeRegistryBoard(tb testing.TB) (*prometheus.Registry, *metrics, *health.Board) {
+	tb.Helper()
 	cfg := DefaultConfig()
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -79,7 +86,7 @@ func fullSizeRegistryMetrics(tb testing.TB) (*prometheus.Registry, *metrics) {
 		}
 	}
 	board.Update(statuses, nil)
-	return reg, p.metrics
+	return reg, p.metrics, board
 }
 
 // fillSeries counts one call of every outcome and error class for a series (errors and
@@ -117,7 +124,7 @@ func (w *countingWriter) Write(p []byte) (int, error) {
 }
 
 // BenchmarkScrapeFullSize scrapes the full-size registry through promhttp and the Pipeline's
-// Gatherer as /metrics serves it (OpenMetrics enabled), as a Prometheus server asks: OpenMetrics text, plain and gzipped. In
+// Gatherer, with the board's state families, as /metrics serves it (OpenMetrics enabled), as a Prometheus server asks: OpenMetrics text, plain and gzipped. In
 // the "moving" runs every series counts one more call (and latencies) between two scrapes, the
 // worst case for what is kept between scrapes; the counting is not timed. It reports the body's
 // size and lines, the process's CPU time per scrape (on a loaded machine the wall time per
@@ -125,9 +132,9 @@ func (w *countingWriter) Write(p []byte) (int, error) {
 //
 //	go test -run '^$' -bench ScrapeFullSize -benchmem ./ingest/
 func BenchmarkScrapeFullSize(b *testing.B) {
-	reg, m := fullSizeRegistryMetrics(b)
+	reg, m, board := fullSizeRegistryBoard(b)
 	p := &Pipeline{metrics: m}
-	h := promhttp.HandlerForTransactional(p.Gatherer(reg), promhttp.HandlerOpts{Registry: reg, EnableOpenMetrics: true})
+	h := promhttp.HandlerForTransactional(p.Gatherer(reg, health.StateFamilies(board, reg)), promhttp.HandlerOpts{Registry: reg, EnableOpenMetrics: true})
 	for _, run := range []struct {
 		name, enc string
 		moving    bool

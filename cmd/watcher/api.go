@@ -52,7 +52,7 @@ func (a *app) routes() http.Handler {
 		})
 	}
 	statuspage.New(a.board, a.history, a.store, a.store, popts).Register(mux)
-	mux.Handle("GET /metrics", promhttp.HandlerForTransactional(a.pipeline.Gatherer(a.reg), promhttp.HandlerOpts{Registry: a.reg, EnableOpenMetrics: true}))
+	mux.Handle("GET /metrics", promhttp.HandlerForTransactional(a.pipeline.Gatherer(a.reg, health.StateFamilies(a.board, a.reg)), promhttp.HandlerOpts{Registry: a.reg, EnableOpenMetrics: true}))
 	if a.cfg.API.Pprof {
 		mux.HandleFunc("GET /debug/pprof/", pprof.Index)
 		mux.HandleFunc("GET /debug/pprof/cmdline", pprof.Cmdline)
