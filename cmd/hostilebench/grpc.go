@@ -14,40 +14,13 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/encoding"
-	"google.golang.org/grpc/mem"
 	"google.golang.org/grpc/status"
+
+	"github.com/outagewatch/outagewatch/internal/rawproto"
 )
 
 // exportMethod is the full gRPC method name of the OTLP trace Export call.
 const exportMethod = "/opentelemetry.proto.collector.trace.v1.TraceService/Export"
-
-// rawMessage is an already-encoded protobuf message.
-type rawMessage []byte
-
-// rawCodec passes pre-marshalled bytes through unchanged. It names itself "proto" so the server
-// decodes them with its protobuf codec.
-type rawCodec struct{}
-
-var _ encoding.CodecV2 = rawCodec{}
-
-func (rawCodec) Marshal(v any) (mem.BufferSlice, error) {
-	m, ok := v.(rawMessage)
-	if !ok {
-		return nil, fmt.Errorf("raw codec: cannot marshal %T", v)
-	}
-	return mem.BufferSlice{mem.SliceBuffer(m)}, nil
-}
-
-func (rawCodec) Unmarshal(data mem.BufferSlice, v any) error {
-	m, ok := v.(*rawMessage)
-	if !ok {
-		return fmt.Errorf("raw codec: cannot unmarshal into %T", v)
-	}
-	*m = data.Materialize()
-	return nil
-}
-
-func (rawCodec) Name() string { return "proto" }
 
 // pregzipped is a gRPC compressor named "gzip" whose Compress passes its input through: the
 // bombs' messages are gzip streams already, built once, so that the attacker does not deflate
@@ -72,7 +45,7 @@ func (nopCloser) Close() error { return nil }
 func dialGRPC(endpoint string) (*grpc.ClientConn, error) {
 	cc, err := grpc.NewClient(endpoint,
 		grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithDefaultCallOptions(grpc.ForceCodecV2(rawCodec{})),
+		grpc.WithDefaultCallOptions(grpc.ForceCodecV2(rawproto.Codec{})),
 	)
 	if err != nil {
 		return nil, fmt.Errorf("grpc client %s: %w", endpoint, err)
@@ -82,8 +55,8 @@ func dialGRPC(endpoint string) (*grpc.ClientConn, error) {
 
 // exportGRPC sends body as one Export call and returns what the exporter makes of the answer.
 func exportGRPC(ctx context.Context, cc *grpc.ClientConn, body []byte, opts ...grpc.CallOption) attempt {
-	var resp rawMessage
-	err := cc.Invoke(ctx, exportMethod, rawMessage(body), &resp, opts...)
+	var resp rawproto.Message
+	err := cc.Invoke(ctx, exportMethod, rawproto.Message(body), &resp, opts...)
 	if err != nil {
 		return grpcAttempt(err)
 	}

@@ -10,9 +10,9 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/connectivity"
 	"google.golang.org/grpc/credentials/insecure"
-	"google.golang.org/grpc/encoding"
-	"google.golang.org/grpc/mem"
 	"google.golang.org/grpc/status"
+
+	"github.com/outagewatch/outagewatch/internal/rawproto"
 )
 
 // exportMethod is the full gRPC method name of the OTLP trace Export call.
@@ -20,39 +20,6 @@ const exportMethod = "/opentelemetry.proto.collector.trace.v1.TraceService/Expor
 
 // connectTimeout bounds the wait for each gRPC connection to become ready.
 const connectTimeout = 5 * time.Second
-
-// rawMessage is an already-encoded protobuf message.
-type rawMessage []byte
-
-// rawCodec passes pre-marshalled bytes through unchanged, so sending costs
-// the client no marshalling. It names itself "proto" so the server decodes
-// the bytes with its ordinary protobuf codec.
-type rawCodec struct{}
-
-var _ encoding.CodecV2 = rawCodec{}
-
-// Marshal returns the bytes of a rawMessage without copying; gRPC only
-// reads them, so one body can be in flight on several connections.
-func (rawCodec) Marshal(v any) (mem.BufferSlice, error) {
-	m, ok := v.(rawMessage)
-	if !ok {
-		return nil, fmt.Errorf("raw codec: cannot marshal %T", v)
-	}
-	return mem.BufferSlice{mem.SliceBuffer(m)}, nil
-}
-
-// Unmarshal copies the received bytes into a *rawMessage.
-func (rawCodec) Unmarshal(data mem.BufferSlice, v any) error {
-	m, ok := v.(*rawMessage)
-	if !ok {
-		return fmt.Errorf("raw codec: cannot unmarshal into %T", v)
-	}
-	*m = data.Materialize()
-	return nil
-}
-
-// Name is the content subtype: "proto", as for any protobuf message.
-func (rawCodec) Name() string { return "proto" }
 
 // grpcSender sends over one client connection per worker.
 type grpcSender struct {
@@ -67,7 +34,7 @@ func newGRPCSender(ctx context.Context, endpoint string, n int, timeout time.Dur
 	for range n {
 		cc, err := grpc.NewClient(endpoint,
 			grpc.WithTransportCredentials(insecure.NewCredentials()),
-			grpc.WithDefaultCallOptions(grpc.ForceCodecV2(rawCodec{})),
+			grpc.WithDefaultCallOptions(grpc.ForceCodecV2(rawproto.Codec{})),
 		)
 		if err != nil {
 			s.close()
@@ -104,8 +71,8 @@ func waitReady(ctx context.Context, cc *grpc.ClientConn, timeout time.Duration) 
 }
 
 func (s *grpcSender) send(ctx context.Context, worker int, r request) outcome {
-	var resp rawMessage
-	err := s.conns[worker%len(s.conns)].Invoke(ctx, exportMethod, rawMessage(r.body), &resp)
+	var resp rawproto.Message
+	err := s.conns[worker%len(s.conns)].Invoke(ctx, exportMethod, rawproto.Message(r.body), &resp)
 	if err != nil {
 		return outcome{result: classifyGRPC(err), err: err}
 	}
