@@ -2,8 +2,8 @@ package replica
 
 import (
 	"testing"
-	"time"
 
+	"github.com/outagewatch/outagewatch/internal/await"
 	"github.com/outagewatch/outagewatch/internal/leaktest"
 )
 
@@ -11,19 +11,10 @@ import (
 func TestMain(m *testing.M) { leaktest.Main(m) }
 
 // hangGuard bounds waits for events that must come: it catches a hang, it is not a speed bound.
-const hangGuard = time.Minute
+const hangGuard = await.HangGuard
 
-// waitFor waits for ch to be closed or to deliver, failing the test after hangGuard.
+// waitFor returns the next value of ch, failing the test if none comes within hangGuard.
 func waitFor[T any](tb testing.TB, ch <-chan T, what string) T {
 	tb.Helper()
-	t := time.NewTimer(hangGuard)
-	defer t.Stop()
-	select {
-	case v := <-ch:
-		return v
-	case <-t.C:
-		tb.Fatalf("waited %s for %s", hangGuard, what)
-		var zero T
-		return zero
-	}
+	return await.Recv(tb, ch, what)
 }
