@@ -63,12 +63,21 @@ func gzipBomb(n int) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
+// firstRequestWait bounds each attacker's first request, which outlives the attack's end.
+const firstRequestWait = 30 * time.Second
+
 // hammer runs workers goroutines each calling one in a loop, with no pause, until ctx is done:
-// an attacker does not back off.
+// an attacker does not back off. Each worker's first request runs to its answer even when the
+// attack ends first (under -race on a loaded machine a 16 MiB bomb can take longer than a short
+// attack), so that every case is answered at least once per worker; later requests still in
+// flight at the end are abandoned.
 func hammer(ctx context.Context, workers int, one func(ctx context.Context)) {
 	var wg sync.WaitGroup
 	for range workers {
 		wg.Go(func() {
+			first, cancel := context.WithTimeout(context.WithoutCancel(ctx), firstRequestWait)
+			one(first)
+			cancel()
 			for ctx.Err() == nil {
 				one(ctx)
 			}
