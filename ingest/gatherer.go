@@ -41,13 +41,25 @@ type gatherer struct {
 // registry sorts them. The families are shared with other scrapes and must not be changed:
 // done does nothing.
 func (g *gatherer) Gather() ([]*dto.MetricFamily, func(), error) {
+	mfs, _, err := g.gather()
+	return mfs, func() {}, err
+}
+
+// gather is Gather, with the kept text of each per-series family's metrics (keyed by family),
+// which /metrics writes in the text formats instead of encoding the metrics again.
+func (g *gatherer) gather() ([]*dto.MetricFamily, map[*dto.MetricFamily][]*keptText, error) {
 	mfs, err := g.reg.Gather()
 	series, serr := g.series.families()
 	if serr != nil {
 		// As the registry does, a collector's error is reported with what could be gathered.
 		err = serr
 	}
-	direct := [][]*dto.MetricFamily{series}
+	texts := make(map[*dto.MetricFamily][]*keptText, len(series))
+	direct := [][]*dto.MetricFamily{make([]*dto.MetricFamily, len(series))}
+	for i, f := range series {
+		direct[0][i] = f.MetricFamily
+		texts[f.MetricFamily] = f.text
+	}
 	n := len(mfs) + len(series)
 	for _, src := range g.extra {
 		fs := src()
@@ -62,5 +74,5 @@ func (g *gatherer) Gather() ([]*dto.MetricFamily, func(), error) {
 			out = slices.Insert(out, i, f)
 		}
 	}
-	return out, func() {}, err
+	return out, texts, err
 }

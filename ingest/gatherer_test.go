@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"bytes"
+	"compress/gzip"
 	"errors"
 	"io"
 	"net/http"
@@ -31,7 +32,8 @@ func TestGathererServesTheRegistrysExposition(t *testing.T) {
 	reg, m, board := fullSizeRegistryBoard(t)
 	p := &Pipeline{metrics: m}
 	old := promhttp.HandlerFor(reg, promhttp.HandlerOpts{EnableOpenMetrics: true})
-	direct := promhttp.HandlerForTransactional(p.Gatherer(reg, health.StateFamilies(board, reg)), promhttp.HandlerOpts{EnableOpenMetrics: true})
+	// The handler registers its error counter in reg: the registry's exposition has it too.
+	direct := p.MetricsHandler(reg, health.StateFamilies(board, reg))
 	for _, moved := range []bool{false, true} {
 		if moved {
 			countEverySeries(m)
@@ -39,22 +41,30 @@ func TestGathererServesTheRegistrysExposition(t *testing.T) {
 		}
 		for _, accept := range []string{
 			fullSizeAcceptHeader,
+			prometheus3AcceptHeader,
+			"application/openmetrics-text;version=2.0.0",
+			"application/openmetrics-text;version=1.0.0;escaping=underscores",
 			"text/plain;version=0.0.4",
+			"text/plain;version=0.0.4;escaping=allow-utf-8",
+			"",
 			string(expfmt.NewFormat(expfmt.TypeProtoDelim)),
 		} {
 			// The registry's path: the series collector and a board collector collect again.
 			m.series.direct.Store(false)
 			require.True(t, reg.Unregister(health.NewCollector(board)))
 			reg.MustRegister(health.NewCollector(board))
-			want := stableExposition(t, old, accept)
+			want := stableExposition(t, old, accept, "")
 			m.series.direct.Store(true)
 			health.StateFamilies(board, reg)
-			got := stableExposition(t, direct, accept)
 			require.Greater(t, len(want), 1<<20, "a full-size exposition")
 			for _, name := range []string{"outagewatch_health_state", "outagewatch_health_local_state"} {
 				require.True(t, bytes.Contains(want, []byte(name)), "moved %v, Accept: %s: %s in the exposition", moved, accept, name)
 			}
-			require.True(t, bytes.Equal(want, got), "moved %v, Accept: %s: the Gatherer's exposition differs from the registry's", moved, accept)
+			require.Equal(t, responseHeader(old, accept, "Content-Type"), responseHeader(direct, accept, "Content-Type"), accept)
+			for _, enc := range []string{"", "gzip"} {
+				got := stableExposition(t, direct, accept, enc)
+				require.True(t, bytes.Equal(want, got), "moved %v, Accept: %s, Accept-Encoding: %s: the Gatherer's exposition differs from the registry's", moved, accept, enc)
+			}
 		}
 	}
 	// The registry alone no longer sends the families the Gatherer serves.
@@ -98,18 +108,43 @@ func TestGathererWithoutSeries(t *testing.T) {
 	require.Empty(t, mfs)
 }
 
-// stableExposition returns h's body for accept, without the Go and process collectors'
-// families. A protobuf body is decoded and its other families written again, delimited.
-func stableExposition(tb testing.TB, h http.Handler, accept string) []byte {
+// responseHeader returns h's response header name for accept.
+func responseHeader(h http.Handler, accept, name string) string {
+	req := httptest.NewRequest(http.MethodGet, "/metrics", nil)
+	if accept != "" {
+		req.Header.Set("Accept", accept)
+	}
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	return rec.Header().Get(name)
+}
+
+// stableExposition returns h's body for accept (asked with Accept-Encoding encoding, when not
+// empty, and decompressed), without the Go and process collectors' families. A protobuf body
+// is decoded and its other families written again, delimited.
+func stableExposition(tb testing.TB, h http.Handler, accept, encoding string) []byte {
 	tb.Helper()
 	req := httptest.NewRequest(http.MethodGet, "/metrics", nil)
-	req.Header.Set("Accept", accept)
+	if accept != "" {
+		req.Header.Set("Accept", accept)
+	}
+	if encoding != "" {
+		req.Header.Set("Accept-Encoding", encoding)
+	}
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, req)
 	require.Equal(tb, http.StatusOK, rec.Code, rec.Body.String())
+	require.Equal(tb, encoding, rec.Header().Get("Content-Encoding"))
+	body := rec.Body.Bytes()
+	if encoding == "gzip" {
+		zr, err := gzip.NewReader(rec.Body)
+		require.NoError(tb, err)
+		body, err = io.ReadAll(zr)
+		require.NoError(tb, err)
+	}
 	var out []byte
 	if expfmt.ResponseFormat(rec.Header()).FormatType() == expfmt.TypeProtoDelim {
-		dec := expfmt.NewDecoder(rec.Body, expfmt.NewFormat(expfmt.TypeProtoDelim))
+		dec := expfmt.NewDecoder(bytes.NewReader(body), expfmt.NewFormat(expfmt.TypeProtoDelim))
 		for {
 			var f dto.MetricFamily
 			if err := dec.Decode(&f); errors.Is(err, io.EOF) {
@@ -124,7 +159,7 @@ func stableExposition(tb testing.TB, h http.Handler, accept string) []byte {
 			}
 		}
 	}
-	for line := range bytes.Lines(rec.Body.Bytes()) {
+	for line := range bytes.Lines(body) {
 		name := bytes.TrimPrefix(bytes.TrimPrefix(line, []byte("# HELP ")), []byte("# TYPE "))
 		if bytes.HasPrefix(name, []byte("go_")) || bytes.HasPrefix(name, []byte("process_")) {
 			continue

@@ -32,6 +32,10 @@ const (
 // fullSizeAcceptHeader is what a Prometheus server without native histograms sends.
 const fullSizeAcceptHeader = "application/openmetrics-text;version=1.0.0;q=0.5,application/openmetrics-text;version=0.0.1;q=0.4,text/plain;version=0.0.4;q=0.3,*/*;q=0.2"
 
+// prometheus3AcceptHeader is what Prometheus 3 asks for by default (scrape_protocols
+// OpenMetricsText1.0.0, OpenMetricsText0.0.1, PrometheusText1.0.0, PrometheusText0.0.4).
+const prometheus3AcceptHeader = "application/openmetrics-text;version=1.0.0;escaping=allow-utf-8;q=0.5,application/openmetrics-text;version=0.0.1;q=0.4,text/plain;version=1.0.0;escaping=allow-utf-8;q=0.3,text/plain;version=0.0.4;q=0.2,*/*;q=0.1"
+
 // fullSizeRegistry is a registry as cmd/watcher assembles it for what grows with the series:
 // the Go and process collectors, ingest's metrics and the board's collectors, with the default
 // limits filled (32 providers of 64 models). Every series has seen a call of every outcome and
@@ -123,8 +127,9 @@ func (w *countingWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// BenchmarkScrapeFullSize scrapes the full-size registry through promhttp and the Pipeline's
-// Gatherer, with the board's state families, as /metrics serves it (OpenMetrics enabled), as a Prometheus server asks: OpenMetrics text, plain and gzipped. In
+// BenchmarkScrapeFullSize scrapes the full-size registry through the Pipeline's MetricsHandler,
+// with the board's state families, as /metrics serves it, as a Prometheus server asks:
+// OpenMetrics text, plain and gzipped. In
 // the "moving" runs every series counts one more call (and latencies) between two scrapes, the
 // worst case for what is kept between scrapes; the counting is not timed. It reports the body's
 // size and lines, the process's CPU time per scrape (on a loaded machine the wall time per
@@ -134,11 +139,11 @@ func (w *countingWriter) Write(p []byte) (int, error) {
 func BenchmarkScrapeFullSize(b *testing.B) {
 	reg, m, board := fullSizeRegistryBoard(b)
 	p := &Pipeline{metrics: m}
-	h := promhttp.HandlerForTransactional(p.Gatherer(reg, health.StateFamilies(board, reg)), promhttp.HandlerOpts{Registry: reg, EnableOpenMetrics: true})
+	h := p.MetricsHandler(reg, health.StateFamilies(board, reg))
 	for _, run := range []struct {
 		name, enc string
 		moving    bool
-	}{{"identity", "identity", false}, {"gzip", "gzip", false}, {"identity-moving", "identity", true}} {
+	}{{"identity", "identity", false}, {"gzip", "gzip", false}, {"identity-moving", "identity", true}, {"gzip-moving", "gzip", true}} {
 		b.Run(run.name, func(b *testing.B) {
 			req := httptest.NewRequest(http.MethodGet, "/metrics", nil)
 			req.Header.Set("Accept", fullSizeAcceptHeader)

@@ -232,6 +232,7 @@ type counterOut struct {
 	dto.Counter
 	m     dto.Metric
 	value float64
+	text  keptText // m's lines in the text formats (exposition.go)
 }
 
 // Write fills out with the counter's value, labels and created timestamp.
@@ -272,6 +273,7 @@ type seriesHistogram struct {
 type histogramOut struct {
 	observed uint64
 	m        dto.Metric // labelled with the series
+	text     keptText   // m's lines in the text formats (exposition.go)
 }
 
 func newSeriesHistogram(opts prometheus.HistogramOpts, labels []*dto.LabelPair) *seriesHistogram {
@@ -288,20 +290,20 @@ func (s *seriesHistogram) Observe(v float64) {
 // spares the many histograms that did not move between two scrapes a Write that allocates for
 // every bucket.
 func (s *seriesHistogram) write(out *dto.Metric) error {
-	m, err := s.output()
+	o, err := s.output()
 	if err != nil {
 		return err
 	}
-	out.Histogram = m.Histogram
+	out.Histogram = o.m.Histogram
 	return nil
 }
 
 // output returns the histogram labelled with its series: the last output while nothing was
 // observed since.
-func (s *seriesHistogram) output() (*dto.Metric, error) {
+func (s *seriesHistogram) output() (*histogramOut, error) {
 	n := s.observed.Load()
 	if last := s.last.Load(); last != nil && last.observed == n {
-		return &last.m, nil
+		return last, nil
 	}
 	out := &histogramOut{observed: n}
 	if err := s.h.Write(&out.m); err != nil {
@@ -309,7 +311,7 @@ func (s *seriesHistogram) output() (*dto.Metric, error) {
 	}
 	out.m.Label = s.labels
 	s.last.Store(out)
-	return &out.m, nil
+	return out, nil
 }
 
 // labelledHistogram is a series' histogram exported under its family's descriptor with the
@@ -333,35 +335,33 @@ func (h labelledHistogram) Write(out *dto.Metric) error {
 }
 
 // families returns the per-series families as the registry outputs them: each in its order,
-// families without a metric left out. Every metric is a kept output, shared with other
-// scrapes; only the slices are new.
-func (c *seriesCollector) families() ([]*dto.MetricFamily, error) {
+// families without a metric left out, with each metric's kept text. Every metric is a kept
+// output, shared with other scrapes; only the slices are new.
+func (c *seriesCollector) families() ([]keptFamily, error) {
 	c.mu.RLock()
 	calls, series := slices.Clone(c.calls), slices.Clone(c.series)
 	c.mu.RUnlock()
 	if len(calls) == 0 {
 		return nil, nil
 	}
-	counters := make([]*dto.Metric, len(calls))
+	counters := newKeptFamily("outagewatch_calls_total", callsHelp, dto.MetricType_COUNTER, len(calls))
 	for i, m := range calls {
-		counters[i] = &m.output().m
+		o := m.output()
+		counters.Metric[i], counters.text[i] = &o.m, &o.text
 	}
-	duration, ttft := make([]*dto.Metric, len(series)), make([]*dto.Metric, len(series))
+	duration := newKeptFamily("outagewatch_call_duration_seconds", durationHelp, dto.MetricType_HISTOGRAM, len(series))
+	ttft := newKeptFamily("outagewatch_ttft_seconds", ttftHelp, dto.MetricType_HISTOGRAM, len(series))
 	for i, s := range series {
-		var err error
-		if duration[i], err = s.duration.output(); err != nil {
+		d, err := s.duration.output()
+		if err != nil {
 			return nil, err
 		}
-		if ttft[i], err = s.ttft.output(); err != nil {
+		t, err := s.ttft.output()
+		if err != nil {
 			return nil, err
 		}
+		duration.Metric[i], duration.text[i] = &d.m, &d.text
+		ttft.Metric[i], ttft.text[i] = &t.m, &t.text
 	}
-	family := func(name, help string, t dto.MetricType, ms []*dto.Metric) *dto.MetricFamily {
-		return &dto.MetricFamily{Name: &name, Help: &help, Type: t.Enum(), Metric: ms}
-	}
-	return []*dto.MetricFamily{
-		family("outagewatch_call_duration_seconds", durationHelp, dto.MetricType_HISTOGRAM, duration),
-		family("outagewatch_calls_total", callsHelp, dto.MetricType_COUNTER, counters),
-		family("outagewatch_ttft_seconds", ttftHelp, dto.MetricType_HISTOGRAM, ttft),
-	}, nil
+	return []keptFamily{duration, counters, ttft}, nil
 }

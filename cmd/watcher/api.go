@@ -12,7 +12,6 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promauto"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/outagewatch/outagewatch/alerts"
 	"github.com/outagewatch/outagewatch/health"
@@ -52,7 +51,7 @@ func (a *app) routes() http.Handler {
 		})
 	}
 	statuspage.New(a.board, a.history, a.store, a.store, popts).Register(mux)
-	mux.Handle("GET /metrics", promhttp.HandlerForTransactional(a.pipeline.Gatherer(a.reg, health.StateFamilies(a.board, a.reg)), promhttp.HandlerOpts{Registry: a.reg, EnableOpenMetrics: true}))
+	mux.Handle("GET /metrics", a.pipeline.MetricsHandler(a.reg, health.StateFamilies(a.board, a.reg)))
 	if a.cfg.API.Pprof {
 		mux.HandleFunc("GET /debug/pprof/", pprof.Index)
 		mux.HandleFunc("GET /debug/pprof/cmdline", pprof.Cmdline)
