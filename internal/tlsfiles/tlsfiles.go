@@ -235,6 +235,7 @@ func (s *Server) verifyClient(cs tls.ConnectionState) error {
 	if len(cs.PeerCertificates) == 0 {
 		return errors.New("tls: client certificate required")
 	}
+	s.maybeReload() // a resumed session skips GetCertificate
 	opts := x509.VerifyOptions{
 		Roots:         s.cur.Load().pool,
 		Intermediates: x509.NewCertPool(),
