@@ -23,7 +23,7 @@ func FuzzHTTPHandler(f *testing.F) {
 	f.Add(gzipBytes(f, []byte(`{}`)), true, true)
 	f.Add(gzipBytes(f, make([]byte, 4096)), false, true)
 	f.Add([]byte{0x0a, 0x02, 0x0a, 0x00}, false, false)
-	adm := NewAdmission(AdmissionOptions{MaxBytesInFlight: 1 << 20, MaxWaiters: 4, MaxWait: time1m})
+	adm := NewAdmission(AdmissionOptions{MaxBytesInFlight: 1 << 20, MaxWaiters: 4, MaxWait: longWait})
 	h := NewHTTPHandler(&decodingSink{}, NewMetrics(prometheus.NewRegistry()), 64<<10, adm)
 	f.Fuzz(func(t *testing.T, body []byte, json, gz bool) {
 		req := httptest.NewRequest(http.MethodPost, TracesPath, bytes.NewReader(body))

@@ -73,10 +73,13 @@ func gzipBytes(tb testing.TB, b []byte) []byte {
 
 // budget is the test's: three bombs at once, and room in line for all of them unless said.
 func budget(waiters int) *Admission {
-	return NewAdmission(AdmissionOptions{MaxBytesInFlight: 3 * bombLimit, MaxWaiters: waiters, MaxWait: time1m})
+	return NewAdmission(AdmissionOptions{MaxBytesInFlight: 3 * bombLimit, MaxWaiters: waiters, MaxWait: longWait})
 }
 
-const time1m = 60e9
+// longWait is the tests' longest wait in line: a refusal there is not what they test. 64 bombs
+// of 16 MiB, three at a time, took over a minute under -race on a loaded 2-core machine (a CI
+// failure with one minute).
+const longWait = 600e9 // 10 minutes
 
 func postHTTP(tb testing.TB, url, contentType, encoding string, body []byte) (*http.Response, []byte) {
 	tb.Helper()
@@ -166,7 +169,7 @@ func TestHTTPOverBudgetIsRetryable(t *testing.T) {
 
 func TestHTTPShedIsRetryable(t *testing.T) {
 	t.Parallel()
-	adm := NewAdmission(AdmissionOptions{MaxBytesInFlight: 3 * bombLimit, MaxWaiters: 8, MaxWait: time1m, Shed: func() bool { return true }})
+	adm := NewAdmission(AdmissionOptions{MaxBytesInFlight: 3 * bombLimit, MaxWaiters: 8, MaxWait: longWait, Shed: func() bool { return true }})
 	srv := httptest.NewServer(NewHTTPHandler(&decodingSink{}, NewMetrics(prometheus.NewRegistry()), bombLimit, adm))
 	defer srv.Close()
 	resp, body := postHTTP(t, srv.URL, contentTypeProto, "", protoOf(t, traces(1)))
