@@ -50,15 +50,15 @@ type silenceRequest struct {
 // provider (or of one of its models) until a time; detection, incidents and the health signal
 // carry on.
 type SilenceAPI struct {
-	store SilenceStore
-	token string
-	now   func() time.Time
+	store  SilenceStore
+	tokens incidents.Tokens
+	now    func() time.Time
 }
 
-// NewSilenceAPI returns the silences API. token guards creating and deleting silences; when it is
-// empty they answer 403. Listing is open, like the incidents.
-func NewSilenceAPI(store SilenceStore, token string) *SilenceAPI {
-	return &SilenceAPI{store: store, token: token, now: time.Now}
+// NewSilenceAPI returns the silences API. tokens guard creating and deleting silences; when nil
+// they answer 403. Listing is open, like the incidents.
+func NewSilenceAPI(store SilenceStore, tokens incidents.Tokens) *SilenceAPI {
+	return &SilenceAPI{store: store, tokens: tokens, now: time.Now}
 }
 
 // Register mounts the routes on mux.
@@ -84,7 +84,7 @@ func (a *SilenceAPI) list(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *SilenceAPI) create(w http.ResponseWriter, r *http.Request) {
-	actor, ok := incidents.Authorize(w, r, a.token)
+	actor, ok := incidents.Authorize(w, r, a.tokens)
 	if !ok {
 		return
 	}
@@ -153,7 +153,7 @@ func (a *SilenceAPI) silence(req silenceRequest, actor string) (incidents.Silenc
 }
 
 func (a *SilenceAPI) delete(w http.ResponseWriter, r *http.Request) {
-	if _, ok := incidents.Authorize(w, r, a.token); !ok {
+	if _, ok := incidents.Authorize(w, r, a.tokens); !ok {
 		return
 	}
 	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)

@@ -11,6 +11,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/outagewatch/outagewatch/alerts"
+	"github.com/outagewatch/outagewatch/incidents"
+	"github.com/outagewatch/outagewatch/internal/bearer"
 )
 
 const token = "s3cret"
@@ -18,7 +20,13 @@ const token = "s3cret"
 func silenceServer(t *testing.T, token string) *httptest.Server {
 	t.Helper()
 	mux := http.NewServeMux()
-	alerts.NewSilenceAPI(openStore(t), token).Register(mux)
+	var tokens incidents.Tokens // nil: mutations disabled
+	if token != "" {
+		set, err := (*bearer.Tokens)(nil).With("ci", token)
+		require.NoError(t, err)
+		tokens = bearer.NewSet(set)
+	}
+	alerts.NewSilenceAPI(openStore(t), tokens).Register(mux)
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
 	return srv

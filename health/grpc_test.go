@@ -3,12 +3,9 @@ package health
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net"
-	"os"
 	"os/exec"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -20,6 +17,8 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/outagewatch/outagewatch/detectors"
+
+	"github.com/outagewatch/outagewatch/internal/watchertest"
 )
 
 func startGRPC(tb testing.TB, b *Board) string {
@@ -76,33 +75,8 @@ func TestGRPCCheckAndWatch(t *testing.T) {
 	require.Equal(t, healthpb.HealthCheckResponse_SERVICE_UNKNOWN, u.GetStatus())
 }
 
-var (
-	probeOnce sync.Once
-	probePath string
-	probeErr  error
-)
-
-// healthProbe returns the real grpc-health-probe, the version go.mod names as a tool, built by
-// `go tool -n` from the module cache once per test binary (into the build cache). The network is
-// off for that build (GOPROXY=off): a missing module is a failure that says to run
-// `go mod download`, never a download during the test and never a skip.
-func healthProbe(tb testing.TB) string {
-	tb.Helper()
-	probeOnce.Do(func() {
-		cmd := exec.Command("go", "tool", "-n", "grpc-health-probe")
-		cmd.Env = append(os.Environ(), "GOPROXY=off", "GOFLAGS=-mod=readonly")
-		var stderr strings.Builder
-		cmd.Stderr = &stderr
-		out, err := cmd.Output()
-		if err != nil {
-			probeErr = fmt.Errorf("go tool -n grpc-health-probe (is the module cache filled? go mod download): %w: %s", err, stderr.String())
-			return
-		}
-		probePath = strings.TrimSpace(string(out))
-	})
-	require.NoError(tb, probeErr)
-	return probePath
-}
+// healthProbe returns the real grpc-health-probe, the version go.mod names as a tool.
+func healthProbe(tb testing.TB) string { return watchertest.Tool(tb, "grpc-health-probe") }
 
 func TestRealGRPCHealthProbe(t *testing.T) {
 	t.Parallel()

@@ -2,16 +2,15 @@ package incidents
 
 import (
 	"context"
-	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"net/http"
 	"slices"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/outagewatch/outagewatch/detectors"
+	"github.com/outagewatch/outagewatch/internal/bearer"
 )
 
 // IncidentView is an incident as JSON.
@@ -103,14 +102,20 @@ type Actions interface {
 type API struct {
 	query   Query
 	actions Actions
-	token   string
+	tokens  Tokens
 	now     func() time.Time
 }
 
-// NewAPI returns the incidents API. token guards the mutating endpoints; when it is empty they
-// answer 403.
-func NewAPI(q Query, actions Actions, token string) *API {
-	return &API{query: q, actions: actions, token: token, now: time.Now}
+// Tokens are the bearer tokens that may mutate (internal/bearer.Set): Check returns the name of
+// the token presented when it is one of them.
+type Tokens interface {
+	Check(token string) (name string, ok bool)
+}
+
+// NewAPI returns the incidents API. tokens guard the mutating endpoints; when nil they answer
+// 403.
+func NewAPI(q Query, actions Actions, tokens Tokens) *API {
+	return &API{query: q, actions: actions, tokens: tokens, now: time.Now}
 }
 
 // Register mounts the routes on mux.
@@ -121,27 +126,28 @@ func (a *API) Register(mux *http.ServeMux) {
 	mux.HandleFunc("POST /v1/incidents/{id}/resolve", a.authorized(a.resolve))
 }
 
-// Authorize checks a request's bearer token against token: 401 without one, 403 with a wrong
-// one or when no token is configured. It returns the actor to record, or false after answering.
-func Authorize(w http.ResponseWriter, r *http.Request, token string) (string, bool) {
-	if token == "" {
-		writeError(w, http.StatusForbidden, "mutating API calls are disabled: set OUTAGEWATCH_API_TOKEN")
+// Authorize checks a request's bearer token against tokens: 401 without one, 403 with a wrong
+// one or when no tokens are configured (nil). It returns the actor to record (the
+// X-Outagewatch-Actor header, else the token's name), or false after answering.
+func Authorize(w http.ResponseWriter, r *http.Request, tokens Tokens) (string, bool) {
+	if tokens == nil {
+		writeError(w, http.StatusForbidden, "mutating API calls are disabled: set api.auth.tokens or OUTAGEWATCH_API_TOKEN")
 		return "", false
 	}
-	auth := r.Header.Get("Authorization")
-	given, ok := strings.CutPrefix(auth, "Bearer ")
-	if !ok || given == "" {
-		w.Header().Set("WWW-Authenticate", `Bearer realm="outagewatch"`)
+	given, ok := bearer.FromHeader(r.Header.Get("Authorization"))
+	if !ok {
+		w.Header().Set("WWW-Authenticate", bearer.Challenge)
 		writeError(w, http.StatusUnauthorized, "missing bearer token")
 		return "", false
 	}
-	if subtle.ConstantTimeCompare([]byte(given), []byte(token)) != 1 {
+	name, ok := tokens.Check(given)
+	if !ok {
 		writeError(w, http.StatusForbidden, "invalid bearer token")
 		return "", false
 	}
 	actor := r.Header.Get("X-Outagewatch-Actor")
 	if actor == "" {
-		actor = "api"
+		actor = name
 	}
 	if len(actor) > 64 {
 		actor = actor[:64]
@@ -151,7 +157,7 @@ func Authorize(w http.ResponseWriter, r *http.Request, token string) (string, bo
 
 func (a *API) authorized(next func(w http.ResponseWriter, r *http.Request, actor string)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		if actor, ok := Authorize(w, r, a.token); ok {
+		if actor, ok := Authorize(w, r, a.tokens); ok {
 			next(w, r, actor)
 		}
 	}

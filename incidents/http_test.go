@@ -67,7 +67,7 @@ func TestListShowsAndFiltersTheCaller(t *testing.T) {
 		{ID: 1, Provider: "anthropic", OpenedAt: t0, UpdatedAt: t0},
 	}}
 	mux := http.NewServeMux()
-	NewAPI(q, nil, "").Register(mux)
+	NewAPI(q, nil, nil).Register(mux)
 	get := func(target string) *httptest.ResponseRecorder {
 		rec := httptest.NewRecorder()
 		mux.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, target, nil))

@@ -1,11 +1,16 @@
 package ingest
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
 	"strings"
 	"time"
+
+	"github.com/outagewatch/outagewatch/ingest/receiver"
+	"github.com/outagewatch/outagewatch/internal/bearer"
+	"github.com/outagewatch/outagewatch/internal/tlsfiles"
 )
 
 // Config is the ingest configuration. DefaultConfig gives the documented defaults.
@@ -39,6 +44,13 @@ type Config struct {
 	Admission AdmissionConfig `yaml:"admission"`
 	// GRPC bounds the OTLP gRPC server's streams and connections.
 	GRPC GRPCConfig `yaml:"grpc"`
+
+	// TLS serves both receivers over TLS (and mTLS with a client CA), certificates read again
+	// when their files change; Auth requires a named bearer token on every OTLP request.
+	TLS  tlsfiles.Config `yaml:"tls"`
+	Auth bearer.Config   `yaml:"auth"`
+	// Security is what the daemon built from TLS and Auth for the receivers; not configuration.
+	Security Security `yaml:"-"`
 }
 
 // AdmissionConfig is the receivers' byte budget: request bodies, compressed and decompressed,
@@ -134,6 +146,12 @@ func (c Config) Validate() error {
 	}
 	errs = append(errs, c.Admission.validate(c.MaxRequestBytes)...)
 	errs = append(errs, c.GRPC.validate()...)
+	if err := c.TLS.Validate(); err != nil {
+		bad("tls", err.Error())
+	}
+	if err := c.Auth.Validate(); err != nil {
+		bad("auth", err.Error())
+	}
 	for host, p := range c.ProviderHosts {
 		if strings.TrimSpace(host) == "" || strings.TrimSpace(p) == "" {
 			bad("provider_hosts", fmt.Sprintf("host %q and provider %q must both be set", host, p))
@@ -175,4 +193,14 @@ func (g GRPCConfig) validate() []error {
 		}
 	}
 	return errs
+}
+
+// Security is how the receivers secure their transport and check callers.
+type Security struct {
+	// TLS, when not nil, serves both receivers over TLS with this configuration.
+	TLS *tls.Config
+	// Auth, when not nil, requires a valid bearer token on every OTLP request; OpenMethods are
+	// gRPC methods (full names or prefixes, such as "/grpc.health.v1.Health/") that need none.
+	Auth        receiver.Authenticator
+	OpenMethods []string
 }

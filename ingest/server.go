@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
 
 	"github.com/outagewatch/outagewatch/ingest/receiver"
 )
@@ -46,7 +48,15 @@ func NewServer(cfg Config, p *Pipeline, logger *slog.Logger) (*Server, error) {
 		Shed:             cfg.Admission.Shed,
 	})
 	p.recv.WatchAdmission(adm)
+	var extra []grpc.ServerOption
+	if sec := cfg.Security; sec.TLS != nil {
+		extra = append(extra, grpc.Creds(credentials.NewTLS(sec.TLS)))
+	}
+	if sec := cfg.Security; sec.Auth != nil {
+		extra = append(extra, receiver.TokenTap(sec.Auth, p.recv, sec.OpenMethods...))
+	}
 	s.grpc = receiver.NewGRPCServer(p, p.recv, receiver.GRPCOptions{
+		Extra:                 extra,
 		MaxRequestBytes:       cfg.MaxRequestBytes,
 		Admission:             adm,
 		MaxConcurrentStreams:  cfg.GRPC.MaxConcurrentStreams,
@@ -60,8 +70,12 @@ func NewServer(cfg Config, p *Pipeline, logger *slog.Logger) (*Server, error) {
 	// Any other path (an exporter configured with /v1/trace, or without /v1/traces): 404 naming
 	// the right one, counted, logged once per path a minute.
 	mux.Handle("/", receiver.NewUnknownPathHandler(p.recv, s.logger))
+	var handler http.Handler = mux
+	if cfg.Security.Auth != nil {
+		handler = receiver.RequireToken(mux, cfg.Security.Auth, p.recv)
+	}
 	s.http = &http.Server{
-		Handler:           mux,
+		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       60 * time.Second,
 		IdleTimeout:       2 * time.Minute,
@@ -84,7 +98,7 @@ func (s *Server) Start() error {
 			return fmt.Errorf("listen otlp grpc %s: %w", s.cfg.GRPCAddr, err)
 		}
 		s.grpcLn = ln
-		s.logger.Info("otlp grpc listening", "addr", ln.Addr().String())
+		s.logger.Info("otlp grpc listening", "addr", ln.Addr().String(), "tls", s.cfg.Security.TLS != nil)
 		s.wg.Go(func() {
 			if err := s.grpc.Serve(ln); err != nil && !errors.Is(err, grpc.ErrServerStopped) {
 				s.failed <- fmt.Errorf("otlp grpc: %w", err)
@@ -97,8 +111,11 @@ func (s *Server) Start() error {
 			s.grpc.Stop()
 			return fmt.Errorf("listen otlp http %s: %w", s.cfg.HTTPAddr, err)
 		}
+		s.logger.Info("otlp http listening", "addr", ln.Addr().String(), "tls", s.cfg.Security.TLS != nil)
+		if s.cfg.Security.TLS != nil {
+			ln = tls.NewListener(ln, s.cfg.Security.TLS)
+		}
 		s.httpLn = ln
-		s.logger.Info("otlp http listening", "addr", ln.Addr().String())
 		s.wg.Go(func() {
 			if err := s.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 				s.failed <- fmt.Errorf("otlp http: %w", err)

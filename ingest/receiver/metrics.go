@@ -15,6 +15,9 @@ const (
 	resultTooLarge    = "too_large"
 	resultRefused     = "refused"
 	resultUnsupported = "unsupported"
+	// resultUnauthenticated is a request without a valid bearer token (ingest.auth), refused
+	// before its body is read.
+	resultUnauthenticated = "unauthenticated"
 )
 
 // Metrics are the receivers' counters, shared by the gRPC and HTTP receivers of a pipeline.
@@ -36,7 +39,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	m := &Metrics{
 		requests: promauto.With(reg).NewCounterVec(prometheus.CounterOpts{
 			Name: "outagewatch_ingest_requests_total",
-			Help: "OTLP export requests, by protocol, encoding and result (ok, partial, bad_request, too_large, refused, unsupported).",
+			Help: "OTLP export requests, by protocol, encoding and result (ok, partial, bad_request, too_large, refused, unsupported, unauthenticated).",
 		}, []string{"protocol", "encoding", "result"}),
 		unknownPath: promauto.With(reg).NewCounter(prometheus.CounterOpts{
 			Name: "outagewatch_ingest_http_unknown_path_total",

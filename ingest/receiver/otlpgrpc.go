@@ -158,6 +158,8 @@ type GRPCOptions struct {
 	// rebalance across replicas, and MaxConnectionAgeGrace is what its streams then get to
 	// finish. 0 means no limit.
 	MaxConnectionIdle, MaxConnectionAge, MaxConnectionAgeGrace time.Duration
+	// Extra are further server options: TLS credentials, the bearer-token tap (TokenTap).
+	Extra []grpc.ServerOption
 }
 
 // NewGRPCServer returns a gRPC server with the OTLP trace service of p registered. Register
@@ -165,7 +167,7 @@ type GRPCOptions struct {
 func NewGRPCServer(p Pipeline, m *Metrics, o GRPCOptions) *grpc.Server {
 	marker := make([]byte, 16)
 	_, _ = rand.Read(marker) // crypto/rand.Read never fails (Go 1.24)
-	s := grpc.NewServer(
+	opts := []grpc.ServerOption{
 		grpc.ForceServerCodecV2(newRawCodec(marker, o.MaxRequestBytes)),
 		grpc.MaxRecvMsgSize(int(min(o.MaxRequestBytes+int64(len(marker)), 1<<31-1))),
 		// This server's own gzip; grpc.RPCDecompressor is deprecated in favour of
@@ -182,7 +184,8 @@ func NewGRPCServer(p Pipeline, m *Metrics, o GRPCOptions) *grpc.Server {
 			MaxConnectionAge:      o.MaxConnectionAge,
 			MaxConnectionAgeGrace: o.MaxConnectionAgeGrace,
 		}),
-	)
+	}
+	s := grpc.NewServer(append(opts, o.Extra...)...)
 	s.RegisterService(&traceServiceDesc, &grpcReceiver{p: p, m: m, adm: o.Admission})
 	return s
 }

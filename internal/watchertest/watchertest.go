@@ -151,6 +151,8 @@ func (p *Process) Stop(tb testing.TB) {
 type Watcher struct {
 	*Process
 	API, OTLPHTTP, OTLPGRPC string
+	// Config is the configuration file's path: a test rewrites it to reload.
+	Config string
 }
 
 var listening = regexp.MustCompile(`msg="(api|otlp http|otlp grpc) listening".* addr=(\S+)`)
@@ -168,7 +170,7 @@ func StartWatcher(tb testing.TB, config string, env ...string) *Watcher {
 	}
 	env = append([]string{"OUTAGEWATCH_DATA_DIR=" + filepath.Join(dir, "data")}, env...)
 	w := &Watcher{Process: Start(tb, bin, env, "-config", cfg,
-		"-api.addr", "127.0.0.1:0", "-otlp.grpc.addr", "127.0.0.1:0", "-otlp.http.addr", "127.0.0.1:0")}
+		"-api.addr", "127.0.0.1:0", "-otlp.grpc.addr", "127.0.0.1:0", "-otlp.http.addr", "127.0.0.1:0"), Config: cfg}
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		for _, m := range listening.FindAllStringSubmatch(w.Output(), -1) {
@@ -197,3 +199,24 @@ func StartWatcher(tb testing.TB, config string, env ...string) *Watcher {
 
 // String names the watcher by its API address, for messages.
 func (w *Watcher) String() string { return fmt.Sprintf("watcher at %s", w.API) }
+
+// WaitLog waits until the process's output matches re (at least n times), and fails the test
+// if the process exits first or 30 s pass.
+func (p *Process) WaitLog(tb testing.TB, re *regexp.Regexp, n int) string {
+	tb.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		out := p.Output()
+		if len(re.FindAllStringIndex(out, -1)) >= n {
+			return out
+		}
+		select {
+		case <-p.Done():
+			tb.Fatalf("process exited before logging %s:\n%s", re, p.Output())
+		case <-time.After(20 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			tb.Fatalf("no %s (x%d) in the log after 30 s:\n%s", re, n, out)
+		}
+	}
+}
