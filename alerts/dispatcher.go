@@ -51,6 +51,10 @@ type Dispatcher struct {
 	broken map[string]error
 	// logged holds the permanent errors already logged, so that each is logged once.
 	logged map[string]bool
+	// next is the configuration Reconfigure left for Run to take between deliveries; reload
+	// wakes Run for it.
+	next   *reconfig
+	reload chan struct{}
 
 	// The rest belongs to Run's goroutine.
 	pauseUntil time.Time // a rate limit: no sends before then
@@ -79,31 +83,56 @@ func New(cfg Config, deps Deps) (*Dispatcher, error) {
 	d := &Dispatcher{
 		cfg: cfg, deps: deps, logger: deps.Logger.With("component", "alerts"), now: time.Now,
 		jitter: func(n int64) int64 { return rand.Int64N(n + 1) },
-		broken: map[string]error{}, logged: map[string]bool{},
+		broken: map[string]error{}, logged: map[string]bool{}, reload: make(chan struct{}, 1),
 	}
 	d.m = newMetrics(deps.Registerer, d)
 	return d, nil
 }
 
 // Run delivers notifications until ctx ends, then returns nil once the send in flight is
-// recorded (each send is bounded by send_timeout). With alerts disabled it only waits for ctx.
+// recorded (each send is bounded by send_timeout). With alerts disabled it only waits for ctx,
+// or for a Reconfigure that enables them.
 func (d *Dispatcher) Run(ctx context.Context) error {
-	if !d.cfg.Enabled() {
-		d.logger.Info("alerts disabled: set OUTAGEWATCH_SLACK_BOT_TOKEN or OUTAGEWATCH_SLACK_WEBHOOK_URL to notify")
-		<-ctx.Done()
-		return nil
+	d.applyNext()
+	for {
+		if !d.cfg.Enabled() {
+			d.logger.Info("alerts disabled: set OUTAGEWATCH_SLACK_BOT_TOKEN or OUTAGEWATCH_SLACK_WEBHOOK_URL to notify")
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-d.reload:
+				d.applyNext()
+				continue
+			}
+		}
+		d.logger.Info("alert dispatcher started", "mode", d.cfg.Mode())
+		if d.runEnabled(ctx) {
+			d.logger.Info("alert dispatcher stopped")
+			return nil
+		}
 	}
-	d.logger.Info("alert dispatcher started", "mode", d.cfg.Mode())
+}
+
+// runEnabled polls the outbox until ctx ends (true) or a Reconfigure disables alerts (false).
+func (d *Dispatcher) runEnabled(ctx context.Context) bool {
 	timer := time.NewTimer(0)
 	defer timer.Stop()
 	for {
 		select {
 		case <-ctx.Done():
-			d.logger.Info("alert dispatcher stopped")
-			return nil
+			return true
+		case <-d.reload:
+			d.applyNext() // and poll at once with the new settings
 		case <-timer.C:
 		}
-		timer.Reset(d.poll(ctx))
+		if !d.cfg.Enabled() {
+			return false
+		}
+		wait := d.poll(ctx)
+		if !d.cfg.Enabled() {
+			return false
+		}
+		timer.Reset(wait)
 	}
 }
 
@@ -149,7 +178,10 @@ func (d *Dispatcher) poll(ctx context.Context) time.Duration {
 	if now.Before(d.pauseUntil) {
 		return d.pauseUntil.Sub(now)
 	}
-	rows, err := d.deps.Outbox.Claim(ctx, now, d.cfg.BatchSize, d.cfg.Lease)
+	// The batch is claimed, and its lease kept, with the settings of now; a Reconfigure taken
+	// between its deliveries changes how the rest is sent.
+	batch, lease := d.cfg.BatchSize, d.cfg.Lease
+	rows, err := d.deps.Outbox.Claim(ctx, now, batch, lease)
 	if err != nil {
 		if ctx.Err() == nil {
 			d.m.errors.WithLabelValues(reasonOther).Inc()
@@ -158,18 +190,19 @@ func (d *Dispatcher) poll(ctx context.Context) time.Duration {
 		return d.cfg.PollInterval
 	}
 	for i, row := range rows {
-		if ctx.Err() != nil || d.isHalted() || d.now().Before(d.pauseUntil) {
-			d.release(ctx, rows[i:]) // for the next worker, or for when the pause ends
+		d.applyNext()
+		if ctx.Err() != nil || !d.cfg.Enabled() || d.isHalted() || d.now().Before(d.pauseUntil) {
+			d.release(ctx, rows[i:]) // for the next worker, or for when the pause ends or alerts are enabled again
 			break
 		}
 		// The lease covers the whole batch: a send that could outlast it might race another
 		// worker, so the rest waits for the lease to end and is looked for before it is resent.
-		if d.now().Sub(now)+d.cfg.SendTimeout > d.cfg.Lease {
+		if d.now().Sub(now)+d.cfg.SendTimeout > lease {
 			break
 		}
 		d.deliver(ctx, row)
 	}
-	if len(rows) == d.cfg.BatchSize && ctx.Err() == nil {
+	if len(rows) == batch && ctx.Err() == nil {
 		return 0 // more may be due
 	}
 	return d.cfg.PollInterval
