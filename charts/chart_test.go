@@ -49,7 +49,7 @@ func TestSQLiteWithReplicasFails(t *testing.T) {
 // TestDefault: one replica on SQLite, its database on a PVC, the old pod gone before the new one.
 func TestDefault(t *testing.T) {
 	t.Parallel()
-	m := render(t, values("default-values.yaml"))
+	m := render(t, "-f", values("default-values.yaml"))
 	d := only(t, "Deployments", m.deployments)
 	checkCommon(t, m, d)
 	if *d.Spec.Replicas != 1 || d.Spec.Strategy.Type != appsv1.RecreateDeploymentStrategyType {
@@ -84,7 +84,7 @@ func TestDefault(t *testing.T) {
 // TestPostgresCluster: three replicas sharing Postgres, the DSN from the operator's Secret.
 func TestPostgresCluster(t *testing.T) {
 	t.Parallel()
-	m := render(t, values("postgres-values.yaml"))
+	m := render(t, "-f", values("postgres-values.yaml"))
 	d := only(t, "Deployments", m.deployments)
 	checkCommon(t, m, d)
 	checkCluster(t, m, d, 3, "outagewatch-postgres")
@@ -113,7 +113,7 @@ func TestPostgresCluster(t *testing.T) {
 // and the dashboards.
 func TestMonitoring(t *testing.T) {
 	t.Parallel()
-	m := render(t, values("monitoring-values.yaml"))
+	m := render(t, "-f", values("monitoring-values.yaml"))
 	d := only(t, "Deployments", m.deployments)
 	checkCommon(t, m, d)
 	checkCluster(t, m, d, 2, "ow-outagewatch-postgres")

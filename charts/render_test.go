@@ -103,15 +103,20 @@ func runHelm(t *testing.T, args ...string) (stdout, stderr string, err error) {
 // values returns the path of a values file in the chart's ci directory.
 func values(name string) string { return filepath.Join(chartDir, "ci", name) }
 
-// render runs helm template for the release "ow" in namespace "watch" with the values file, and
-// decodes every manifest strictly.
-func render(t *testing.T, valuesFile string) *manifests {
+// render runs helm template for the release "ow" in namespace "watch" with the flags (-f a
+// values file, --set ...), and decodes every manifest strictly.
+func render(t *testing.T, flags ...string) *manifests {
 	t.Helper()
-	out, errOut, err := runHelm(t, "template", "ow", chartDir, "--namespace", "watch", "-f", valuesFile)
+	args := append([]string{"template", "ow", chartDir, "--namespace", "watch"}, flags...)
+	out, errOut, err := runHelm(t, args...)
 	if err != nil {
-		t.Fatalf("helm template -f %s: %v\n%s", valuesFile, err, errOut)
+		t.Fatalf("helm template %v: %v\n%s", flags, err, errOut)
 	}
-	return decodeAll(t, out)
+	m, err := decodeAll(out)
+	if err != nil {
+		t.Fatalf("helm template %v: %v", flags, err)
+	}
+	return m
 }
 
 // manifests are the decoded objects of one render, by kind and name.
@@ -132,9 +137,9 @@ type manifests struct {
 var docSeparator = regexp.MustCompile(`(?m)^---[ \t]*$`)
 
 // decodeAll splits helm's output into documents and decodes each strictly into the type of its
-// kind; an unknown kind, an unknown field or trailing data fails the test.
-func decodeAll(t *testing.T, out string) *manifests {
-	t.Helper()
+// kind; an unknown kind, an unknown field, trailing data or a missing name or namespace is an
+// error.
+func decodeAll(out string) (*manifests, error) {
 	m := &manifests{
 		deployments: map[string]*appsv1.Deployment{}, statefulSets: map[string]*appsv1.StatefulSet{},
 		services: map[string]*corev1.Service{}, configMaps: map[string]*corev1.ConfigMap{},
@@ -150,28 +155,27 @@ func decodeAll(t *testing.T, out string) *manifests {
 		n++
 		js, err := yaml.YAMLToJSON([]byte(doc))
 		if err != nil {
-			t.Fatalf("document %d: YAML: %v\n%s", n, err, doc)
+			return nil, fmt.Errorf("document %d: YAML: %w\n%s", n, err, doc)
 		}
 		var tm metav1.TypeMeta
 		if err := json.Unmarshal(js, &tm); err != nil {
-			t.Fatalf("document %d: %v", n, err)
+			return nil, fmt.Errorf("document %d: %w", n, err)
 		}
 		obj, meta := m.slot(tm)
 		if obj == nil {
-			t.Fatalf("document %d: unexpected kind %s %s\n%s", n, tm.APIVersion, tm.Kind, doc)
+			return nil, fmt.Errorf("document %d: unexpected kind %q %q\n%s", n, tm.APIVersion, tm.Kind, doc)
 		}
 		if err := strictJSON(js, obj); err != nil {
-			t.Fatalf("document %d (%s): %v\n%s", n, tm.Kind, err, doc)
+			return nil, fmt.Errorf("document %d (%s): %w\n%s", n, tm.Kind, err, doc)
 		}
-		om := meta()
-		if om.Name == "" || om.Namespace == "" {
-			t.Errorf("%s: name %q, namespace %q: both must be set", tm.Kind, om.Name, om.Namespace)
+		if om := meta(); om.Name == "" || om.Namespace == "" {
+			return nil, fmt.Errorf("document %d (%s): name %q, namespace %q: both must be set", n, tm.Kind, om.Name, om.Namespace)
 		}
 	}
 	if n == 0 {
-		t.Fatal("helm template rendered no manifest")
+		return nil, fmt.Errorf("no manifest")
 	}
-	return m
+	return m, nil
 }
 
 // slot returns a new object of the kind, stored in m under its name once decoded (meta names it).
