@@ -45,7 +45,9 @@ const tickInterval = 200 * time.Millisecond
 // concurrently: each request's spans are read on the receiver's goroutine, then queued; Run
 // assembles the queued records into calls on a single goroutine and hands them on.
 type Pipeline struct {
-	logger  *slog.Logger
+	logger *slog.Logger
+	// norm is the decoder's normaliser, kept for SetProviderHosts.
+	norm    *normalize.Normalizer
 	decoder *wire.Decoder
 	asm     *assemble.Assembler
 	hosts   *hosts.Map
@@ -95,9 +97,11 @@ func NewPipeline(cfg Config, consumer Consumer, reg prometheus.Registerer, logge
 	if learned == nil {
 		learned = hosts.New()
 	}
+	norm := normalize.New(cfg.ProviderHosts)
 	p := &Pipeline{
 		logger:   logger.With("component", "ingest"),
-		decoder:  wire.New(normalize.New(cfg.ProviderHosts)),
+		norm:     norm,
+		decoder:  wire.New(norm),
 		asm:      assemble.New(assembleConfig(cfg, learned)),
 		hosts:    learned,
 		consumer: consumer,

@@ -30,10 +30,11 @@ func (x *Normalizer) llmProvider(name string, a *Attrs) string {
 			return p
 		}
 	}
-	if p := x.hosts.provider(a.str(kServerAddress)); p != "" {
+	idx := x.hosts.Load()
+	if p := idx.provider(a.str(kServerAddress)); p != "" {
 		return p
 	}
-	if p := x.hosts.providerOfURL(a.str(kOpenAIAPIBase)); p != "" {
+	if p := idx.providerOfURL(a.str(kOpenAIAPIBase)); p != "" {
 		return p
 	}
 	return detectors.UnknownProvider

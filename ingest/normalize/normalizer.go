@@ -3,6 +3,7 @@ package normalize
 import (
 	"slices"
 	"strings"
+	"sync/atomic"
 
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
@@ -13,13 +14,25 @@ import (
 // Normalizer makes the record of each LLM-call span and provider attempt it is shown. It holds
 // no state between spans and is safe for concurrent use.
 type Normalizer struct {
-	hosts hostIndex
+	// hosts is the configured host table, immutable once stored: SetProviderHosts swaps it
+	// while spans are read, each lookup loading it without a lock.
+	hosts atomic.Pointer[hostIndex]
 }
 
 // New returns a normaliser that knows the provider endpoints of providerHosts (host or
 // host:port → provider name) besides the built-in ones.
 func New(providerHosts map[string]string) *Normalizer {
-	return &Normalizer{hosts: newHostIndex(providerHosts)}
+	x := &Normalizer{}
+	x.SetProviderHosts(providerHosts)
+	return x
+}
+
+// SetProviderHosts replaces the provider endpoints New was given (the built-in ones stay). It
+// is safe to call while spans are read: a span read after it returns sees the new table; one
+// read meanwhile sees the old or the new. providerHosts is not retained.
+func (x *Normalizer) SetProviderHosts(providerHosts map[string]string) {
+	idx := newHostIndex(providerHosts)
+	x.hosts.Store(&idx)
 }
 
 // AppendSpan appends the Record of an LLM-call span or a provider attempt to recs; other spans
@@ -61,9 +74,10 @@ func (x *Normalizer) span(span *Span, a *Attrs, scope string, res *Resource, r *
 	if rawURL == "" {
 		rawURL = a.str(kHTTPURL)
 	}
-	provider := x.hosts.providerOfURL(rawURL)
+	idx := x.hosts.Load()
+	provider := idx.providerOfURL(rawURL)
 	if provider == "" && host != "" {
-		provider = x.hosts.provider(host)
+		provider = idx.provider(host)
 	}
 	if provider != "" {
 		attemptRecord(span, a, provider, res, rawURL, host, r)
