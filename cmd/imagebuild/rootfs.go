@@ -126,10 +126,11 @@ func layerTar(entries []entry, mtime time.Time) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-// newLayer is an OCI gzip layer of the tar bytes in b. go-containerregistry compresses with
-// compress/gzip, whose output depends on the input and the level only.
+// newLayer is an OCI gzip layer of the tar bytes in b, compressed once (digest, layout and
+// tarball all reuse it). go-containerregistry compresses with compress/gzip, whose output
+// depends on the input and the level only.
 func newLayer(b []byte) (v1.Layer, error) {
 	return tarball.LayerFromOpener(func() (io.ReadCloser, error) {
 		return io.NopCloser(bytes.NewReader(b)), nil
-	}, tarball.WithMediaType(types.OCILayer), tarball.WithCompressionLevel(gzip.BestCompression))
+	}, tarball.WithMediaType(types.OCILayer), tarball.WithCompressionLevel(gzip.BestCompression), tarball.WithCompressedCaching)
 }
