@@ -87,7 +87,11 @@ func TestPodman(t *testing.T) {
 // Operation not permitted".
 func sandboxArgs(t *testing.T) []string {
 	var args []string
-	if runc, err := exec.LookPath("runc"); err == nil {
+	runc, err := exec.LookPath("runc")
+	if err != nil {
+		runc, err = exec.LookPath("/usr/sbin/runc") // Debian's place, outside some PATHs
+	}
+	if err == nil {
 		args = append(args, "--runtime", runc)
 	}
 	limit := func(resource int, max uint64) uint64 {
