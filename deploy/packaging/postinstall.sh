@@ -4,6 +4,8 @@
 # restarts the service if it was running. Nothing here needs a running systemd: a container or
 # chroot without one skips it. The service is not enabled on install: see docs/deploy-packages.md.
 set -e
+# DPKG_ROOT is set when dpkg installs into another root without a chroot (dpkg --root with
+# --force-script-chrootless): then the host's systemd is left alone and paths are under it.
 
 upgrade=no
 case "${1:-}" in
@@ -11,7 +13,7 @@ case "${1:-}" in
   [0-9]*) [ "$1" -gt 1 ] && upgrade=yes ;;
 esac
 
-if [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1; then
+if [ -z "${DPKG_ROOT:-}" ] && [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1; then
   systemctl daemon-reload || true
   if [ "$upgrade" = yes ]; then
     systemctl try-restart outagewatch.service || true

@@ -4,11 +4,13 @@
 # purge also deletes the state directory (the SQLite database): with DynamicUser= it lives in
 # /var/lib/private/outagewatch, which /var/lib/outagewatch links to.
 set -e
+# DPKG_ROOT is set when dpkg installs into another root without a chroot (dpkg --root with
+# --force-script-chrootless): then the host's systemd is left alone and paths are under it.
 
-if [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1; then
+if [ -z "${DPKG_ROOT:-}" ] && [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1; then
   systemctl daemon-reload || true
 fi
 if [ "${1:-}" = purge ]; then
-  rm -rf /var/lib/private/outagewatch /var/lib/outagewatch
+  rm -rf "${DPKG_ROOT:-}/var/lib/private/outagewatch" "${DPKG_ROOT:-}/var/lib/outagewatch"
 fi
 exit 0
