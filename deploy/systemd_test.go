@@ -82,6 +82,11 @@ func TestUnitDirectives(t *testing.T) {
 		"ProtectControlGroups":    {"yes"},
 		"ProtectClock":            {"yes"},
 		"ProtectHostname":         {"yes"},
+		"ProtectProc":             {"invisible"},
+		"ProcSubset":              nil, // /metrics's process collector reads /proc/stat
+		"RemoveIPC":               {"yes"},
+		"StateDirectoryMode":      {"0700"},
+		"SystemCallErrorNumber":   {"EPERM"},
 		"RestrictAddressFamilies": {"AF_UNIX AF_INET AF_INET6"},
 		"RestrictNamespaces":      {"yes"},
 		"RestrictRealtime":        {"yes"},
