@@ -146,14 +146,19 @@ func (r *Runner) Reload(ctx context.Context) (bool, error) {
 	if err != nil || data == nil {
 		return false, err
 	}
+	// Under mu: Reconfigure may change the detector settings at the same time (a reload of the
+	// configuration during a takeover), and the engine built here must have the new ones.
+	r.mu.Lock()
 	e, err := detectors.NewEngine(r.cfg.Detectors)
+	if err == nil {
+		if err = e.Restore(data); err != nil {
+			err = fmt.Errorf("reload snapshot: %w", err)
+		}
+	}
 	if err != nil {
+		r.mu.Unlock()
 		return false, err
 	}
-	if err := e.Restore(data); err != nil {
-		return false, fmt.Errorf("reload snapshot: %w", err)
-	}
-	r.mu.Lock()
 	r.engine = e
 	r.trans = r.trans[:0]
 	r.publish(r.now())

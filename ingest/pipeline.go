@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"maps"
 	"sync/atomic"
 	"time"
 
@@ -46,11 +47,13 @@ const tickInterval = 200 * time.Millisecond
 // assembles the queued records into calls on a single goroutine and hands them on.
 type Pipeline struct {
 	logger *slog.Logger
-	// norm is the decoder's normaliser, kept for SetProviderHosts.
-	norm    *normalize.Normalizer
-	decoder *wire.Decoder
-	asm     *assemble.Assembler
-	hosts   *hosts.Map
+	// norm is the decoder's normaliser, kept for SetProviderHosts; providerHosts is the
+	// configured table in force (ProviderHosts).
+	norm          *normalize.Normalizer
+	providerHosts atomic.Pointer[map[string]string]
+	decoder       *wire.Decoder
+	asm           *assemble.Assembler
+	hosts         *hosts.Map
 	// hostStats are the assembler's counters when countHosts last read them.
 	hostStats assemble.Stats
 	consumer  Consumer
@@ -112,6 +115,8 @@ func NewPipeline(cfg Config, consumer Consumer, reg prometheus.Registerer, logge
 	if p.now == nil {
 		p.now = time.Now
 	}
+	configured := maps.Clone(cfg.ProviderHosts)
+	p.providerHosts.Store(&configured)
 	p.fresh = newFreshness(p.now(), cfg.MaxProviders)
 	p.metrics = newMetrics(reg, p)
 	p.recv = receiver.NewMetrics(reg)

@@ -1,5 +1,7 @@
 package ingest
 
+import "maps"
+
 // SetProviderHosts replaces the provider endpoints configured in ingest.provider_hosts (host or
 // host:port → provider), which extend the built-in ones, while the pipeline runs (a
 // configuration reload). hosts is checked as Config.Validate checks provider_hosts; when it is
@@ -18,6 +20,12 @@ func (p *Pipeline) SetProviderHosts(hosts map[string]string) error {
 		return err
 	}
 	p.norm.SetProviderHosts(hosts)
+	kept := maps.Clone(hosts)
+	p.providerHosts.Store(&kept)
 	p.logger.Info("provider hosts reloaded", "hosts", len(hosts))
 	return nil
 }
+
+// ProviderHosts returns the provider hosts in force (ingest.provider_hosts, or the last
+// SetProviderHosts): the caller must not change the map.
+func (p *Pipeline) ProviderHosts() map[string]string { return *p.providerHosts.Load() }

@@ -34,12 +34,16 @@ func (a *app) routes() http.Handler {
 	mux.HandleFunc("GET /readyz", a.readyz)
 	fresh := ingestFreshness(a.pipeline)
 	health.NewAPI(a.board, health.HTTPOptions{Heartbeat: a.cfg.Health.SSEHeartbeat, Freshness: fresh}).Register(mux)
-	incidents.NewAPI(a.store, a.incidents, string(a.cfg.API.Token)).Register(mux)
-	alerts.NewSilenceAPI(a.store, string(a.cfg.API.Token)).Register(mux)
-	mux.Handle("GET /v1/hosts", a.hosts.Handler(a.cfg.Ingest.ProviderHosts))
+	incidents.NewAPI(a.store, a.incidents, a.security.mutationTokens()).Register(mux)
+	alerts.NewSilenceAPI(a.store, a.security.mutationTokens()).Register(mux)
+	mux.HandleFunc("POST /-/reload", func(w http.ResponseWriter, r *http.Request) { a.reloader.reloadHandler(w, r) })
+	// The provider hosts in force: a reload may change them.
+	mux.HandleFunc("GET /v1/hosts", func(w http.ResponseWriter, r *http.Request) {
+		a.hosts.Handler(a.pipeline.ProviderHosts()).ServeHTTP(w, r)
+	})
 	popts := statuspage.Options{
 		GrafanaURL: a.cfg.Links.GrafanaURL, Freshness: fresh, SilenceAfter: a.cfg.Detectors.SilenceMin,
-		Endpoints: endpoints(a.hosts, a.cfg.Ingest.ProviderHosts),
+		Endpoints: endpoints(a.hosts, a.pipeline.ProviderHosts),
 	}
 	if a.cluster != nil {
 		mux.Handle("GET /v1/cluster", a.cluster.node.Handler())
@@ -59,7 +63,11 @@ func (a *app) routes() http.Handler {
 		mux.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
 		mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
 	}
-	return mux
+	var h http.Handler = logMutations(mux, a.security.apiTokens, a.logger)
+	if a.cfg.API.Auth.ProtectReads {
+		h = a.security.protectReads(h)
+	}
+	return h
 }
 
 // ingestFreshness adapts the pipeline's freshness to health's: health must not import ingest.
@@ -76,9 +84,9 @@ func ingestFreshness(p *ingest.Pipeline) health.FreshnessSourceFunc {
 }
 
 // endpoints adapts the hosts listing to the status page's: statuspage must not import ingest.
-func endpoints(m *hosts.Map, configured map[string]string) func() []statuspage.Endpoint {
+func endpoints(m *hosts.Map, configured func() map[string]string) func() []statuspage.Endpoint {
 	return func() []statuspage.Endpoint {
-		list := m.Listing(configured)
+		list := m.Listing(configured())
 		out := make([]statuspage.Endpoint, len(list))
 		for i, e := range list {
 			out[i] = statuspage.Endpoint{Host: e.Host, Route: e.Route, Provider: e.Provider, Source: e.Source, Attributed: e.Attributed}

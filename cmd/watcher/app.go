@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
 
 	"github.com/outagewatch/outagewatch/alerts"
 	"github.com/outagewatch/outagewatch/alerts/slack"
@@ -72,6 +73,11 @@ type app struct {
 	// receivers' admission hook (ingest.AdmissionConfig.Shed); it never sheds without a ceiling.
 	memory *memlimit.Shedder
 
+	// security holds the TLS servers and bearer tokens (security.go); reloader applies the
+	// configuration again on SIGHUP and POST /-/reload (reload.go), set by run before start.
+	security *security
+	reloader *reloader
+
 	// stopping is set when shutdown begins, so that /readyz turns 503 at once.
 	stopping atomic.Bool
 	checks   map[string]readyChecker
@@ -84,6 +90,11 @@ func newApp(cfg Config, memoryCeiling int64, logger *slog.Logger) (*app, error) 
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	a := &app{cfg: cfg, logger: logger, reg: reg, sup: supervisor.New(logger), store: &store.Lazy{}}
 	a.memory = memlimit.NewShedder(cfg.Memory, memoryCeiling, memlimit.ShedderOptions{Registerer: reg})
+	sec, err := newSecurity(cfg, logger)
+	if err != nil {
+		return nil, err
+	}
+	a.security = sec
 	a.board = health.NewBoard()
 	mgr, err := incidents.NewManager(cfg.Incidents, a.store, reg, logger)
 	if err != nil {
@@ -137,6 +148,7 @@ func newApp(cfg Config, memoryCeiling int64, logger *slog.Logger) (*app, error) 
 	icfg := cfg.Ingest
 	// The receivers refuse new requests with their retryable status while memory is short.
 	icfg.Admission.Shed = a.memory.Shed
+	icfg.Security = a.security.ingest()
 	if a.ingest, err = ingest.NewServer(icfg, a.pipeline, logger); err != nil {
 		return nil, fmt.Errorf("ingest server: %w", err)
 	}
@@ -148,7 +160,11 @@ func newApp(cfg Config, memoryCeiling int64, logger *slog.Logger) (*app, error) 
 		}
 	}
 	if cfg.Health.GRPCAddr != "" {
-		a.healthOwn = grpc.NewServer()
+		var opts []grpc.ServerOption
+		if a.security.ingestTLS != nil {
+			opts = append(opts, grpc.Creds(credentials.NewTLS(a.security.ingestTLS.TLSConfig())))
+		}
+		a.healthOwn = grpc.NewServer(opts...)
 		a.healthGRPC.Register(a.healthOwn)
 	}
 	reg.MustRegister(health.NewCollector(a.board), health.NewVersionGauge(a.board))

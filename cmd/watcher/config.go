@@ -15,8 +15,10 @@ import (
 	"github.com/outagewatch/outagewatch/detectors"
 	"github.com/outagewatch/outagewatch/incidents"
 	"github.com/outagewatch/outagewatch/ingest"
+	"github.com/outagewatch/outagewatch/internal/bearer"
 	"github.com/outagewatch/outagewatch/internal/memlimit"
 	"github.com/outagewatch/outagewatch/internal/strictyaml"
+	"github.com/outagewatch/outagewatch/internal/tlsfiles"
 )
 
 // Config is the whole daemon configuration. loadConfig fills it from, in rising precedence,
@@ -118,9 +120,22 @@ type APIConfig struct {
 	// Pprof serves Go's profiler at /debug/pprof/ (off by default: it reveals internals and
 	// costs CPU while a profile runs).
 	Pprof bool `yaml:"pprof"`
-	// Token is the bearer token of mutating calls (OUTAGEWATCH_API_TOKEN or its _FILE only);
-	// without one they are refused.
+	// Token is a bearer token of mutating calls (OUTAGEWATCH_API_TOKEN or its _FILE only),
+	// named "env"; auth.tokens adds named tokens from files. Without any, mutations are refused.
 	Token Secret `yaml:"-"`
+	// TLS serves the API over TLS (mTLS with a client CA), certificates read again when their
+	// files change.
+	TLS tlsfiles.Config `yaml:"tls"`
+	// Auth holds the API's bearer tokens.
+	Auth APIAuthConfig `yaml:"auth"`
+}
+
+// APIAuthConfig is who may call the API: the tokens of mutations (acknowledge, resolve,
+// silences, reload) and, when ProtectReads is set, of every read but /healthz and /readyz.
+type APIAuthConfig struct {
+	Tokens []bearer.TokenConfig `yaml:"tokens"`
+	// ProtectReads requires a token on reads too: health, incidents, the status page, /metrics.
+	ProtectReads bool `yaml:"protect_reads"`
 }
 
 // Log levels and formats accepted by LogConfig.
@@ -150,8 +165,15 @@ func DefaultConfig() Config {
 
 // Validate reports every invalid field, each named by its full path (api.shutdown_timeout).
 func (c Config) Validate() error {
+	var cluster error
+	if c.clustered() && c.Ingest.TLS.Enabled() {
+		// Replicas forward calls and replicate the board over the OTLP gRPC port in plaintext,
+		// authenticated by the cluster's shared secret (docs/cluster.md); ingest.auth leaves
+		// the cluster's services open to that secret.
+		cluster = errors.New("ingest.tls: not supported in a cluster yet (replicas talk plaintext gRPC on the OTLP port); terminate TLS in front of the replicas")
+	}
 	return errors.Join(c.Log.validate(), c.API.validate(), c.Ingest.Validate(), c.Detectors.Validate(), c.Health.validate(),
-		c.Store.validate(), c.Incidents.Validate(), c.alertsConfig().Validate(), c.Cluster.validate(), c.Memory.Validate())
+		c.Store.validate(), c.Incidents.Validate(), c.alertsConfig().Validate(), c.Cluster.validate(), c.Memory.Validate(), cluster)
 }
 
 func (c LogConfig) validate() error {
@@ -178,7 +200,34 @@ func (c APIConfig) validate() error {
 	case c.ShutdownTimeout > maxShutdownTimeout:
 		errs = append(errs, errors.New("api.shutdown_timeout: must be at most 5m"))
 	}
+	if err := c.TLS.Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("api.tls: %w", err))
+	}
+	if _, err := c.tokens(); err != nil {
+		errs = append(errs, fmt.Errorf("api.auth: %w", err))
+	}
+	if c.Auth.ProtectReads && len(c.Auth.Tokens) == 0 && c.Token == "" {
+		errs = append(errs, errors.New("api.auth.protect_reads: needs a token (api.auth.tokens or OUTAGEWATCH_API_TOKEN)"))
+	}
 	return errors.Join(errs...)
+}
+
+// envTokenName names OUTAGEWATCH_API_TOKEN among the API's tokens.
+const envTokenName = "env"
+
+// tokens loads the API's bearer tokens: auth.tokens' files, and OUTAGEWATCH_API_TOKEN named
+// "env".
+func (c APIConfig) tokens() (*bearer.Tokens, error) {
+	t, err := bearer.Load(bearer.Config{Tokens: c.Auth.Tokens})
+	if err != nil {
+		return nil, err
+	}
+	if c.Token != "" {
+		if t, err = t.With(envTokenName, string(c.Token)); err != nil {
+			return nil, err
+		}
+	}
+	return t, nil
 }
 
 // SlogLevel returns Level as a slog.Level; call it on a validated config.

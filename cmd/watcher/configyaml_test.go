@@ -55,7 +55,7 @@ func TestDecodeYAMLIngestHints(t *testing.T) {
 	tests := []struct{ name, want string }{
 		{"grpc_adr", "c.yaml:2: ingest.grpc_adr: unknown field (did you mean grpc_addr?)"},
 		{"GRPC_ADDR", "c.yaml:2: ingest.GRPC_ADDR: unknown field (did you mean grpc_addr?)"},
-		{"queue", "c.yaml:2: ingest.queue: unknown field (valid: grpc_addr, http_addr, max_request_bytes, queue_size, attempt_wait, max_providers, max_models_per_provider, provider_hosts, fast_path, admission, grpc)"},
+		{"queue", "c.yaml:2: ingest.queue: unknown field (valid: grpc_addr, http_addr, max_request_bytes, queue_size, attempt_wait, max_providers, max_models_per_provider, provider_hosts, fast_path, admission, grpc, tls, auth)"},
 		{"max_provider", "c.yaml:2: ingest.max_provider: unknown field (did you mean max_providers?)"},
 	}
 	for _, tt := range tests {

@@ -63,7 +63,7 @@ func startDaemon(t *testing.T, env map[string]string) *daemon {
 	started := make(chan *app, 1)
 	args := []string{"-config", cfg, "-api.addr", "127.0.0.1:0", "-otlp.grpc.addr", "127.0.0.1:0", "-otlp.http.addr", "127.0.0.1:0"}
 	go func() {
-		d.done <- run(ctx, args, func(k string) string { return env[k] }, d.logs, func(a *app) { started <- a })
+		d.done <- run(ctx, args, func(k string) string { return env[k] }, d.logs, func(a *app) { started <- a }, nil)
 	}()
 	select {
 	case d.a = <-started:
@@ -214,7 +214,7 @@ func TestIncidentLifecycleOnSQLite(t *testing.T) {
 	require.Eventually(t, func() bool { return len(incidentList(t, d, "?state=resolved")) == 1 }, 30*time.Second, 50*time.Millisecond)
 	got := incidentByID(t, d, inc.ID)
 	require.Equal(t, incidents.StateResolved, got.State)
-	require.Equal(t, "api", got.AcknowledgedBy)
+	require.Equal(t, "env", got.AcknowledgedBy, "the actor is the token's name: OUTAGEWATCH_API_TOKEN is \"env\"")
 	kinds := []incidents.EventKind{}
 	for _, e := range got.Timeline {
 		kinds = append(kinds, e.Kind)

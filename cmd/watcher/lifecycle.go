@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -30,7 +31,10 @@ func (a *app) start(ctx context.Context) (err error) {
 		return fmt.Errorf("listen api %s: %w", a.cfg.API.Addr, err)
 	}
 	undo = append(undo, func() { _ = a.apiLn.Close() })
-	a.logger.Info("api listening", "addr", a.apiLn.Addr().String())
+	a.logger.Info("api listening", "addr", a.apiLn.Addr().String(), "tls", a.security.apiTLS != nil)
+	if a.security.apiTLS != nil {
+		a.apiLn = tls.NewListener(a.apiLn, a.security.apiTLS.TLSConfig())
+	}
 	if a.healthOwn != nil {
 		if a.healthLn, err = net.Listen("tcp", a.cfg.Health.GRPCAddr); err != nil {
 			return fmt.Errorf("listen health grpc %s: %w", a.cfg.Health.GRPCAddr, err)

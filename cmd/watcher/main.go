@@ -27,7 +27,10 @@ func main() {
 		fmt.Fprintln(os.Stderr, "watcher: second signal, exiting now")
 		os.Exit(exitForced)
 	}()
-	err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, nil)
+	// SIGHUP reloads the configuration (systemd's ExecReload, kill -HUP), as Prometheus does.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, nil, hup)
 	os.Exit(exitCode(err))
 }
 

@@ -58,7 +58,7 @@ func startWatcher(t testing.TB, extraArgs ...string) (*app, *syncBuffer) {
 		return ""
 	}
 	go func() {
-		done <- run(ctx, args, getenv, logs, func(a *app) { started <- a })
+		done <- run(ctx, args, getenv, logs, func(a *app) { started <- a }, nil)
 	}()
 	var a *app
 	select {
@@ -188,11 +188,11 @@ func TestSDKExportersReachTheDaemon(t *testing.T) {
 func TestConfigCheckValidatesAndExits(t *testing.T) {
 	t.Parallel()
 	var out strings.Builder
-	err := run(context.Background(), []string{"-config.check"}, func(string) string { return "" }, &out, nil)
+	err := run(context.Background(), []string{"-config.check"}, func(string) string { return "" }, &out, nil, nil)
 	require.NoError(t, err)
 	require.Contains(t, out.String(), "valid")
 
-	err = run(context.Background(), []string{"-config.check", "-log.format", "xml"}, func(string) string { return "" }, &out, nil)
+	err = run(context.Background(), []string{"-config.check", "-log.format", "xml"}, func(string) string { return "" }, &out, nil, nil)
 	require.ErrorContains(t, err, "log.format")
 }
 
