@@ -1,6 +1,6 @@
 // Package deploy holds the tests of outagewatch's deployment artefacts that are not Go code: the
 // systemd unit (deploy/systemd), the deb and rpm packages built with nfpm (deploy/packaging) and
-// the GoReleaser configuration (.goreleaser.yaml). See docs/deploy-packages.md.
+// the GoReleaser configuration (.goreleaser.yaml). See docs/deploy.md.
 //
 // The tests run real tools and fail, never skip, when one is missing: systemd-analyze, dpkg-deb
 // and rpm come from scripts/packaging-tools.sh, nfpm is a Go tool of the root module (go tool

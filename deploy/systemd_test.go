@@ -55,7 +55,7 @@ func values(units []unitDirective, section, key string) []string {
 }
 
 // TestUnitDirectives checks the unit's service type, paths and every hardening directive that
-// docs/deploy-packages.md promises, with its value.
+// docs/deploy.md promises, with its value.
 func TestUnitDirectives(t *testing.T) {
 	unit := parseUnit(t, readRepoFile(t, unitPath))
 	want := map[string][]string{

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds GoReleaser (see docs/deploy-packages.md) from the tools module tools/release (its go.mod:
+# Builds GoReleaser (see docs/deploy.md) from the tools module tools/release (its go.mod:
 # tool github.com/goreleaser/goreleaser/v2; kept out of the root go.mod, it is large) into a cache
 # directory outside the clone:
 #

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs, from Debian's packages, the tools the deploy package's tests run (deploy/*_test.go,
-# see docs/deploy-packages.md), where they are missing:
+# see docs/deploy.md), where they are missing:
 #
 #   systemd-analyze  (package systemd)  verifies deploy/systemd/outagewatch.service
 #   dpkg-deb         (package dpkg)     lists the deb that nfpm builds

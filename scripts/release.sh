@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # outagewatch's release, with the GoReleaser pinned in tools/release/go.mod (built once into the
 # cache by scripts/goreleaser.sh) and the configuration .goreleaser.yaml; see
-# docs/deploy-packages.md.
+# docs/deploy.md.
 #
 #   scripts/release.sh            # goreleaser check: is .goreleaser.yaml valid?
 #   scripts/release.sh snapshot   # check, then a full local release into dist/ (nothing published)

@@ -2,7 +2,7 @@
 # outagewatch package: after install or upgrade (deb postinst "configure [old-version]"; rpm %post
 # with $1 = 1 on install, 2 on upgrade). Makes systemd see the new unit and, on an upgrade,
 # restarts the service if it was running. Nothing here needs a running systemd: a container or
-# chroot without one skips it. The service is not enabled on install: see docs/deploy-packages.md.
+# chroot without one skips it. The service is not enabled on install: see docs/deploy.md.
 set -e
 # DPKG_ROOT is set when dpkg installs into another root without a chroot (dpkg --root with
 # --force-script-chrootless): then the host's systemd is left alone and paths are under it.
