@@ -95,6 +95,7 @@ func newApp(cfg Config, memoryCeiling int64, logger *slog.Logger) (*app, error) 
 		return nil, err
 	}
 	a.security = sec
+	sec.register(reg)
 	a.board = health.NewBoard()
 	mgr, err := incidents.NewManager(cfg.Incidents, a.store, reg, logger)
 	if err != nil {

@@ -175,6 +175,8 @@ func TestOTLPWithTLSAndTokens(t *testing.T) {
 	foreign.Certificates = []tls.Certificate{d.foreign.TLS}
 	require.Error(t, d.exportGRPC(t, foreign, d.otlpToken), "a client certificate of another CA")
 	require.Equal(t, received, d.metric(t, "outagewatch_ingest_spans_received_total"))
+	require.Equal(t, float64(d.server.Cert.NotAfter.Unix()), d.metric(t, `outagewatch_tls_certificate_expiry_timestamp_seconds{listener="otlp"}`))
+	require.Equal(t, float64(d.server.Cert.NotAfter.Unix()), d.metric(t, `outagewatch_tls_certificate_expiry_timestamp_seconds{listener="api"}`))
 }
 
 // TestHealthProbeAndCurlOverTLS: grpc-health-probe with its TLS flags reaches gRPC health on

@@ -4,6 +4,9 @@ import (
 	"log/slog"
 	"net/http"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promauto"
+
 	"github.com/outagewatch/outagewatch/ingest"
 	"github.com/outagewatch/outagewatch/internal/bearer"
 	"github.com/outagewatch/outagewatch/internal/tlsfiles"
@@ -48,6 +51,30 @@ func newSecurity(cfg Config, logger *slog.Logger) (*security, error) {
 		s.ingestTokens = bearer.NewSet(t)
 	}
 	return s, nil
+}
+
+// register exports each TLS listener's certificate expiry, so that an alert fires before a
+// rotation is missed: outagewatch_tls_certificate_expiry_timestamp_seconds{listener}. The files
+// are checked at scrape time (at most once per reload_interval, as on handshakes), so the value
+// follows a rotation even without traffic.
+func (s *security) register(reg prometheus.Registerer) {
+	for _, l := range []struct {
+		name string
+		srv  *tlsfiles.Server
+	}{{"api", s.apiTLS}, {"otlp", s.ingestTLS}} {
+		if l.srv == nil {
+			continue
+		}
+		srv := l.srv
+		promauto.With(reg).NewGaugeFunc(prometheus.GaugeOpts{
+			Name:        "outagewatch_tls_certificate_expiry_timestamp_seconds",
+			Help:        "When the certificate a TLS listener serves expires (its NotAfter).",
+			ConstLabels: prometheus.Labels{"listener": l.name},
+		}, func() float64 {
+			_ = srv.Reload() // an invalid file keeps the certificate in service; the reload logs it
+			return float64(srv.NotAfter().Unix())
+		})
+	}
 }
 
 // ingest returns the receivers' security.
