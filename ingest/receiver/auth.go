@@ -17,7 +17,7 @@ import (
 // is one of the configured tokens (ingest.auth, internal/bearer).
 type Authenticator func(token string) (name string, ok bool)
 
-// RequireToken wraps the OTLP/HTTP handler: a request without a valid bearer token is answered
+// RequireToken wraps the OTLP/HTTP handler (every signal's paths): a request without a valid bearer token is answered
 // 401 with WWW-Authenticate and a google.rpc.Status UNAUTHENTICATED in the request's encoding,
 // before its body is read, and counted as unauthenticated; nothing of it reaches the pipeline.
 func RequireToken(next http.Handler, auth Authenticator, m *Metrics) http.Handler {
@@ -32,7 +32,7 @@ func RequireToken(next http.Handler, auth Authenticator, m *Metrics) http.Handle
 		if !ok {
 			encoding = "proto"
 		}
-		m.requests.WithLabelValues("http", encoding, resultUnauthenticated).Inc()
+		m.count(signalOfPath(r.URL.Path), "http", encoding, resultUnauthenticated)
 		w.Header().Set("WWW-Authenticate", bearer.Challenge)
 		writeStatus(w, encoding, http.StatusUnauthorized, codes.Unauthenticated, bearer.Message)
 	})
@@ -56,12 +56,9 @@ func TokenTap(auth Authenticator, m *Metrics, open ...string) grpc.ServerOption 
 				}
 			}
 		}
-		if info.FullMethodName == traceExportMethod {
-			m.requests.WithLabelValues("grpc", "proto", resultUnauthenticated).Inc()
+		if sig := signalOfMethod(info.FullMethodName); sig != "" {
+			m.count(sig, "grpc", "proto", resultUnauthenticated)
 		}
 		return ctx, status.Error(codes.Unauthenticated, bearer.Message)
 	})
 }
-
-// traceExportMethod is the OTLP trace service's Export.
-const traceExportMethod = "/opentelemetry.proto.collector.trace.v1.TraceService/Export"

@@ -53,8 +53,8 @@ func TestRequireTokenHTTP(t *testing.T) {
 		}
 	}
 	require.Zero(t, reached, "no refused request reaches the receiver")
-	require.Equal(t, 2.0, testutil.ToFloat64(m.requests.WithLabelValues("http", "proto", resultUnauthenticated)))
-	require.Equal(t, 2.0, testutil.ToFloat64(m.requests.WithLabelValues("http", "json", resultUnauthenticated)))
+	require.Equal(t, 2.0, testutil.ToFloat64(m.requests.WithLabelValues(signalTraces, "http", "proto", resultUnauthenticated)))
+	require.Equal(t, 2.0, testutil.ToFloat64(m.requests.WithLabelValues(signalTraces, "http", "json", resultUnauthenticated)))
 
 	req := httptest.NewRequest(http.MethodPost, "/v1/traces", nil)
 	req.Header.Set("Authorization", "bearer good")
@@ -81,7 +81,7 @@ func TestTokenTapGRPC(t *testing.T) {
 	require.Equal(t, codes.Unauthenticated, export())
 	require.Equal(t, codes.Unauthenticated, export("authorization", "Bearer bad"))
 	require.Zero(t, p.spans.Load(), "nothing of a refused request is read")
-	require.Equal(t, 2.0, testutil.ToFloat64(m.requests.WithLabelValues("grpc", "proto", resultUnauthenticated)))
+	require.Equal(t, 2.0, testutil.ToFloat64(m.requests.WithLabelValues(signalTraces, "grpc", "proto", resultUnauthenticated)))
 	require.Equal(t, codes.OK, export("authorization", "Bearer good"))
 	require.Equal(t, int64(2), p.spans.Load())
 	// An open method needs no token: the tap lets it through (this server has no health

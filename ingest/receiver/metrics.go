@@ -23,11 +23,16 @@ const (
 // Metrics are the receivers' counters, shared by the gRPC and HTTP receivers of a pipeline.
 type Metrics struct {
 	requests *prometheus.CounterVec
-	// unknownPath counts OTLP/HTTP requests to a path other than TracesPath; no path label, so
+	// unknownPath counts OTLP/HTTP requests to a path other than the signals'; no path label, so
 	// that scanners cannot grow the series.
 	unknownPath prometheus.Counter
 	// admission is the byte budget the receivers share (WatchAdmission), read at scrape time.
 	admission atomic.Pointer[Admission]
+}
+
+// count counts one request of signal by protocol, encoding and result.
+func (m *Metrics) count(signal, protocol, encoding, result string) {
+	m.requests.WithLabelValues(signal, protocol, encoding, result).Inc()
 }
 
 // WatchAdmission makes the admission metrics read a: the budget's bytes in flight, waiters, and
@@ -39,11 +44,11 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	m := &Metrics{
 		requests: promauto.With(reg).NewCounterVec(prometheus.CounterOpts{
 			Name: "outagewatch_ingest_requests_total",
-			Help: "OTLP export requests, by protocol, encoding and result (ok, partial, bad_request, too_large, refused, unsupported, unauthenticated).",
-		}, []string{"protocol", "encoding", "result"}),
+			Help: "OTLP export requests, by signal (traces, logs, metrics; unknown for a request refused before its path was known), protocol, encoding and result (ok, partial, bad_request, too_large, refused, unsupported, unauthenticated).",
+		}, []string{"signal", "protocol", "encoding", "result"}),
 		unknownPath: promauto.With(reg).NewCounter(prometheus.CounterOpts{
 			Name: "outagewatch_ingest_http_unknown_path_total",
-			Help: "OTLP/HTTP requests to a path other than " + TracesPath + " (a misconfigured exporter, e.g. /v1/trace), answered 404.",
+			Help: "OTLP/HTTP requests to a path other than " + TracesPath + ", " + LogsPath + " and " + MetricsPath + " (a misconfigured exporter, e.g. /v1/trace), answered 404.",
 		}),
 	}
 	stat := func(f func(a *Admission, st admissionStats) float64) func() float64 {

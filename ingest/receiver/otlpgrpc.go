@@ -5,11 +5,9 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
-	"fmt"
 	"runtime"
 	"time"
 
-	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -160,10 +158,15 @@ type GRPCOptions struct {
 	MaxConnectionIdle, MaxConnectionAge, MaxConnectionAgeGrace time.Duration
 	// Extra are further server options: TLS credentials, the bearer-token tap (TokenTap).
 	Extra []grpc.ServerOption
+	// Logs and Metrics, when set, take the requests of the OTLP logs and metrics services,
+	// which are registered only then; with the same bounds and answers as the trace service's.
+	Logs    LogsConsumer
+	Metrics MetricsConsumer
 }
 
-// NewGRPCServer returns a gRPC server with the OTLP trace service of p registered. Register
-// other services on it before serving.
+// NewGRPCServer returns a gRPC server with the OTLP trace service of p registered, and the logs
+// and metrics services of o.Logs and o.Metrics when they are set. Register other services on it
+// before serving.
 func NewGRPCServer(p Pipeline, m *Metrics, o GRPCOptions) *grpc.Server {
 	marker := make([]byte, 16)
 	_, _ = rand.Read(marker) // crypto/rand.Read never fails (Go 1.24)
@@ -186,13 +189,19 @@ func NewGRPCServer(p Pipeline, m *Metrics, o GRPCOptions) *grpc.Server {
 		}),
 	}
 	s := grpc.NewServer(append(opts, o.Extra...)...)
-	s.RegisterService(&traceServiceDesc, &grpcReceiver{p: p, m: m, adm: o.Admission})
+	s.RegisterService(&traceServiceDesc, &grpcReceiver{sig: tracesSignal(p), m: m, adm: o.Admission})
+	if o.Logs != nil {
+		s.RegisterService(&logsServiceDesc, &grpcReceiver{sig: logsSignal(o.Logs), m: m, adm: o.Admission})
+	}
+	if o.Metrics != nil {
+		s.RegisterService(&metricsServiceDesc, &grpcReceiver{sig: metricsSignal(o.Metrics), m: m, adm: o.Admission})
+	}
 	return s
 }
 
-// traceExporter is the handler type of the trace service: the grpc package checks that the
+// exporter is the handler type of the OTLP services: the grpc package checks that the
 // registered implementation satisfies it.
-type traceExporter interface {
+type exporter interface {
 	export(ctx context.Context, body []byte) ([]byte, error)
 	// request returns the message to read a request of ctx into, with its admission ticket.
 	request(ctx context.Context) *rawMessage
@@ -200,37 +209,53 @@ type traceExporter interface {
 	refuse(err error) error
 }
 
-var traceServiceDesc = grpc.ServiceDesc{
-	ServiceName: "opentelemetry.proto.collector.trace.v1.TraceService",
-	HandlerType: (*traceExporter)(nil),
-	Methods: []grpc.MethodDesc{{
-		MethodName: "Export",
-		Handler: func(srv any, ctx context.Context, dec func(any) error, interceptor grpc.UnaryServerInterceptor) (any, error) {
-			te := srv.(traceExporter)
-			in := te.request(ctx)
-			defer in.release() // on every path: the budget must not leak
-			if err := dec(in); err != nil {
-				return nil, err
-			}
-			if in.err != nil {
-				return nil, te.refuse(in.err)
-			}
-			out, err := te.export(ctx, in.b)
-			if err != nil {
-				return nil, err
-			}
-			return &rawMessage{b: out}, nil
-		},
-	}},
-	Metadata: "opentelemetry/proto/collector/trace/v1/trace_service.proto",
+// exportService describes an OTLP service: its one method, Export, reads the request as a
+// rawMessage (bounded, inflated and charged by the codec) and hands it to the exporter.
+func exportService(name, metadata string) grpc.ServiceDesc {
+	return grpc.ServiceDesc{
+		ServiceName: name,
+		HandlerType: (*exporter)(nil),
+		Methods: []grpc.MethodDesc{{
+			MethodName: "Export",
+			Handler: func(srv any, ctx context.Context, dec func(any) error, _ grpc.UnaryServerInterceptor) (any, error) {
+				te := srv.(exporter)
+				in := te.request(ctx)
+				defer in.release() // on every path: the budget must not leak
+				if err := dec(in); err != nil {
+					return nil, err
+				}
+				if in.err != nil {
+					return nil, te.refuse(in.err)
+				}
+				out, err := te.export(ctx, in.b)
+				if err != nil {
+					return nil, err
+				}
+				return &rawMessage{b: out}, nil
+			},
+		}},
+		Metadata: metadata,
+	}
 }
 
-// grpcReceiver serves OTLP/gRPC trace exports.
+var (
+	traceServiceDesc = exportService("opentelemetry.proto.collector.trace.v1.TraceService",
+		"opentelemetry/proto/collector/trace/v1/trace_service.proto")
+	logsServiceDesc = exportService("opentelemetry.proto.collector.logs.v1.LogsService",
+		"opentelemetry/proto/collector/logs/v1/logs_service.proto")
+	metricsServiceDesc = exportService("opentelemetry.proto.collector.metrics.v1.MetricsService",
+		"opentelemetry/proto/collector/metrics/v1/metrics_service.proto")
+)
+
+// grpcReceiver serves the OTLP/gRPC exports of one signal.
 type grpcReceiver struct {
-	p   Pipeline
+	sig *signal
 	m   *Metrics
 	adm *Admission
 }
+
+// count counts one request of g's signal.
+func (g *grpcReceiver) count(result string) { g.m.count(g.sig.name, "grpc", "proto", result) }
 
 func (g *grpcReceiver) request(ctx context.Context) *rawMessage {
 	return &rawMessage{ctx: ctx, t: ticket{a: g.adm}}
@@ -242,36 +267,32 @@ func (g *grpcReceiver) request(ctx context.Context) *rawMessage {
 func (g *grpcReceiver) refuse(err error) error {
 	switch {
 	case overloaded(err):
-		g.m.requests.WithLabelValues("grpc", "proto", resultRefused).Inc()
+		g.count(resultRefused)
 		return retryLater(codes.ResourceExhausted, err)
 	case errors.Is(err, errTooLarge):
-		g.m.requests.WithLabelValues("grpc", "proto", resultTooLarge).Inc()
+		g.count(resultTooLarge)
 		return status.Error(codes.ResourceExhausted, statusMessage(err.Error()))
 	}
-	g.m.requests.WithLabelValues("grpc", "proto", resultBadRequest).Inc()
+	g.count(resultBadRequest)
 	return status.Error(codes.InvalidArgument, statusMessage(err.Error()))
 }
 
 func (g *grpcReceiver) export(_ context.Context, body []byte) ([]byte, error) {
-	res, err := g.p.SubmitProto("grpc", body)
+	res, err := g.sig.consume("grpc", "proto", body)
 	if err != nil && !errors.Is(err, ErrQueueFull) {
-		g.m.requests.WithLabelValues("grpc", "proto", resultBadRequest).Inc()
+		g.count(resultBadRequest)
 		return nil, status.Error(codes.InvalidArgument, statusMessage("decode export request: "+err.Error()))
 	}
 	if errors.Is(err, ErrQueueFull) {
-		g.m.requests.WithLabelValues("grpc", "proto", resultRefused).Inc()
+		g.count(resultRefused)
 		return nil, retryLater(codes.Unavailable, err)
 	}
 	if res.Rejected == 0 {
-		g.m.requests.WithLabelValues("grpc", "proto", resultOK).Inc()
-		return nil, nil // an empty ExportTraceServiceResponse is zero bytes
+		g.count(resultOK)
+		return nil, nil // an empty Export response is zero bytes
 	}
-	resp := ptraceotlp.NewExportResponse()
-	ps := resp.PartialSuccess()
-	ps.SetRejectedSpans(int64(res.Rejected))
-	ps.SetErrorMessage(fmt.Sprintf("%d spans rejected: %s", res.Rejected, res.RejectMsg))
-	g.m.requests.WithLabelValues("grpc", "proto", resultPartial).Inc()
-	return resp.MarshalProto()
+	g.count(resultPartial)
+	return g.sig.response("proto", int64(res.Rejected), g.sig.partialMessage(res))
 }
 
 // retryLater is a status with a RetryInfo detail, which OTLP exporters honour: they retry

@@ -9,15 +9,11 @@ import (
 	"sync"
 	"time"
 
-	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 )
-
-// TracesPath is the OTLP/HTTP path for traces.
-const TracesPath = "/v1/traces"
 
 const (
 	contentTypeProto = "application/x-protobuf"
@@ -27,12 +23,12 @@ const (
 // retryAfterSeconds is what a refused exporter is asked to wait.
 const retryAfterSeconds = "1"
 
-// httpHandler serves OTLP/HTTP trace exports as the OTLP specification says: 200 with a
-// (possibly partial-success) response, 400 for malformed payloads, 413 for oversized bodies, 415
-// for content types and encodings it does not speak, 429 with Retry-After when the byte budget
-// is spent and 503 with Retry-After when the queue is full.
+// httpHandler serves the OTLP/HTTP exports of one signal as the OTLP specification says: 200
+// with a (possibly partial-success) response, 400 for malformed payloads, 413 for oversized
+// bodies, 415 for content types and encodings it does not speak, 429 with Retry-After when the
+// byte budget is spent and 503 with Retry-After when the queue is full.
 type httpHandler struct {
-	p        Pipeline
+	sig      *signal
 	m        *Metrics
 	maxBytes int64
 	adm      *Admission
@@ -44,8 +40,28 @@ type httpHandler struct {
 // taking request bodies of at most maxRequestBytes before and after decompression, charged to
 // adm (nil admits everything).
 func NewHTTPHandler(p Pipeline, m *Metrics, maxRequestBytes int64, adm *Admission) http.Handler {
-	return &httpHandler{p: p, m: m, maxBytes: maxRequestBytes, adm: adm}
+	return newHTTPHandler(tracesSignal(p), m, maxRequestBytes, adm)
 }
+
+// NewLogsHTTPHandler returns the OTLP/HTTP handler of logs for c, for mounting at LogsPath, with
+// the same bounds and answers as NewHTTPHandler's (partial success counts rejected log records).
+func NewLogsHTTPHandler(c LogsConsumer, m *Metrics, maxRequestBytes int64, adm *Admission) http.Handler {
+	return newHTTPHandler(logsSignal(c), m, maxRequestBytes, adm)
+}
+
+// NewMetricsHTTPHandler returns the OTLP/HTTP handler of metrics for c, for mounting at
+// MetricsPath, with the same bounds and answers as NewHTTPHandler's (partial success counts
+// rejected data points).
+func NewMetricsHTTPHandler(c MetricsConsumer, m *Metrics, maxRequestBytes int64, adm *Admission) http.Handler {
+	return newHTTPHandler(metricsSignal(c), m, maxRequestBytes, adm)
+}
+
+func newHTTPHandler(sig *signal, m *Metrics, maxRequestBytes int64, adm *Admission) *httpHandler {
+	return &httpHandler{sig: sig, m: m, maxBytes: maxRequestBytes, adm: adm}
+}
+
+// count counts one request of h's signal.
+func (h *httpHandler) count(encoding, result string) { h.m.count(h.sig.name, "http", encoding, result) }
 
 func (h *httpHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodPost {
@@ -55,7 +71,7 @@ func (h *httpHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	encoding, ok := bodyEncoding(r.Header.Get("Content-Type"))
 	if !ok {
-		h.m.requests.WithLabelValues("http", "unknown", resultUnsupported).Inc()
+		h.count("unknown", resultUnsupported)
 		http.Error(w, fmt.Sprintf("unsupported content type %q: use %s or %s", r.Header.Get("Content-Type"), contentTypeProto, contentTypeJSON), http.StatusUnsupportedMediaType)
 		return
 	}
@@ -67,36 +83,19 @@ func (h *httpHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.refuse(w, encoding, err)
 		return
 	}
-	var res Result
-	if encoding == "json" {
-		res, err = h.submitJSON(body.bytes())
-	} else {
-		res, err = h.p.SubmitProto("http", body.bytes())
-	}
+	res, err := h.sig.consume("http", encoding, body.bytes())
 	if err != nil && !errors.Is(err, ErrQueueFull) {
-		h.m.requests.WithLabelValues("http", encoding, resultBadRequest).Inc()
+		h.count(encoding, resultBadRequest)
 		writeStatus(w, encoding, http.StatusBadRequest, codes.InvalidArgument, "decode "+encoding+" export request: "+err.Error())
 		return
 	}
 	if errors.Is(err, ErrQueueFull) {
-		h.m.requests.WithLabelValues("http", encoding, resultRefused).Inc()
+		h.count(encoding, resultRefused)
 		w.Header().Set("Retry-After", retryAfterSeconds)
 		writeStatus(w, encoding, http.StatusServiceUnavailable, codes.Unavailable, err.Error())
 		return
 	}
 	h.writeResponse(w, encoding, res)
-}
-
-// submitJSON decodes an OTLP/JSON body with pdata, its nesting bounded first.
-func (h *httpHandler) submitJSON(body []byte) (Result, error) {
-	if jsonTooDeep(body, maxJSONDepth) {
-		return Result{}, fmt.Errorf("JSON nested deeper than %d levels", maxJSONDepth)
-	}
-	req := ptraceotlp.NewExportRequest()
-	if err := req.UnmarshalJSON(body); err != nil {
-		return Result{}, err
-	}
-	return h.p.Submit("http", req.Traces())
 }
 
 // refuse answers a request whose body could not be read: 429 with Retry-After over budget, 413
@@ -105,17 +104,17 @@ func (h *httpHandler) refuse(w http.ResponseWriter, encoding string, err error) 
 	var unsupported *unsupportedEncodingError
 	switch {
 	case overloaded(err):
-		h.m.requests.WithLabelValues("http", encoding, resultRefused).Inc()
+		h.count(encoding, resultRefused)
 		w.Header().Set("Retry-After", retryAfterSeconds)
 		writeStatus(w, encoding, http.StatusTooManyRequests, codes.ResourceExhausted, err.Error())
 	case errors.Is(err, errTooLarge) || tooLarge(err) != nil:
-		h.m.requests.WithLabelValues("http", encoding, resultTooLarge).Inc()
+		h.count(encoding, resultTooLarge)
 		writeStatus(w, encoding, http.StatusRequestEntityTooLarge, codes.InvalidArgument, err.Error())
 	case errors.As(err, &unsupported):
-		h.m.requests.WithLabelValues("http", encoding, resultUnsupported).Inc()
+		h.count(encoding, resultUnsupported)
 		writeStatus(w, encoding, http.StatusUnsupportedMediaType, codes.InvalidArgument, err.Error())
 	default:
-		h.m.requests.WithLabelValues("http", encoding, resultBadRequest).Inc()
+		h.count(encoding, resultBadRequest)
 		writeStatus(w, encoding, http.StatusBadRequest, codes.InvalidArgument, err.Error())
 	}
 }
@@ -175,23 +174,16 @@ func tooLarge(err error) error {
 }
 
 func (h *httpHandler) writeResponse(w http.ResponseWriter, encoding string, res Result) {
-	resp := ptraceotlp.NewExportResponse()
-	result := resultOK
+	result, msg := resultOK, ""
 	if res.Rejected > 0 {
-		ps := resp.PartialSuccess()
-		ps.SetRejectedSpans(int64(res.Rejected))
-		ps.SetErrorMessage(fmt.Sprintf("%d spans rejected: %s", res.Rejected, res.RejectMsg))
-		result = resultPartial
+		result, msg = resultPartial, h.sig.partialMessage(res)
 	}
-	h.m.requests.WithLabelValues("http", encoding, result).Inc()
-	var body []byte
-	var err error
+	h.count(encoding, result)
+	body, err := h.sig.response(encoding, int64(res.Rejected), msg)
 	if encoding == "json" {
 		w.Header().Set("Content-Type", contentTypeJSON)
-		body, err = resp.MarshalJSON()
 	} else {
 		w.Header().Set("Content-Type", contentTypeProto)
-		body, err = resp.MarshalProto()
 	}
 	if err != nil {
 		http.Error(w, "encode response", http.StatusInternalServerError)
@@ -247,8 +239,8 @@ const (
 	otherUnknownPaths   = "(other paths)"
 )
 
-// unknownPathHandler answers the OTLP/HTTP requests to any path but TracesPath: 404 with a body
-// naming TracesPath, counted, and logged once per path per minute.
+// unknownPathHandler answers the OTLP/HTTP requests to any path but the signals': 404 with a
+// body naming TracesPath (and the others), counted, and logged once per path per minute.
 type unknownPathHandler struct {
 	m      *Metrics
 	logger *slog.Logger
@@ -258,8 +250,8 @@ type unknownPathHandler struct {
 	logged map[string]time.Time // path (truncated) -> when it was last logged
 }
 
-// NewUnknownPathHandler returns the handler for the OTLP/HTTP paths other than TracesPath, for
-// mounting at "/" next to the traces handler: an exporter configured with a wrong path (POST
+// NewUnknownPathHandler returns the handler for the OTLP/HTTP paths other than the signals'
+// (TracesPath, LogsPath, MetricsPath), for mounting at "/" next to their handlers: an exporter configured with a wrong path (POST
 // /v1/trace) gets a 404 naming TracesPath, in the request's encoding when it is OTLP's, and is
 // counted in outagewatch_ingest_http_unknown_path_total and logged once per path per minute.
 func NewUnknownPathHandler(m *Metrics, logger *slog.Logger) http.Handler {
@@ -274,8 +266,8 @@ func (h *unknownPathHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			"path", key, "method", r.Method, "want", TracesPath, "remote", r.RemoteAddr,
 			"user_agent", truncate(r.UserAgent(), maxUnknownPathLen))
 	}
-	msg := fmt.Sprintf("unknown path %q: OTLP/HTTP traces go to %s (POST, %s or %s); this receiver takes traces only",
-		path, TracesPath, contentTypeProto, contentTypeJSON)
+	msg := fmt.Sprintf("unknown path %q: OTLP/HTTP traces go to %s (POST, %s or %s), logs to %s, metrics to %s",
+		path, TracesPath, contentTypeProto, contentTypeJSON, LogsPath, MetricsPath)
 	if encoding, ok := bodyEncoding(r.Header.Get("Content-Type")); ok {
 		writeStatus(w, encoding, http.StatusNotFound, codes.NotFound, msg)
 		return

@@ -19,9 +19,12 @@ type Pipeline interface {
 	SubmitProto(protocol string, body []byte) (Result, error)
 }
 
-// Result is what a receiver tells the exporter about one request: its spans, and those rejected
-// (OTLP partial success) with the reason for the first.
+// Result is what a receiver tells the exporter about one request: its items (spans, log records
+// or data points, by signal), and those rejected (OTLP partial success: rejected_spans,
+// rejected_log_records or rejected_data_points) with the reason for the first.
 type Result struct {
+	// Spans counts the request's items: spans for traces, log records for logs, data points for
+	// metrics.
 	Spans     int
 	Rejected  int
 	RejectMsg string
