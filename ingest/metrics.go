@@ -18,6 +18,13 @@ type metrics struct {
 	evicted       prometheus.Counter
 	learnedHosts  *prometheus.CounterVec
 	sampled       prometheus.Counter
+	// logRecords and metricPoints count what the logs and metrics receivers took, by protocol;
+	// callsBySource the calls delivered, by source (spans, logs, metrics); readyRefused the
+	// calls of logs and metrics refused because their queue was full.
+	logRecords    *prometheus.CounterVec
+	metricPoints  *prometheus.CounterVec
+	callsBySource *prometheus.CounterVec
+	readyRefused  *prometheus.CounterVec
 	// series exports outagewatch_calls_total, outagewatch_call_duration_seconds and
 	// outagewatch_ttft_seconds (seriesmetrics.go).
 	series *seriesCollector
@@ -76,6 +83,22 @@ func newMetrics(reg prometheus.Registerer, p *Pipeline) *metrics {
 			Name: "outagewatch_ingest_sampled_calls_total",
 			Help: "Calls seen whose span was head-sampled (tracestate ot=th: or ot=p:), each counted in outagewatch_calls_total as the calls it stands for (its adjusted count).",
 		}),
+		logRecords: f.NewCounterVec(prometheus.CounterOpts{
+			Name: "outagewatch_ingest_log_records_total",
+			Help: "Log records in decoded OTLP logs requests, by protocol.",
+		}, []string{"protocol"}),
+		metricPoints: f.NewCounterVec(prometheus.CounterOpts{
+			Name: "outagewatch_ingest_metric_points_total",
+			Help: "Data points in decoded OTLP metrics requests, by protocol.",
+		}, []string{"protocol"}),
+		callsBySource: f.NewCounterVec(prometheus.CounterOpts{
+			Name: "outagewatch_ingest_calls_total",
+			Help: "Calls handed on (each once, whatever its weight), by source: spans, logs (PipelineOptions.LogCalls), metrics (MetricCalls).",
+		}, []string{"source"}),
+		readyRefused: f.NewCounterVec(prometheus.CounterOpts{
+			Name: "outagewatch_ingest_ready_calls_refused_total",
+			Help: "Calls made from logs or metrics refused with a retryable status because their queue was full, by source.",
+		}, []string{"source"}),
 		series: newSeriesCollector(),
 		seen:   map[[2]string]*seriesMetrics{},
 	}
@@ -108,7 +131,19 @@ func newMetrics(reg prometheus.Registerer, p *Pipeline) *metrics {
 		Name: "outagewatch_ingest_last_span_timestamp_seconds",
 		Help: "Unix time at which the last span arrived (any span, LLM or not); 0 before the first.",
 	}, func() float64 { return float64(p.fresh.lastSpan.Load()) / 1e9 })
+	f.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "outagewatch_ingest_ready_queue_depth",
+		Help: "Requests' calls made from logs and metrics waiting in their queue (its capacity is the hand-off queue's).",
+	}, func() float64 { return float64(len(p.ready)) })
+	for _, src := range []string{sourceSpans, sourceLogs, sourceMetrics} {
+		m.callsBySource.WithLabelValues(src)
+	}
+	for _, src := range []string{sourceLogs, sourceMetrics} {
+		m.readyRefused.WithLabelValues(src)
+	}
 	for _, proto := range []string{"grpc", "http"} {
+		m.logRecords.WithLabelValues(proto)
+		m.metricPoints.WithLabelValues(proto)
 		m.spansReceived.WithLabelValues(proto)
 		m.spansAccepted.WithLabelValues(proto)
 		m.spansRefused.WithLabelValues(proto)

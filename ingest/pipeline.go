@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
 
@@ -69,6 +71,14 @@ type Pipeline struct {
 	queuedRecords atomic.Int64
 	// fresh tracks what arrived lately (Freshness).
 	fresh *freshness
+	// logCalls and metricCalls map logs and metrics to calls (PipelineOptions); ready is the
+	// second queue, of their calls, bounded by queuedCalls as queue is by queuedRecords; caps
+	// bounds their series (signals.go).
+	logCalls    func(plog.Logs, []detectors.Call) []detectors.Call
+	metricCalls func(pmetric.Metrics, []detectors.Call) []detectors.Call
+	ready       chan readyCalls
+	queuedCalls atomic.Int64
+	caps        *seriesCaps
 }
 
 // maxQueuedRecords bounds the records waiting in the hand-off queue (about 23 MB; a record is
@@ -85,6 +95,13 @@ type PipelineOptions struct {
 	// Hosts is where the hosts learned are kept (to be saved with the baselines); a new Map
 	// when nil.
 	Hosts *hosts.Map
+	// LogCalls maps log records to calls (coding agents' events, ingest/agentlogs); nil: logs
+	// are accepted and ignored. It is called on the receivers' goroutines, concurrently, and
+	// must not keep ld; it appends to out and returns it.
+	LogCalls func(ld plog.Logs, out []detectors.Call) []detectors.Call
+	// MetricCalls maps GenAI metrics to calls (ingest/genaimetrics); nil: metrics are accepted
+	// and ignored. Called as LogCalls is.
+	MetricCalls func(md pmetric.Metrics, out []detectors.Call) []detectors.Call
 }
 
 // NewPipeline validates cfg and builds a pipeline that hands calls to consumer. It starts
@@ -111,6 +128,11 @@ func NewPipeline(cfg Config, consumer Consumer, reg prometheus.Registerer, logge
 		fastPath: cfg.FastPath,
 		queue:    make(chan []normalize.Record, cfg.QueueSize),
 		now:      opts.Now,
+		// The calls of logs and metrics: a queue of their own, as long, and the same caps.
+		logCalls:    opts.LogCalls,
+		metricCalls: opts.MetricCalls,
+		ready:       make(chan readyCalls, cfg.QueueSize),
+		caps:        newSeriesCaps(cfg.MaxProviders, cfg.MaxModelsPerProvider),
 	}
 	if p.now == nil {
 		p.now = time.Now
@@ -188,7 +210,8 @@ func (p *Pipeline) submit(protocol string, res wire.Batch) (receiver.Result, err
 	return out, nil
 }
 
-// Run assembles queued records into calls until ctx is cancelled; then it drains the queue,
+// Run assembles queued records into calls, and hands on the calls of logs and metrics (the
+// second queue), until ctx is cancelled; then it drains both queues,
 // counts the attempts still waiting for their LLM span, and returns nil. Stop the receivers
 // before cancelling ctx, so that nothing is submitted after the drain.
 func (p *Pipeline) Run(ctx context.Context) error {
@@ -203,6 +226,8 @@ func (p *Pipeline) Run(ctx context.Context) error {
 				case recs := <-p.queue:
 					calls = p.process(recs, calls[:0])
 					p.deliver(calls)
+				case r := <-p.ready:
+					p.deliverReady(r)
 				default:
 					calls = p.asm.Flush(calls[:0])
 					p.deliver(calls)
@@ -213,6 +238,8 @@ func (p *Pipeline) Run(ctx context.Context) error {
 		case recs := <-p.queue:
 			calls = p.process(recs, calls[:0])
 			p.deliver(calls)
+		case r := <-p.ready:
+			p.deliverReady(r)
 		case <-ticker.C:
 			calls = p.asm.Tick(p.now(), calls[:0])
 			p.deliver(calls)
@@ -252,15 +279,21 @@ func (p *Pipeline) countHosts() {
 	p.metrics.learnedHosts.WithLabelValues("unattributed").Add(float64(after.Unattributed - before.Unattributed))
 }
 
-func (p *Pipeline) deliver(calls []detectors.Call) {
+// deliver counts span-made calls and hands them to the consumer.
+func (p *Pipeline) deliver(calls []detectors.Call) { p.deliverFrom(sourceSpans, calls) }
+
+// deliverFrom counts calls of source and hands them to the consumer.
+func (p *Pipeline) deliverFrom(source string, calls []detectors.Call) {
 	p.countHosts()
 	p.pendingGroups.Store(int64(p.asm.Pending()))
 	if len(calls) == 0 {
 		return
 	}
 	for i := range calls {
+		p.caps.observe(&calls[i])
 		p.metrics.countCall(&calls[i])
 	}
+	p.metrics.callsBySource.WithLabelValues(source).Add(float64(len(calls)))
 	p.fresh.calls(p.now(), calls)
 	p.consumer.ConsumeCalls(calls)
 }

@@ -17,8 +17,8 @@ import (
 	"github.com/outagewatch/outagewatch/ingest/receiver"
 )
 
-// Server owns the OTLP listeners: gRPC (with room for more services, such as gRPC health) and
-// HTTP. Build it with NewServer, register extra gRPC services on GRPC(), then Start; Shutdown
+// Server owns the OTLP listeners: gRPC (the trace, logs and metrics services, with room for
+// more, such as gRPC health) and HTTP (/v1/traces, /v1/logs, /v1/metrics). Build it with NewServer, register extra gRPC services on GRPC(), then Start; Shutdown
 // stops both listeners and waits for the requests in flight.
 type Server struct {
 	cfg    Config
@@ -64,9 +64,13 @@ func NewServer(cfg Config, p *Pipeline, logger *slog.Logger) (*Server, error) {
 		MaxConnectionIdle:     cfg.GRPC.MaxConnectionIdle,
 		MaxConnectionAge:      cfg.GRPC.MaxConnectionAge,
 		MaxConnectionAgeGrace: cfg.GRPC.MaxConnectionAgeGrace,
+		Logs:                  p,
+		Metrics:               p,
 	})
 	mux := http.NewServeMux()
 	mux.Handle(TracesPath, receiver.NewHTTPHandler(p, p.recv, cfg.MaxRequestBytes, adm))
+	mux.Handle(receiver.LogsPath, receiver.NewLogsHTTPHandler(p, p.recv, cfg.MaxRequestBytes, adm))
+	mux.Handle(receiver.MetricsPath, receiver.NewMetricsHTTPHandler(p, p.recv, cfg.MaxRequestBytes, adm))
 	// Any other path (an exporter configured with /v1/trace, or without /v1/traces): 404 naming
 	// the right one, counted, logged once per path a minute.
 	mux.Handle("/", receiver.NewUnknownPathHandler(p.recv, s.logger))
