@@ -280,8 +280,8 @@ func (c *Converter) emit(tmpl detectors.Call, n uint64, out []detectors.Call) []
 
 // advance returns the count (and sum) of p since the previous point of its stream; ok is false
 // when p makes no calls. Delta points are taken as they are. A cumulative stream's first point
-// counts in full only when the stream started after the Converter (and after any stream was
-// forgotten); otherwise it sets the baseline. A lower count or a later start time is a reset:
+// counts in full only when the stream started after the Converter and is not one forgotten
+// beyond Options.MaxStreams; otherwise it sets the baseline. A lower count or a later start time is a reset:
 // the point's count is all calls since its start.
 func (c *Converter) advance(key streamKey, temp pmetric.AggregationTemporality, p point) (n uint64, sum float64, ok bool) {
 	switch temp {
@@ -295,8 +295,9 @@ func (c *Converter) advance(key streamKey, temp pmetric.AggregationTemporality, 
 	st := c.streams.get(key)
 	switch {
 	case st == nil:
+		forgotten := c.streams.forgotten(key)
 		c.streams.put(key, p.start, p.ts, p.count, p.sum)
-		if p.start == 0 || p.start < c.started || p.start <= c.streams.evictedUpTo {
+		if p.start == 0 || p.start < c.started || forgotten {
 			c.stats.Baselines++
 			return 0, 0, false
 		}

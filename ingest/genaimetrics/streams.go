@@ -28,19 +28,23 @@ type streamState struct {
 
 // streamTable keeps the last point of at most max cumulative streams; beyond that the stream
 // updated least recently is forgotten first. A forgotten stream seen again counts from its
-// next point on (its first point again sets the baseline).
+// next point on (its first point again sets the baseline): the keys of the last max streams
+// forgotten are kept for that, 16 bytes each.
 type streamTable struct {
 	max     int
 	m       map[streamKey]*streamState
 	lru     list.List // front: most recently updated; values are *streamState
 	evicted uint64
-	// evictedUpTo is the latest last-point time of a forgotten stream: a stream seen first
-	// that started before it may be one forgotten, so its first point sets the baseline.
-	evictedUpTo uint64
+	// gone remembers the keys of the last max streams forgotten (ring holds them in order, next
+	// is where the next one goes): a forgotten stream seen again must set its baseline, not
+	// count every call since its start a second time.
+	gone map[streamKey]struct{}
+	ring []streamKey
+	next int
 }
 
 func newStreamTable(max int) *streamTable {
-	return &streamTable{max: max, m: make(map[streamKey]*streamState)}
+	return &streamTable{max: max, m: make(map[streamKey]*streamState), gone: make(map[streamKey]struct{})}
 }
 
 // get returns the state of k, or nil.
@@ -58,11 +62,29 @@ func (t *streamTable) put(k streamKey, start, time, count uint64, sum float64) {
 		old := t.lru.Remove(t.lru.Back()).(*streamState)
 		delete(t.m, old.key)
 		t.evicted++
-		t.evictedUpTo = max(t.evictedUpTo, old.time)
+		t.forget(old.key)
 	}
 	s := &streamState{key: k, start: start, time: time, count: count, sum: sum}
 	s.elem = t.lru.PushFront(s)
 	t.m[k] = s
+}
+
+// forget remembers k as forgotten, forgetting the oldest such key beyond max.
+func (t *streamTable) forget(k streamKey) {
+	if len(t.ring) < t.max {
+		t.ring = append(t.ring, k)
+	} else {
+		delete(t.gone, t.ring[t.next])
+		t.ring[t.next] = k
+		t.next = (t.next + 1) % t.max
+	}
+	t.gone[k] = struct{}{}
+}
+
+// forgotten reports whether k is a stream forgotten lately.
+func (t *streamTable) forgotten(k streamKey) bool {
+	_, ok := t.gone[k]
+	return ok
 }
 
 // hasher builds stream keys. Its seeds are the process's: keys are never stored.
