@@ -83,12 +83,12 @@ func TestCumulativeResets(t *testing.T) {
 		p    pt
 		want int
 	}{
-		{pt{time.Second, time.Minute, 10, 10, a}, 10},      // started after the converter: all
-		{pt{time.Second, 2 * time.Minute, 15, 15, a}, 5},   // +5
-		{pt{time.Second, 2 * time.Minute, 15, 15, a}, 0},   // the same point again
-		{pt{time.Second, 3 * time.Minute, 4, 4, a}, 4},     // lower count: restarted
+		{pt{time.Second, time.Minute, 10, 10, a}, 10},         // started after the converter: all
+		{pt{time.Second, 2 * time.Minute, 15, 15, a}, 5},      // +5
+		{pt{time.Second, 2 * time.Minute, 15, 15, a}, 0},      // the same point again
+		{pt{time.Second, 3 * time.Minute, 4, 4, a}, 4},        // lower count: restarted
 		{pt{4 * time.Minute, 5 * time.Minute, 20, 20, a}, 20}, // a new start time: restarted
-		{pt{time.Second, 6 * time.Minute, 30, 30, a}, 0},   // a late point of an older run
+		{pt{time.Second, 6 * time.Minute, 30, 30, a}, 0},      // a late point of an older run
 		{pt{4 * time.Minute, 6 * time.Minute, 21, 21, a}, 1},
 	}
 	for i, s := range steps {
