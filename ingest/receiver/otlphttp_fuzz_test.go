@@ -25,8 +25,15 @@ func FuzzHTTPHandler(f *testing.F) {
 	f.Add([]byte{0x0a, 0x02, 0x0a, 0x00}, false, false)
 	adm := NewAdmission(AdmissionOptions{MaxBytesInFlight: 1 << 20, MaxWaiters: 4, MaxWait: longWait})
 	h := NewHTTPHandler(&decodingSink{}, NewMetrics(prometheus.NewRegistry()), 64<<10, adm)
-	f.Fuzz(func(t *testing.T, body []byte, json, gz bool) {
-		req := httptest.NewRequest(http.MethodPost, TracesPath, bytes.NewReader(body))
+	f.Fuzz(fuzzHandler(h, adm, TracesPath))
+}
+
+// fuzzHandler is the fuzz function of a signal's handler h at path, with the budget adm: any
+// body, in either encoding, plain or gzip, is answered 200 or 400/413 with a Status in the
+// request's encoding, and leaves nothing charged.
+func fuzzHandler(h http.Handler, adm *Admission, path string) func(t *testing.T, body []byte, json, gz bool) {
+	return func(t *testing.T, body []byte, json, gz bool) {
+		req := httptest.NewRequest(http.MethodPost, path, bytes.NewReader(body))
 		ct := contentTypeProto
 		if json {
 			ct = contentTypeJSON
@@ -59,7 +66,7 @@ func FuzzHTTPHandler(f *testing.F) {
 		if err != nil {
 			t.Fatalf("error body is not a Status: %v: %q", err, rec.Body.Bytes())
 		}
-	})
+	}
 }
 
 // FuzzStatusMessage: whatever a decoder says, the message sent back is valid UTF-8 and bounded.
