@@ -2,6 +2,8 @@ package agentlogs
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"flag"
 	"os"
@@ -180,4 +182,9 @@ func secrets(ld plog.Logs) []string {
 		}
 	}
 	return out
+}
+
+func sha8(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(sum[:4])
 }

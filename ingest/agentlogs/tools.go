@@ -8,12 +8,21 @@ import (
 )
 
 // classify returns the error class of a failure: from its HTTP status when it has one (≥ 400),
-// else from its texts.
+// else from its texts; the Anthropic SDK's "Connection error." (what Claude Code reports when
+// no response came) is a network error.
 func classify(status int, texts ...string) detectors.ErrorClass {
 	if status >= 400 {
 		return normalize.ClassFromStatus(status)
 	}
-	return normalize.ClassFromText(texts...)
+	c := normalize.ClassFromText(texts...)
+	if c == detectors.ClassOther {
+		for _, t := range texts {
+			if strings.Contains(strings.ToLower(t), "connection error") {
+				return detectors.ClassNetwork
+			}
+		}
+	}
+	return c
 }
 
 // claudeCode maps Claude Code's events. One api_request is one successful call (after any
