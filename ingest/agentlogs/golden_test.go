@@ -35,6 +35,7 @@ type goldenCall struct {
 	InputTokens      int64  `json:"input_tokens"`
 	OutputTokens     int64  `json:"output_tokens"`
 	DurationMillis   int64  `json:"duration_ms"`
+	TTFTMillis       int64  `json:"ttft_ms"`
 	Service          string `json:"service"`
 	ServiceNamespace string `json:"service_namespace,omitempty"`
 	Environment      string `json:"environment,omitempty"`
@@ -57,7 +58,7 @@ func toGolden(c detectors.Call) goldenCall {
 		Time: t, Provider: c.Provider, Model: c.Model, Operation: c.Operation,
 		Outcome: c.Outcome.String(), ErrorClass: c.ErrorClass.String(), HTTPStatus: c.HTTPStatus,
 		Streaming: c.Streaming, InputTokens: c.InputTokens, OutputTokens: c.OutputTokens,
-		DurationMillis: c.Duration.Milliseconds(), Service: c.Service,
+		DurationMillis: c.Duration.Milliseconds(), TTFTMillis: c.TTFT.Milliseconds(), Service: c.Service,
 		ServiceNamespace: c.ServiceNamespace, Environment: c.Environment, Caller: c.ServiceCaller(),
 		Convention: c.Convention, Source: c.Source.String(), Attempts: c.Attempts,
 		FailedAttempts: c.FailedAttempts, AttemptClass: c.AttemptClass.String(),
@@ -65,14 +66,15 @@ func toGolden(c detectors.Call) goldenCall {
 	}
 }
 
-// fixtures lists the OTLP/JSON log fixtures in testdata: every .json file but the goldens.
+// fixtures lists the OTLP/JSON log fixtures in testdata: every .json file but the goldens and the
+// metrics recorded alongside (.metrics.json).
 func fixtures(t *testing.T) []string {
 	t.Helper()
 	paths, err := filepath.Glob(filepath.Join("testdata", "*.json"))
 	require.NoError(t, err)
 	var out []string
 	for _, p := range paths {
-		if !strings.HasSuffix(p, ".golden.json") {
+		if !strings.HasSuffix(p, ".golden.json") && !strings.HasSuffix(p, ".metrics.json") {
 			out = append(out, p)
 		}
 	}

@@ -37,10 +37,11 @@ func (r *record) claudeCode(event string) (detectors.Call, bool) {
 		Duration:  millis(a, "duration_ms"),
 		RequestID: requestID(ConventionClaudeCode, str(a, "request_id")),
 	}
-	c.Provider = claudeProvider(c.Model)
+	c.Provider = claudeProvider(str(a, "anthropic.provider"), c.Model)
 	switch event {
 	case "api_request":
 		c.InputTokens, c.OutputTokens = tokens(a, "input_tokens"), tokens(a, "output_tokens")
+		c.TTFT = millis(a, "ttft_ms")
 		if n := positive(a, "attempt"); n > 0 {
 			// The failed attempts' class is not told: they are recorded, not counted as errors.
 			c.Attempts, c.FailedAttempts = n, n-1
@@ -62,10 +63,21 @@ func (r *record) claudeCode(event string) (detectors.Call, bool) {
 	return c, false
 }
 
-// claudeProvider says who served a Claude Code call, from the model id: Bedrock's ids name the
-// vendor ("us.anthropic.claude-sonnet-4-…-v1:0", "anthropic.claude-…", an ARN), Vertex's carry
-// the version after an @ ("claude-sonnet-4@20250514"); any other is Anthropic's API.
-func claudeProvider(model string) string {
+// claudeProvider says who served a Claude Code call: its anthropic.provider attribute
+// ("firstParty", "bedrock", "vertex", "foundry") when it names one, else the model id: Bedrock's
+// ids name the vendor ("us.anthropic.claude-sonnet-4-…-v1:0", "anthropic.claude-…", an ARN),
+// Vertex's carry the version after an @ ("claude-sonnet-4@20250514"); any other is Anthropic's API.
+func claudeProvider(attr, model string) string {
+	switch strings.ToLower(attr) {
+	case "firstparty", "anthropic":
+		return "anthropic"
+	case "bedrock":
+		return "aws.bedrock"
+	case "vertex":
+		return "gcp.vertex_ai"
+	case "foundry":
+		return "azure.ai.inference"
+	}
 	m := strings.ToLower(model)
 	switch {
 	case strings.HasPrefix(m, "arn:aws:bedrock") || strings.Contains(m, "anthropic.claude"):
