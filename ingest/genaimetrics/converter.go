@@ -80,14 +80,18 @@ type Stats struct {
 // Converter turns GenAI metrics into calls. It keeps the last point of each cumulative stream
 // and the services seen sending spans; it is safe for concurrent use.
 type Converter struct {
-	mu      sync.Mutex
+	mu      sync.Mutex // guards all but spans
 	opts    Options
 	started uint64 // unix nanoseconds at New
 	streams *streamTable
 	hash    *hasher
-	spans   seenSet // services sending GenAI spans
 	histos  seenSet // services sending gen_ai.client.operation.duration
 	stats   Stats
+
+	// spans (the services sending GenAI spans) has a lock of its own: SpanSeen is on the span
+	// path's hot path and must not wait for an export being converted.
+	spansMu sync.Mutex
+	spans   seenSet
 }
 
 // New returns a Converter with opts, defaults filled in.
@@ -149,9 +153,16 @@ func (c *Converter) Calls(md pmetric.Metrics, out []detectors.Call) []detectors.
 // metrics with timestamps within Options.SpanOverlap of t are then skipped, so that a call is
 // never counted twice. The pipeline calls it for every call made from spans.
 func (c *Converter) SpanSeen(service string, t time.Time) {
-	c.mu.Lock()
+	c.spansMu.Lock()
 	c.spans.mark(service, t, c.opts.SpanOverlap)
-	c.mu.Unlock()
+	c.spansMu.Unlock()
+}
+
+// spanned reports whether service sent GenAI spans within Options.SpanOverlap of t.
+func (c *Converter) spanned(service string, t time.Time) bool {
+	c.spansMu.Lock()
+	defer c.spansMu.Unlock()
+	return c.spans.within(service, t, c.opts.SpanOverlap)
 }
 
 // Dropped returns the number of calls dropped beyond Options.MaxCallsPerPoint.

@@ -248,3 +248,36 @@ func TestUnspecifiedTemporalityAndMissingTimestamp(t *testing.T) {
 		t.Errorf("stats %+v", s)
 	}
 }
+
+func TestConcurrentSpanSeenAndCalls(t *testing.T) {
+	c := newTestConverter(Options{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := range 1000 {
+			c.SpanSeen("svc-"+string(rune('a'+i%26)), t0.Add(time.Duration(i)*time.Second))
+		}
+	}()
+	a := genAI("openai", "gpt-4o", "")
+	for i := range 50 {
+		c.Calls(durationMetrics(explicit, cumulative, svc, pt{time.Second, time.Duration(i+1) * time.Minute, uint64(i), 0, a}), nil)
+		_ = c.Stats()
+	}
+	<-done
+	if s := c.Stats(); s.Calls != 49 {
+		t.Errorf("stats %+v", s)
+	}
+}
+
+func TestServicesBound(t *testing.T) {
+	c := newTestConverter(Options{MaxServices: 3, SpanOverlap: time.Minute})
+	for i := range 10 {
+		c.SpanSeen(string(rune('a'+i)), t0.Add(time.Duration(i)*time.Second))
+	}
+	if n := len(c.spans.last); n > 3 {
+		t.Errorf("%d services remembered, bound 3", n)
+	}
+	if !c.spanned("j", t0.Add(10*time.Second)) {
+		t.Error("the latest service was forgotten")
+	}
+}

@@ -3,6 +3,7 @@ package genaimetrics
 import (
 	"cmp"
 	"math"
+	"slices"
 	"time"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
@@ -228,7 +229,7 @@ func (c *Converter) durationPoint(k streamID, temp pmetric.AggregationTemporalit
 	if !ok || n == 0 {
 		return out
 	}
-	if c.spans.within(res.caller, t, c.opts.SpanOverlap) {
+	if c.spanned(res.caller, t) {
 		c.stats.Skipped += n
 		return out
 	}
@@ -254,7 +255,7 @@ func (c *Converter) geminiPoint(k streamID, temp pmetric.AggregationTemporality,
 	if !ok || n == 0 {
 		return out
 	}
-	if c.spans.within(res.caller, t, c.opts.SpanOverlap) || c.histos.within(res.caller, t, c.opts.SpanOverlap) {
+	if c.spanned(res.caller, t) || c.histos.within(res.caller, t, c.opts.SpanOverlap) {
 		c.stats.Skipped += n
 		return out
 	}
@@ -269,10 +270,9 @@ func (c *Converter) emit(tmpl detectors.Call, n uint64, out []detectors.Call) []
 		c.stats.Dropped += n - max
 		n = max
 	}
-	out = append(out, make([]detectors.Call, n)...)
-	tail := out[len(out)-int(n):]
-	for i := range tail {
-		tail[i] = tmpl
+	out = slices.Grow(out, int(n))
+	for range n {
+		out = append(out, tmpl)
 	}
 	c.stats.Calls += n
 	return out
