@@ -1,17 +1,3 @@
-//go:build otelsdkmetric
-
-// This test needs go.opentelemetry.io/otel/sdk/metric and
-// go.opentelemetry.io/otel/exporters/otlp/otlpmetric/otlpmetrichttp required by go.mod; both
-// are in the module graph and go.sum but not (yet) in go.mod, which this package does not own.
-// Run it with a copy of go.mod that requires them:
-//
-//	D=$(mktemp -d) && cp go.mod go.sum $D && go mod edit -modfile=$D/go.mod \
-//	  -require=go.opentelemetry.io/otel/sdk/metric@v1.47.0 \
-//	  -require=go.opentelemetry.io/otel/exporters/otlp/otlpmetric/otlpmetrichttp@v1.43.0 &&
-//	  GOFLAGS=-mod=mod go test -modfile=$D/go.mod -tags otelsdkmetric ./ingest/genaimetrics
-//
-// Once go.mod requires them, drop the build constraint.
-
 package genaimetrics
 
 import (
