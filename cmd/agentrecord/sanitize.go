@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"strings"
 
@@ -26,6 +27,9 @@ var fixed = map[string]string{
 	"process.command":    "agent",
 	"process.executable": "agent",
 }
+
+// maxString is the longest string value a fixture keeps whole.
+const maxString = 512
 
 // sanitizer replaces this machine's names in attribute values.
 type sanitizer struct{ replace *strings.Replacer }
@@ -55,7 +59,12 @@ func (s *sanitizer) attrs(m pcommon.Map) {
 func (s *sanitizer) value(v pcommon.Value) {
 	switch v.Type() {
 	case pcommon.ValueTypeStr:
-		v.SetStr(s.replace.Replace(v.Str()))
+		str := s.replace.Replace(v.Str())
+		if len(str) > maxString {
+			// A system prompt or a request's messages: not what a fixture is for.
+			str = fmt.Sprintf("%s…(%d bytes elided)", strings.ToValidUTF8(str[:64], ""), len(str)-64)
+		}
+		v.SetStr(str)
 	case pcommon.ValueTypeMap:
 		s.attrs(v.Map())
 	case pcommon.ValueTypeSlice:

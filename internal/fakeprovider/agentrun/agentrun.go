@@ -82,8 +82,8 @@ func Command(ctx context.Context, tool string, opts Options) (*exec.Cmd, error) 
 		if err := writeGeminiSettings(home, opts.OTLP, opts.Protocol); err != nil {
 			return nil, err
 		}
-		args = []string{"-p", Prompt, "-m", Models[tool], "--telemetry", "--telemetry-target=local",
-			"--telemetry-otlp-endpoint=" + opts.OTLP, "--telemetry-otlp-protocol=http"}
+		// Gemini CLI 0.61 has no --telemetry flags: settings.json and GEMINI_TELEMETRY_* set it.
+		args = []string{"-p", Prompt, "-m", Models[tool], "--skip-trust"}
 	case "codex":
 		codexHome := filepath.Join(home, ".codex")
 		if err := writeCodexConfig(codexHome, opts.Provider, opts.OTLP, opts.Protocol); err != nil {

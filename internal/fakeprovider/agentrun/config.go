@@ -14,8 +14,9 @@ func writeGeminiSettings(home, otlp, protocol string) error {
 	settings := map[string]any{
 		"security":  map[string]any{"auth": map[string]any{"selectedType": "gemini-api-key"}, "folderTrust": map[string]any{"enabled": false}},
 		"telemetry": map[string]any{"enabled": true, "target": "local", "otlpEndpoint": otlp, "otlpProtocol": "http", "logPrompts": false},
-		"general":   map[string]any{"disableAutoUpdate": true, "disableUpdateNag": true},
-		"privacy":   map[string]any{"usageStatisticsEnabled": false},
+		// maxAttempts: two attempts (the default is ten, with 5 s to 30 s between them).
+		"general": map[string]any{"disableAutoUpdate": true, "disableUpdateNag": true, "maxAttempts": 2},
+		"privacy": map[string]any{"usageStatisticsEnabled": false},
 	}
 	b, err := json.MarshalIndent(settings, "", "  ")
 	if err != nil {
