@@ -19,10 +19,13 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
+
+	"go.opentelemetry.io/collector/pdata/pmetric"
 
 	"github.com/outagewatch/outagewatch/internal/fakeprovider"
 	"github.com/outagewatch/outagewatch/internal/fakeprovider/agentrun"
@@ -38,6 +41,8 @@ func main() {
 	protocol := flag.String("protocol", "http/json", "OTLP encoding: http/json or http/protobuf")
 	timeout := flag.Duration("timeout", 3*time.Minute, "bound on the CLI's run")
 	verbose := flag.Bool("v", false, "print the CLI's output")
+	keep := flag.String("metrics", `api|request|token|sse|error|retr|latency|session\.count|cost|operation\.duration`,
+		"regular expression: the metrics a fixture keeps, by name (Codex sends about fifty, most of them about its own start)")
 	flag.Parse()
 	if *bin == "" {
 		log.Fatal("no -bin and no OUTAGEWATCH_AGENTS_BIN: run scripts/agents.sh first")
@@ -88,6 +93,11 @@ func main() {
 	}
 	fmt.Fprintf(os.Stderr, "agentrecord: wrote %s.json\n", base)
 	if metrics := rec.Metrics(); metrics.ResourceMetrics().Len() > 0 {
+		re, err := regexp.Compile(*keep)
+		if err != nil {
+			log.Fatalf("-metrics: %v", err)
+		}
+		keepMetrics(metrics, re)
 		s.metrics(metrics)
 		if err := writeJSON(base+".metrics.json", metrics); err != nil {
 			log.Fatal(err)
@@ -145,4 +155,15 @@ func metricNames(rec *otlprecord.Recorder) []string {
 	}
 	sort.Strings(names)
 	return names
+}
+
+// keepMetrics removes the metrics whose names do not match re.
+func keepMetrics(m pmetric.Metrics, re *regexp.Regexp) {
+	for i := 0; i < m.ResourceMetrics().Len(); i++ {
+		sms := m.ResourceMetrics().At(i).ScopeMetrics()
+		for j := 0; j < sms.Len(); j++ {
+			sms.At(j).Metrics().RemoveIf(func(x pmetric.Metric) bool { return !re.MatchString(x.Name()) })
+		}
+		sms.RemoveIf(func(sm pmetric.ScopeMetrics) bool { return sm.Metrics().Len() == 0 })
+	}
 }

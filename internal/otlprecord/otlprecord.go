@@ -180,14 +180,20 @@ func (r *Recorder) LogEventNames() []string {
 	return names
 }
 
-// EventName returns a log record's event name: its EventName field, else its event.name
-// attribute, else its body as a string.
+// EventName returns a log record's event name: its event.name attribute (Codex, Gemini CLI),
+// prefixed as in the body when the body ends with it (Claude Code: body
+// "claude_code.api_error", event.name "api_error"), else the EventName field, else the body.
 func EventName(lr plog.LogRecord) string {
+	body := lr.Body().AsString()
+	if v, ok := lr.Attributes().Get("event.name"); ok {
+		name := v.AsString()
+		if strings.HasSuffix(body, "."+name) {
+			return body
+		}
+		return name
+	}
 	if n := lr.EventName(); n != "" {
 		return n
 	}
-	if v, ok := lr.Attributes().Get("event.name"); ok {
-		return v.AsString()
-	}
-	return lr.Body().AsString()
+	return body
 }

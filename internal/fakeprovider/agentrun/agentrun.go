@@ -186,7 +186,10 @@ func GeminiEnv(provider, otlp, protocol string) []string {
 	}, OTelEnv(otlp, protocol)...)
 }
 
-// CodexEnv is Codex's environment: the fake API key and the CODEX_HOME holding config.toml.
+// CodexEnv is Codex's environment: the fake API key, the CODEX_HOME holding config.toml (where
+// its exporters are), and the OpenTelemetry SDK's batch delays, short (Codex exits after a
+// failed turn without exporting what its batches still hold).
 func CodexEnv(codexHome string) []string {
-	return []string{"OPENAI_API_KEY=fake", "CODEX_HOME=" + codexHome}
+	return []string{"OPENAI_API_KEY=fake", "CODEX_HOME=" + codexHome,
+		"OTEL_BLRP_SCHEDULE_DELAY=100", "OTEL_BSP_SCHEDULE_DELAY=100", "OTEL_METRIC_EXPORT_INTERVAL=1000"}
 }
