@@ -252,3 +252,15 @@ func TestOtherRecordsIgnored(t *testing.T) {
 	require.Empty(t, Calls(ld, nil))
 	require.Empty(t, Calls(plog.NewLogs(), nil))
 }
+
+// TestCodexCallSiteEventName: Codex's records carry the tracing call site in the OTLP eventName;
+// the event.name attribute names the event.
+func TestCodexCallSiteEventName(t *testing.T) {
+	c := one(t, logs(map[string]any{"service.name": "codex_exec"}, map[string]any{
+		"event_name": "event otel/src/events/session_telemetry.rs:837", "event.name": "codex.api_request",
+		"http.response.status_code": "503", "error.message": "http 503", "attempt": "0", "model": "gpt-5",
+	}))
+	require.Equal(t, ConventionCodex, c.Convention)
+	require.Equal(t, detectors.ClassOverloaded, c.ErrorClass)
+	require.Equal(t, 503, c.HTTPStatus)
+}
