@@ -41,6 +41,7 @@ func main() {
 	protocol := flag.String("protocol", "http/json", "OTLP encoding: http/json or http/protobuf")
 	timeout := flag.Duration("timeout", 3*time.Minute, "bound on the CLI's run")
 	verbose := flag.Bool("v", false, "print the CLI's output")
+	target := flag.String("otlp", "", "OTLP/HTTP base URL to export to instead of the recorder (a watcher: http://127.0.0.1:4318); no fixtures then")
 	keep := flag.String("metrics", `api|request|token|sse|error|retr|latency|session\.count|cost|operation\.duration`,
 		"regular expression: the metrics a fixture keeps, by name (Codex sends about fifty, most of them about its own start)")
 	flag.Parse()
@@ -66,8 +67,12 @@ func main() {
 	}
 	defer os.RemoveAll(dir)
 
+	otlp := collector.URL
+	if *target != "" {
+		otlp, *out = *target, ""
+	}
 	res := agentrun.Run(context.Background(), *tool, agentrun.Options{
-		Bin: *bin, Provider: provider.URL, OTLP: collector.URL, Dir: dir, Protocol: *protocol, Timeout: *timeout,
+		Bin: *bin, Provider: provider.URL, OTLP: otlp, Dir: dir, Protocol: *protocol, Timeout: *timeout,
 	})
 	time.Sleep(*settle)
 	fmt.Fprintf(os.Stderr, "agentrecord: %s %s: exit %v after %.1f s\n", *tool, fault, res.Err, res.Duration.Seconds())

@@ -57,6 +57,9 @@ func (r *Recorder) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		return
 	}
 	isJSON := strings.HasPrefix(req.Header.Get("Content-Type"), "application/json")
+	r.mu.Lock()
+	r.requests[req.URL.Path+" "+req.Header.Get("Content-Type")]++
+	r.mu.Unlock()
 	resp, err := r.keep(req.URL.Path, raw, isJSON)
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)
@@ -118,7 +121,7 @@ func (r *Recorder) keep(path string, raw []byte, isJSON bool) ([]byte, error) {
 }
 
 // Requests returns how many export requests of each signal ("logs", "metrics", "traces") were
-// received.
+// received, and of each path and content type ("/v1/logs application/json").
 func (r *Recorder) Requests() map[string]int {
 	r.mu.Lock()
 	defer r.mu.Unlock()

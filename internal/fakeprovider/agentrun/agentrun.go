@@ -28,7 +28,7 @@ var Models = map[string]string{
 // Providers are the provider each CLI's calls go to, as the watcher names it.
 var Providers = map[string]string{
 	"claude": "anthropic",
-	"gemini": "google",
+	"gemini": "gcp.gemini",
 	"codex":  "openai",
 }
 
