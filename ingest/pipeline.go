@@ -72,13 +72,14 @@ type Pipeline struct {
 	// fresh tracks what arrived lately (Freshness).
 	fresh *freshness
 	// logCalls and metricCalls map logs and metrics to calls (PipelineOptions); ready is the
-	// second queue, of their calls, bounded by queuedCalls as queue is by queuedRecords; caps
-	// bounds their series (signals.go).
+	// second queue, of their calls, bounded by queuedCalls as queue is by queuedRecords; the
+	// assembler caps their series with the span-made calls' (signals.go). spanCalls is told of
+	// the span-made calls (PipelineOptions.SpanCalls).
 	logCalls    func(plog.Logs, []detectors.Call) []detectors.Call
 	metricCalls func(pmetric.Metrics, []detectors.Call) []detectors.Call
+	spanCalls   func([]detectors.Call)
 	ready       chan readyCalls
 	queuedCalls atomic.Int64
-	caps        *seriesCaps
 }
 
 // maxQueuedRecords bounds the records waiting in the hand-off queue (about 23 MB; a record is
@@ -102,6 +103,11 @@ type PipelineOptions struct {
 	// MetricCalls maps GenAI metrics to calls (ingest/genaimetrics); nil: metrics are accepted
 	// and ignored. Called as LogCalls is.
 	MetricCalls func(md pmetric.Metrics, out []detectors.Call) []detectors.Call
+	// SpanCalls is told of every batch of span-made calls, on the pipeline's goroutine, before
+	// the consumer: the GenAI metrics' mapper skips the metrics of a service that sends spans
+	// (genaimetrics.Converter.SpanSeen), so that no call is counted twice. It must not keep
+	// the slice.
+	SpanCalls func(calls []detectors.Call)
 }
 
 // NewPipeline validates cfg and builds a pipeline that hands calls to consumer. It starts
@@ -131,8 +137,8 @@ func NewPipeline(cfg Config, consumer Consumer, reg prometheus.Registerer, logge
 		// The calls of logs and metrics: a queue of their own, as long, and the same caps.
 		logCalls:    opts.LogCalls,
 		metricCalls: opts.MetricCalls,
+		spanCalls:   opts.SpanCalls,
 		ready:       make(chan readyCalls, cfg.QueueSize),
-		caps:        newSeriesCaps(cfg.MaxProviders, cfg.MaxModelsPerProvider),
 	}
 	if p.now == nil {
 		p.now = time.Now
@@ -290,8 +296,10 @@ func (p *Pipeline) deliverFrom(source string, calls []detectors.Call) {
 		return
 	}
 	for i := range calls {
-		p.caps.observe(&calls[i])
 		p.metrics.countCall(&calls[i])
+	}
+	if source == sourceSpans && p.spanCalls != nil {
+		p.spanCalls(calls)
 	}
 	p.metrics.callsBySource.WithLabelValues(source).Add(float64(len(calls)))
 	p.fresh.calls(p.now(), calls)

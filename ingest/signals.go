@@ -70,68 +70,16 @@ func (p *Pipeline) queueReady(source string, calls []detectors.Call) error {
 	return ErrQueueFull
 }
 
-// deliverReady hands on the calls of a mapper, their providers and models capped as the
-// assembler caps the span-made calls' (seriesCaps).
+// deliverReady hands on the calls of a mapper, their providers and models capped by the
+// assembler, in the same count of series as the span-made calls.
 func (p *Pipeline) deliverReady(r readyCalls) {
 	p.queuedCalls.Add(-int64(len(r.calls)))
+	before := p.asm.Stats()
 	for i := range r.calls {
-		prov, model := p.caps.apply(&r.calls[i])
-		if prov {
-			p.metrics.folded.WithLabelValues("provider").Inc()
-		}
-		if model {
-			p.metrics.folded.WithLabelValues("model").Inc()
-		}
+		p.asm.Cap(&r.calls[i])
 	}
+	after := p.asm.Stats()
+	p.metrics.folded.WithLabelValues("provider").Add(float64(after.FoldedProv - before.FoldedProv))
+	p.metrics.folded.WithLabelValues("model").Add(float64(after.FoldedModels - before.FoldedModels))
 	p.deliverFrom(r.source, r.calls)
-}
-
-// seriesCaps caps the series (provider, model) of the calls made by mappers. The assembler caps
-// the span-made calls' on its own (assemble.Config.MaxProviders, MaxModels) and does not say
-// which it holds, so seriesCaps learns every series delivered, whatever its source (observe),
-// and folds a mapper's call into "other" as the assembler would when its provider, or model,
-// is new and the caps are reached among those delivered (apply). Span-made calls are never
-// folded here: with spans alone, nothing changes. When both sources bring new providers the
-// series stay bounded, by at most twice the caps (the assembler's own, and the mappers' before
-// it had any), rather than exactly by them. Only the pipeline goroutine touches it.
-type seriesCaps struct {
-	maxProviders, maxModels int
-	models                  map[string]map[string]struct{}
-	last                    [2]string // the series last seen: calls come in runs of one
-}
-
-func newSeriesCaps(maxProviders, maxModels int) *seriesCaps {
-	return &seriesCaps{maxProviders: maxProviders, maxModels: maxModels, models: map[string]map[string]struct{}{}}
-}
-
-// observe learns the series of a call already capped (by the assembler).
-func (s *seriesCaps) observe(c *detectors.Call) {
-	if c.Provider == s.last[0] && c.Model == s.last[1] {
-		return
-	}
-	models := s.models[c.Provider]
-	if models == nil {
-		models = map[string]struct{}{}
-		s.models[c.Provider] = models
-	}
-	models[c.Model] = struct{}{}
-	s.last = [2]string{c.Provider, c.Model}
-}
-
-// apply folds c's provider beyond maxProviders and its model beyond maxModels into "other"
-// ("other" counts towards the caps), learns the series, and reports what it folded.
-func (s *seriesCaps) apply(c *detectors.Call) (provider, model bool) {
-	if c.Provider == s.last[0] && c.Model == s.last[1] {
-		return false, false
-	}
-	models, ok := s.models[c.Provider]
-	if !ok && len(s.models) >= s.maxProviders-1 && c.Provider != detectors.OtherProvider {
-		provider, c.Provider = true, detectors.OtherProvider
-		models = s.models[c.Provider]
-	}
-	if _, ok := models[c.Model]; !ok && len(models) >= s.maxModels-1 && c.Model != detectors.OtherModel {
-		model, c.Model = true, detectors.OtherModel
-	}
-	s.observe(c)
-	return provider, model
 }

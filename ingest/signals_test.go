@@ -280,22 +280,3 @@ func TestReadyCallsRespectTheCaps(t *testing.T) {
 	require.Equal(t, 1.0, sumMetric(t, ts.reg, "outagewatch_ingest_folded_calls_total", map[string]string{"what": "provider"}))
 	require.Equal(t, 2.0, sumMetric(t, ts.reg, "outagewatch_ingest_folded_calls_total", map[string]string{"what": "model"}))
 }
-
-func TestSeriesCapsCountTheSpanMadeSeries(t *testing.T) {
-	t.Parallel()
-	caps := newSeriesCaps(3, 2)
-	caps.observe(&detectors.Call{Provider: "openai", Model: "gpt-4.1"})
-	caps.observe(&detectors.Call{Provider: "anthropic", Model: "claude"})
-	c := detectors.Call{Provider: "gemini", Model: "flash"}
-	prov, model := caps.apply(&c)
-	require.True(t, prov, "two providers from spans and the slot of other: a third is folded")
-	require.False(t, model)
-	require.Equal(t, detectors.OtherProvider, c.Provider)
-	c = detectors.Call{Provider: "openai", Model: "gpt-4.1"}
-	prov, model = caps.apply(&c)
-	require.False(t, prov || model, "a series seen from spans is known")
-	c = detectors.Call{Provider: "openai", Model: "o3"}
-	_, model = caps.apply(&c)
-	require.True(t, model)
-	require.Equal(t, "openai/other", c.Provider+"/"+c.Model)
-}

@@ -24,6 +24,8 @@ import (
 	"github.com/outagewatch/outagewatch/health"
 	"github.com/outagewatch/outagewatch/incidents"
 	"github.com/outagewatch/outagewatch/ingest"
+	"github.com/outagewatch/outagewatch/ingest/agentlogs"
+	"github.com/outagewatch/outagewatch/ingest/genaimetrics"
 	"github.com/outagewatch/outagewatch/ingest/hosts"
 	"github.com/outagewatch/outagewatch/internal/memlimit"
 	"github.com/outagewatch/outagewatch/internal/supervisor"
@@ -143,7 +145,22 @@ func newApp(cfg Config, memoryCeiling int64, logger *slog.Logger) (*app, error) 
 	if err != nil {
 		return nil, fmt.Errorf("alerts: %w", err)
 	}
-	if a.pipeline, err = ingest.NewPipeline(cfg.Ingest, consumer, reg, logger, ingest.PipelineOptions{Hosts: a.hosts}); err != nil {
+	// Coding agents' log events and GenAI metrics become calls too (docs/normalisation.md); the
+	// metrics of a service that sends spans are skipped, so that no call counts twice.
+	genai := genaimetrics.New(genaimetrics.Options{})
+	popts := ingest.PipelineOptions{
+		Hosts: a.hosts, LogCalls: agentlogs.Calls, MetricCalls: genai.Calls,
+		SpanCalls: func(calls []detectors.Call) {
+			last := ""
+			for i := range calls {
+				if svc := calls[i].ServiceCaller(); svc != last || i == len(calls)-1 {
+					genai.SpanSeen(svc, calls[i].Time)
+					last = svc
+				}
+			}
+		},
+	}
+	if a.pipeline, err = ingest.NewPipeline(cfg.Ingest, consumer, reg, logger, popts); err != nil {
 		return nil, fmt.Errorf("ingest pipeline: %w", err)
 	}
 	icfg := cfg.Ingest

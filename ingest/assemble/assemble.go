@@ -432,6 +432,11 @@ func attemptClass(r *normalize.Record) detectors.ErrorClass {
 
 // capSeries folds providers beyond maxProviders and models beyond maxModels into "other"; "other"
 // counts towards the caps, so at most maxProviders × maxModels series exist.
+// Cap applies the caps on series to a call made elsewhere (from coding agents' logs or GenAI
+// metrics): its provider and model are folded into "other" as a span-made call's would be, in
+// the same count of series, and the folds are counted in Stats.
+func (a *Assembler) Cap(c *detectors.Call) { a.capSeries(c) }
+
 func (a *Assembler) capSeries(c *detectors.Call) {
 	if c.Provider == a.lastSeries[0] && c.Model == a.lastSeries[1] {
 		return // tracked already: calls come in runs of one series
