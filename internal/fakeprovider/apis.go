@@ -65,9 +65,7 @@ func (s *Server) anthropic(w http.ResponseWriter, r *http.Request, rec *Request)
 	usage := map[string]any{"input_tokens": 12, "output_tokens": 3, "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0}
 	if !rec.Stream {
 		if f.Cut {
-			w.Header().Set("Content-Type", "application/json")
-			_, _ = w.Write([]byte(`{"id":"` + msgID + `","type":"message","content":[{"type":"te`))
-			cut()
+			halfBody(w, `{"id":"`+msgID+`","type":"message","content":[{"type":"te`)
 		}
 		writeJSON(w, http.StatusOK, map[string]any{
 			"id": msgID, "type": "message", "role": "assistant", "model": rec.Model,
@@ -171,9 +169,7 @@ func (s *Server) gemini(w http.ResponseWriter, r *http.Request, rec *Request) {
 	}
 	if !rec.Stream {
 		if f.Cut {
-			w.Header().Set("Content-Type", "application/json")
-			_, _ = w.Write([]byte(`{"candidates":[{"content":{"ro`))
-			cut()
+			halfBody(w, `{"candidates":[{"content":{"ro`)
 		}
 		writeJSON(w, http.StatusOK, chunk(text, true))
 		return
@@ -240,9 +236,7 @@ func (s *Server) openai(w http.ResponseWriter, r *http.Request, rec *Request) {
 	}
 	if !rec.Stream {
 		if f.Cut {
-			w.Header().Set("Content-Type", "application/json")
-			_, _ = w.Write([]byte(`{"id":"` + respID + `","object":"resp`))
-			cut()
+			halfBody(w, `{"id":"`+respID+`","object":"resp`)
 		}
 		writeJSON(w, http.StatusOK, response("completed", []any{item("completed", Reply)}))
 		return

@@ -12,6 +12,7 @@ package fakeprovider
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 	"sync"
@@ -182,6 +183,17 @@ func (e sse) event(name string, data any) {
 // cut ends the response by closing the connection without a proper end (the http.Server
 // recovers http.ErrAbortHandler silently).
 func cut() { panic(http.ErrAbortHandler) }
+
+// halfBody answers 200 with the start of a JSON body, then cuts the connection.
+func halfBody(w http.ResponseWriter, start string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusOK)
+	_, _ = io.WriteString(w, start)
+	if f, ok := w.(http.Flusher); ok {
+		f.Flush()
+	}
+	cut()
+}
 
 // decodeBody reads a JSON request body into a map; a body that is not JSON gives an empty map.
 func decodeBody(r *http.Request) map[string]any {
