@@ -1,6 +1,6 @@
 // Package ingest is outagewatch's front door: an OTLP receiver (gRPC and HTTP, protobuf and
-// JSON, gzip) that recognises the LLM calls in any trace traffic and hands them on as
-// detectors.Call values.
+// JSON, gzip) that recognises the LLM calls in any trace traffic, in coding agents' log events
+// and in the GenAI semantic conventions' metrics, and hands them on as detectors.Call values.
 //
 // It is the composition the daemon imports: Config, the Pipeline (the bounded hand-off between
 // the receivers and the Consumer, the metrics of calls, and Freshness: when spans and each
@@ -15,7 +15,11 @@
 //   - ingest/normalize: the normaliser of docs/normalisation.md, conventions to records (error
 //     classes, provider names and hosts);
 //   - ingest/assemble: records to calls across spans and requests (attempts folded into their
-//     LLM span, wrappers dropped, attempt-only calls, the caps on series).
+//     LLM span, wrappers dropped, attempt-only calls, the caps on series);
+//   - ingest/agentlogs and ingest/genaimetrics: the mappers of logs (Claude Code, Gemini CLI,
+//     Codex events) and of metrics (gen_ai.client.operation.duration) to calls, given to the
+//     Pipeline as PipelineOptions.LogCalls and MetricCalls; their calls skip the assembler but
+//     not its caps.
 //
 // receiver imports none of the others; wire and assemble import normalize; ingest imports all
 // four. It must never block an exporter forever, never crash on input, and never keep more than
