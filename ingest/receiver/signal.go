@@ -127,15 +127,7 @@ func logsSignal(c LogsConsumer) *signal {
 		name: signalLogs, items: "log records",
 		consume: func(protocol, encoding string, body []byte) (Result, error) {
 			req := plogotlp.NewExportRequest()
-			var err error
-			if encoding == "json" {
-				if err = checkJSON(body); err == nil {
-					err = req.UnmarshalJSON(body)
-				}
-			} else {
-				err = req.UnmarshalProto(body)
-			}
-			if err != nil {
+			if err := decode(encoding, body, req.UnmarshalJSON, req.UnmarshalProto); err != nil {
 				return Result{}, err
 			}
 			return c.ConsumeLogs(protocol, req.Logs())
@@ -157,15 +149,7 @@ func metricsSignal(c MetricsConsumer) *signal {
 		name: signalMetrics, items: "data points",
 		consume: func(protocol, encoding string, body []byte) (Result, error) {
 			req := pmetricotlp.NewExportRequest()
-			var err error
-			if encoding == "json" {
-				if err = checkJSON(body); err == nil {
-					err = req.UnmarshalJSON(body)
-				}
-			} else {
-				err = req.UnmarshalProto(body)
-			}
-			if err != nil {
+			if err := decode(encoding, body, req.UnmarshalJSON, req.UnmarshalProto); err != nil {
 				return Result{}, err
 			}
 			return c.ConsumeMetrics(protocol, req.Metrics())
@@ -205,4 +189,16 @@ func signalOfMethod(method string) string {
 		return signalMetrics
 	}
 	return ""
+}
+
+// decode reads body into a pdata request by its encoding: JSON (its nesting checked first, as
+// for traces) or protobuf.
+func decode(encoding string, body []byte, fromJSON, fromProto func([]byte) error) error {
+	if encoding == "json" {
+		if err := checkJSON(body); err != nil {
+			return err
+		}
+		return fromJSON(body)
+	}
+	return fromProto(body)
 }
