@@ -55,34 +55,16 @@ func intAttr(m pcommon.Map, k string) int {
 			return int(f)
 		}
 	case pcommon.ValueTypeStr:
-		return statusOf(v.Str())
+		return normalize.BareStatus(v.Str())
 	}
 	return 0
-}
-
-// statusOf parses a bare three-digit HTTP status, 100 to 599; 0 otherwise.
-func statusOf(s string) int {
-	if len(s) != 3 {
-		return 0
-	}
-	n := 0
-	for i := range 3 {
-		if s[i] < '0' || s[i] > '9' {
-			return 0
-		}
-		n = n*10 + int(s[i]-'0')
-	}
-	if n < 100 || n > 599 {
-		return 0
-	}
-	return n
 }
 
 // failed sets c's outcome from an HTTP status and an error type: an error when either says so,
 // classified as the span path does (the status first, else the error type's text).
 func failed(c *detectors.Call, status int, errType string) {
 	if status == 0 {
-		status = statusOf(errType)
+		status = normalize.BareStatus(errType)
 	}
 	if status < 400 && errType == "" {
 		c.HTTPStatus = status

@@ -15,11 +15,20 @@ func Endpoint(host string) string { return endpoint(host) }
 
 // NonProviderOperation reports whether a gen_ai.operation.name names an operation that is no
 // provider call (execute_tool, invoke_agent, create_agent, invoke_workflow, retrieval, plan,
-// framework): the span path skips such spans.
+// framework): the span path skips such spans (skipOperation), the metrics' mapper such points.
 func NonProviderOperation(op string) bool {
 	switch op {
 	case "execute_tool", "invoke_agent", "create_agent", "invoke_workflow", "retrieval", "plan", "framework":
 		return true
 	}
 	return false
+}
+
+// BareStatus parses a value that is only a three-digit HTTP status, 100 to 599 (an error.type
+// of "529"); 0 otherwise.
+func BareStatus(s string) int {
+	if len(s) != 3 {
+		return 0
+	}
+	return leadingStatus(s)
 }

@@ -183,8 +183,7 @@ func vercelName(name string) bool {
 // skipOperation reports LLM-looking spans that are not provider calls: agents, tools,
 // retrieval, framework spans, OpenInference chains.
 func skipOperation(name string, a *Attrs) bool {
-	switch a.str(kOperationName) {
-	case "execute_tool", "invoke_agent", "create_agent", "invoke_workflow", "retrieval", "plan", "framework":
+	if NonProviderOperation(a.str(kOperationName)) {
 		return true
 	}
 	if kind := a.str(kOpenInferenceKind); kind != "" && !strings.EqualFold(kind, "LLM") && !strings.EqualFold(kind, "EMBEDDING") {
