@@ -69,10 +69,19 @@ type testServer struct {
 
 func startServer(tb testing.TB, cfg Config, rec *recorder) *testServer {
 	tb.Helper()
+	ts := startServerWith(tb, cfg, rec, PipelineOptions{})
+	ts.httpURL += TracesPath
+	return ts
+}
+
+// startServerWith starts a pipeline with opts and its server on loopback ports; httpURL is the
+// receiver's base URL.
+func startServerWith(tb testing.TB, cfg Config, rec *recorder, opts PipelineOptions) *testServer {
+	tb.Helper()
 	cfg.GRPCAddr, cfg.HTTPAddr = "127.0.0.1:0", "127.0.0.1:0"
 	reg := prometheus.NewPedanticRegistry()
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	p, err := NewPipeline(cfg, rec, reg, logger, PipelineOptions{})
+	p, err := NewPipeline(cfg, rec, reg, logger, opts)
 	require.NoError(tb, err)
 	srv, err := NewServer(cfg, p, logger)
 	require.NoError(tb, err)
@@ -94,8 +103,7 @@ func startServer(tb testing.TB, cfg Config, rec *recorder) *testServer {
 		cancel()
 		<-done
 	})
-	return &testServer{p: p, srv: srv, rec: rec, reg: reg,
-		httpURL: "http://" + srv.HTTPAddr() + TracesPath, grpcAddr: srv.GRPCAddr()}
+	return &testServer{p: p, srv: srv, rec: rec, reg: reg, httpURL: "http://" + srv.HTTPAddr(), grpcAddr: srv.GRPCAddr()}
 }
 
 // llmTraces builds n current-semconv chat spans for the given model.

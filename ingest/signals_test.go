@@ -5,7 +5,6 @@ import (
 	"compress/gzip"
 	"context"
 	"io"
-	"log/slog"
 	"net/http"
 	"testing"
 	"time"
@@ -71,37 +70,6 @@ func genaiMetrics(points int) pmetric.Metrics {
 	return md
 }
 
-// startSignalServer is startServer with the mappers of opts.
-func startSignalServer(t *testing.T, cfg Config, rec *recorder, opts PipelineOptions) *testServer {
-	t.Helper()
-	cfg.GRPCAddr, cfg.HTTPAddr = "127.0.0.1:0", "127.0.0.1:0"
-	reg := prometheus.NewPedanticRegistry()
-	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	p, err := NewPipeline(cfg, rec, reg, logger, opts)
-	require.NoError(t, err)
-	srv, err := NewServer(cfg, p, logger)
-	require.NoError(t, err)
-	require.NoError(t, srv.Start())
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { defer close(done); _ = p.Run(ctx) }()
-	t.Cleanup(func() {
-		sctx, scancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer scancel()
-		require.NoError(t, srv.Shutdown(sctx))
-		if rec.block != nil {
-			select {
-			case <-rec.block:
-			default:
-				close(rec.block)
-			}
-		}
-		cancel()
-		<-done
-	})
-	return &testServer{p: p, srv: srv, rec: rec, reg: reg, httpURL: "http://" + srv.HTTPAddr(), grpcAddr: srv.GRPCAddr()}
-}
-
 // sumMetric sums the samples of a counter whose labels include want.
 func sumMetric(t *testing.T, reg *prometheus.Registry, name string, want map[string]string) float64 {
 	t.Helper()
@@ -164,7 +132,7 @@ func dial(t *testing.T, addr string) *grpc.ClientConn {
 
 func TestLogsAndMetricsCallsReachTheConsumer(t *testing.T) {
 	t.Parallel()
-	ts := startSignalServer(t, DefaultConfig(), &recorder{}, PipelineOptions{LogCalls: logCalls, MetricCalls: metricCalls})
+	ts := startServerWith(t, DefaultConfig(), &recorder{}, PipelineOptions{LogCalls: logCalls, MetricCalls: metricCalls})
 	conn := dial(t, ts.grpcAddr)
 	ctx := context.Background()
 
@@ -202,7 +170,7 @@ func TestLogsAndMetricsCallsReachTheConsumer(t *testing.T) {
 
 func TestLogsAndMetricsWithoutMappersAreAcceptedAndIgnored(t *testing.T) {
 	t.Parallel()
-	ts := startSignalServer(t, DefaultConfig(), &recorder{}, PipelineOptions{})
+	ts := startServerWith(t, DefaultConfig(), &recorder{}, PipelineOptions{})
 	conn := dial(t, ts.grpcAddr)
 	_, err := plogotlp.NewGRPCClient(conn).Export(context.Background(), plogotlp.NewExportRequestFromLogs(agentLogs("m")))
 	require.NoError(t, err)
@@ -222,7 +190,7 @@ func TestLogsAndMetricsQueueFull(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.QueueSize = 1
 	rec := &recorder{block: make(chan struct{})} // Run holds the first request's calls
-	ts := startSignalServer(t, cfg, rec, PipelineOptions{LogCalls: logCalls, MetricCalls: metricCalls})
+	ts := startServerWith(t, cfg, rec, PipelineOptions{LogCalls: logCalls, MetricCalls: metricCalls})
 	conn := dial(t, ts.grpcAddr)
 	logs := plogotlp.NewGRPCClient(conn)
 	var err error
@@ -247,7 +215,7 @@ func TestLogsAndMetricsNeedTheToken(t *testing.T) {
 	t.Parallel()
 	cfg := DefaultConfig()
 	cfg.Security.Auth = func(token string) (string, bool) { return "agent", token == "good" }
-	ts := startSignalServer(t, cfg, &recorder{}, PipelineOptions{LogCalls: logCalls})
+	ts := startServerWith(t, cfg, &recorder{}, PipelineOptions{LogCalls: logCalls})
 	conn := dial(t, ts.grpcAddr)
 	req := plogotlp.NewExportRequestFromLogs(agentLogs("m"))
 	_, err := plogotlp.NewGRPCClient(conn).Export(context.Background(), req)
@@ -267,7 +235,7 @@ func TestReadyCallsRespectTheCaps(t *testing.T) {
 	t.Parallel()
 	cfg := DefaultConfig()
 	cfg.MaxProviders, cfg.MaxModelsPerProvider = 2, 2
-	ts := startSignalServer(t, cfg, &recorder{}, PipelineOptions{LogCalls: func(ld plog.Logs, out []detectors.Call) []detectors.Call {
+	ts := startServerWith(t, cfg, &recorder{}, PipelineOptions{LogCalls: func(ld plog.Logs, out []detectors.Call) []detectors.Call {
 		out = logCalls(ld, out)
 		out[len(out)-1].Provider = "openai" // a second provider: folded, the first (anthropic) holds the only slot
 		return out
