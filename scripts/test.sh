@@ -55,6 +55,12 @@ for t in helm nfpm grpc-health-probe; do
   go tool -n "$t" >/dev/null
 done
 
+# The coding agents' CLIs (Claude Code, Gemini CLI, Codex) from npm, pinned in agents/, into a
+# cache outside the clone, for e2e's run of the real CLIs (scripts/agents.sh).
+echo "== coding-agent CLIs (scripts/agents.sh)"
+OUTAGEWATCH_AGENTS_BIN="$(scripts/agents.sh | tail -n 1)"
+export OUTAGEWATCH_AGENTS_BIN
+
 # GoReleaser for the release configuration's check (deploy), from its own tools module into a
 # cache outside the clone (scripts/goreleaser.sh).
 echo "== goreleaser (scripts/goreleaser.sh)"
