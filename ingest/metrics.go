@@ -25,6 +25,8 @@ type metrics struct {
 	metricPoints  *prometheus.CounterVec
 	callsBySource *prometheus.CounterVec
 	readyRefused  *prometheus.CounterVec
+	// logsSkipped counts calls from logs skipped because their service sends spans (signals.go).
+	logsSkipped prometheus.Counter
 	// series exports outagewatch_calls_total, outagewatch_call_duration_seconds and
 	// outagewatch_ttft_seconds (seriesmetrics.go).
 	series *seriesCollector
@@ -99,6 +101,10 @@ func newMetrics(reg prometheus.Registerer, p *Pipeline) *metrics {
 			Name: "outagewatch_ingest_ready_calls_refused_total",
 			Help: "Calls made from logs or metrics refused with a retryable status because their queue was full, by source.",
 		}, []string{"source"}),
+		logsSkipped: f.NewCounter(prometheus.CounterOpts{
+			Name: "outagewatch_ingest_log_calls_skipped_total",
+			Help: "Calls made from log events skipped because their service (service.name) sent LLM spans in the last 10 minutes: each call is counted once, from its spans.",
+		}),
 		series: newSeriesCollector(),
 		seen:   map[[2]string]*seriesMetrics{},
 	}

@@ -78,6 +78,7 @@ type Pipeline struct {
 	logCalls    func(plog.Logs, []detectors.Call) []detectors.Call
 	metricCalls func(pmetric.Metrics, []detectors.Call) []detectors.Call
 	spanCalls   func([]detectors.Call)
+	traced      tracedServices
 	ready       chan readyCalls
 	queuedCalls atomic.Int64
 }
@@ -298,8 +299,11 @@ func (p *Pipeline) deliverFrom(source string, calls []detectors.Call) {
 	for i := range calls {
 		p.metrics.countCall(&calls[i])
 	}
-	if source == sourceSpans && p.spanCalls != nil {
-		p.spanCalls(calls)
+	if source == sourceSpans {
+		p.traced.saw(calls)
+		if p.spanCalls != nil {
+			p.spanCalls(calls)
+		}
 	}
 	p.metrics.callsBySource.WithLabelValues(source).Add(float64(len(calls)))
 	p.fresh.calls(p.now(), calls)

@@ -1,6 +1,8 @@
 package ingest
 
 import (
+	"time"
+
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/pmetric"
 
@@ -74,6 +76,9 @@ func (p *Pipeline) queueReady(source string, calls []detectors.Call) error {
 // assembler, in the same count of series as the span-made calls.
 func (p *Pipeline) deliverReady(r readyCalls) {
 	p.queuedCalls.Add(-int64(len(r.calls)))
+	if r.source == sourceLogs {
+		r.calls = p.skipTraced(r.calls)
+	}
 	before := p.asm.Stats()
 	for i := range r.calls {
 		p.asm.Cap(&r.calls[i])
@@ -82,4 +87,69 @@ func (p *Pipeline) deliverReady(r readyCalls) {
 	p.metrics.folded.WithLabelValues("provider").Add(float64(after.FoldedProv - before.FoldedProv))
 	p.metrics.folded.WithLabelValues("model").Add(float64(after.FoldedModels - before.FoldedModels))
 	p.deliverFrom(r.source, r.calls)
+}
+
+// spanWindow is how long after its last span-made call a service's log-made calls are skipped.
+const spanWindow = 10 * time.Minute
+
+// maxTracedServices bounds the services remembered as sending spans; past it the oldest goes.
+const maxTracedServices = 4096
+
+// tracedServices remembers when each service (service.name) last had a span-made call, so that
+// a coding agent exporting both log events and traces (Claude Code's beta traces) has each call
+// counted once, from its spans, which tell more (attempts). The key is service.name alone: the
+// span path does not know the developer's pseudonym, so while any developer of a tool exports
+// its traces, that tool's log-made calls are all skipped. Only the pipeline goroutine uses it.
+type tracedServices struct {
+	last map[string]time.Time
+}
+
+// saw records span-made calls.
+func (t *tracedServices) saw(calls []detectors.Call) {
+	if t.last == nil {
+		t.last = make(map[string]time.Time)
+	}
+	for i := range calls {
+		svc := calls[i].Service
+		if _, ok := t.last[svc]; !ok && len(t.last) >= maxTracedServices {
+			t.evictOldest()
+		}
+		if calls[i].Time.After(t.last[svc]) {
+			t.last[svc] = calls[i].Time
+		}
+	}
+}
+
+func (t *tracedServices) evictOldest() {
+	var oldest string
+	var at time.Time
+	for svc, ts := range t.last {
+		if oldest == "" || ts.Before(at) {
+			oldest, at = svc, ts
+		}
+	}
+	delete(t.last, oldest)
+}
+
+// traced reports whether svc had a span-made call within spanWindow of t, before or after.
+func (t *tracedServices) traced(svc string, at time.Time) bool {
+	last, ok := t.last[svc]
+	if !ok {
+		return false
+	}
+	d := at.Sub(last)
+	return d < spanWindow && d > -spanWindow
+}
+
+// skipTraced drops the log-made calls of services that send spans, counting them.
+func (p *Pipeline) skipTraced(calls []detectors.Call) []detectors.Call {
+	kept := calls[:0]
+	for _, c := range calls {
+		if p.traced.traced(c.Service, c.Time) {
+			p.metrics.logsSkipped.Inc()
+			continue
+		}
+		kept = append(kept, c)
+	}
+	return kept
 }

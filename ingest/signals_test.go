@@ -5,7 +5,9 @@ import (
 	"compress/gzip"
 	"context"
 	"io"
+	"log/slog"
 	"net/http"
+	"strconv"
 	"testing"
 	"time"
 
@@ -247,4 +249,36 @@ func TestReadyCallsRespectTheCaps(t *testing.T) {
 	require.Equal(t, []string{"anthropic/a ok", "anthropic/other ok", "anthropic/other ok", "other/d ok"}, ts.rec.seen())
 	require.Equal(t, 1.0, sumMetric(t, ts.reg, "outagewatch_ingest_folded_calls_total", map[string]string{"what": "provider"}))
 	require.Equal(t, 2.0, sumMetric(t, ts.reg, "outagewatch_ingest_folded_calls_total", map[string]string{"what": "model"}))
+}
+
+// TestLogCallsOfTracedServicesAreSkipped: a coding agent that exports its traces and its log
+// events (Claude Code's beta traces) has each call counted once, from its spans; another
+// service's log events, and the same service's after the window, count.
+func TestLogCallsOfTracedServicesAreSkipped(t *testing.T) {
+	t.Parallel()
+	reg := prometheus.NewPedanticRegistry()
+	p, err := NewPipeline(DefaultConfig(), &recorder{}, reg, slog.New(slog.DiscardHandler), PipelineOptions{})
+	require.NoError(t, err)
+	t0 := time.Unix(1_782_000_000, 0)
+	p.traced.saw([]detectors.Call{{Service: "claude-code", Time: t0}})
+	calls := []detectors.Call{
+		{Service: "claude-code", Time: t0.Add(time.Minute)},
+		{Service: "gemini-cli", Time: t0.Add(time.Minute)},
+		{Service: "claude-code", Time: t0.Add(-time.Minute)}, // exported late
+		{Service: "claude-code", Time: t0.Add(11 * time.Minute)},
+	}
+	kept := p.skipTraced(calls)
+	require.Len(t, kept, 2)
+	require.Equal(t, "gemini-cli", kept[0].Service)
+	require.Equal(t, t0.Add(11*time.Minute), kept[1].Time, "after the window the logs count again")
+	require.Equal(t, 2.0, sumMetric(t, reg, "outagewatch_ingest_log_calls_skipped_total", nil))
+
+	var ts tracedServices
+	for i := range maxTracedServices + 10 {
+		ts.saw([]detectors.Call{{Service: "svc-" + strconv.Itoa(i), Time: t0.Add(time.Duration(i) * time.Second)}})
+	}
+	require.Len(t, ts.last, maxTracedServices, "bounded")
+	require.False(t, ts.traced("svc-0", t0), "the oldest went first")
+	last := maxTracedServices + 9
+	require.True(t, ts.traced("svc-"+strconv.Itoa(last), t0.Add(time.Duration(last)*time.Second)))
 }
