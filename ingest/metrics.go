@@ -103,7 +103,7 @@ func newMetrics(reg prometheus.Registerer, p *Pipeline) *metrics {
 		}, []string{"source"}),
 		logsSkipped: f.NewCounter(prometheus.CounterOpts{
 			Name: "outagewatch_ingest_log_calls_skipped_total",
-			Help: "Calls made from log events skipped because their service (service.name) sent LLM spans in the last 10 minutes: each call is counted once, from its spans.",
+			Help: "Calls made from log events skipped because their service (service.name) sent LLM spans of the same provider and model in the last 10 minutes: each call is counted once, from its spans.",
 		}),
 		series: newSeriesCollector(),
 		seen:   map[[2]string]*seriesMetrics{},

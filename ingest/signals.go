@@ -92,14 +92,18 @@ func (p *Pipeline) deliverReady(r readyCalls) {
 // spanWindow is how long after its last span-made call a service's log-made calls are skipped.
 const spanWindow = 10 * time.Minute
 
-// maxTracedServices bounds the services remembered as sending spans; past it the oldest goes.
+// maxTracedServices bounds the (service, provider, model) remembered as sending spans; past it
+// the oldest goes.
 const maxTracedServices = 4096
 
-// tracedServices remembers when each service (service.name) last had a span-made call, so that
-// a coding agent exporting both log events and traces (Claude Code's beta traces) has each call
-// counted once, from its spans, which tell more (attempts). The key is service.name alone: the
-// span path does not know the developer's pseudonym, so while any developer of a tool exports
-// its traces, that tool's log-made calls are all skipped. Only the pipeline goroutine uses it.
+// tracedServices remembers when each service (service.name) last had a span-made call of each
+// provider and model, so that a coding agent exporting both log events and traces (Claude
+// Code's beta traces, Gemini CLI's traces) has each call counted once, from its spans, which
+// tell more (attempts). A span the span path cannot attribute (Gemini CLI's, to a gateway host:
+// provider "unknown") skips nothing: the log events name the provider. The developer's
+// pseudonym is not part of the key (the span path does not know it): while any developer of a
+// tool exports its traces, that tool's log-made calls of the same model are skipped. Only the
+// pipeline goroutine uses it.
 type tracedServices struct {
 	last map[string]time.Time
 }
@@ -110,7 +114,7 @@ func (t *tracedServices) saw(calls []detectors.Call) {
 		t.last = make(map[string]time.Time)
 	}
 	for i := range calls {
-		svc := calls[i].Service
+		svc := tracedKey(&calls[i])
 		if _, ok := t.last[svc]; !ok && len(t.last) >= maxTracedServices {
 			t.evictOldest()
 		}
@@ -131,9 +135,14 @@ func (t *tracedServices) evictOldest() {
 	delete(t.last, oldest)
 }
 
-// traced reports whether svc had a span-made call within spanWindow of t, before or after.
-func (t *tracedServices) traced(svc string, at time.Time) bool {
-	last, ok := t.last[svc]
+// tracedKey is what a call is remembered and looked up by: its service, provider and model.
+func tracedKey(c *detectors.Call) string { return c.Service + "\x00" + c.Provider + "\x00" + c.Model }
+
+// traced reports whether c's service had a span-made call of c's provider and model within
+// spanWindow of c's time, before or after.
+func (t *tracedServices) traced(c *detectors.Call) bool {
+	last, ok := t.last[tracedKey(c)]
+	at := c.Time
 	if !ok {
 		return false
 	}
@@ -145,7 +154,7 @@ func (t *tracedServices) traced(svc string, at time.Time) bool {
 func (p *Pipeline) skipTraced(calls []detectors.Call) []detectors.Call {
 	kept := calls[:0]
 	for _, c := range calls {
-		if p.traced.traced(c.Service, c.Time) {
+		if p.traced.traced(&c) {
 			p.metrics.logsSkipped.Inc()
 			continue
 		}

@@ -260,12 +260,13 @@ func TestLogCallsOfTracedServicesAreSkipped(t *testing.T) {
 	p, err := NewPipeline(DefaultConfig(), &recorder{}, reg, slog.New(slog.DiscardHandler), PipelineOptions{})
 	require.NoError(t, err)
 	t0 := time.Unix(1_782_000_000, 0)
-	p.traced.saw([]detectors.Call{{Service: "claude-code", Time: t0}})
+	p.traced.saw([]detectors.Call{{Service: "claude-code", Provider: "anthropic", Model: "sonnet", Time: t0}})
+	p.traced.saw([]detectors.Call{{Service: "gemini-cli", Provider: "unknown", Model: "flash", Time: t0}})
 	calls := []detectors.Call{
-		{Service: "claude-code", Time: t0.Add(time.Minute)},
-		{Service: "gemini-cli", Time: t0.Add(time.Minute)},
-		{Service: "claude-code", Time: t0.Add(-time.Minute)}, // exported late
-		{Service: "claude-code", Time: t0.Add(11 * time.Minute)},
+		{Service: "claude-code", Provider: "anthropic", Model: "sonnet", Time: t0.Add(time.Minute)},
+		{Service: "gemini-cli", Provider: "gcp.gemini", Model: "flash", Time: t0.Add(time.Minute)},   // its span named no provider
+		{Service: "claude-code", Provider: "anthropic", Model: "sonnet", Time: t0.Add(-time.Minute)}, // exported late
+		{Service: "claude-code", Provider: "anthropic", Model: "sonnet", Time: t0.Add(11 * time.Minute)},
 	}
 	kept := p.skipTraced(calls)
 	require.Len(t, kept, 2)
@@ -278,7 +279,7 @@ func TestLogCallsOfTracedServicesAreSkipped(t *testing.T) {
 		ts.saw([]detectors.Call{{Service: "svc-" + strconv.Itoa(i), Time: t0.Add(time.Duration(i) * time.Second)}})
 	}
 	require.Len(t, ts.last, maxTracedServices, "bounded")
-	require.False(t, ts.traced("svc-0", t0), "the oldest went first")
+	require.False(t, ts.traced(&detectors.Call{Service: "svc-0", Time: t0}), "the oldest went first")
 	last := maxTracedServices + 9
-	require.True(t, ts.traced("svc-"+strconv.Itoa(last), t0.Add(time.Duration(last)*time.Second)))
+	require.True(t, ts.traced(&detectors.Call{Service: "svc-" + strconv.Itoa(last), Time: t0.Add(time.Duration(last) * time.Second)}))
 }
