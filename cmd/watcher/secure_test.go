@@ -155,8 +155,8 @@ func TestOTLPWithTLSAndTokens(t *testing.T) {
 	err = d.exportHTTP(t, mtls, "")
 	require.ErrorContains(t, err, "401", "HTTP without a token")
 	require.Equal(t, received, d.metric(t, "outagewatch_ingest_spans_received_total"), "refused requests count no span")
-	require.Equal(t, 3.0, d.metric(t, `outagewatch_ingest_requests_total{encoding="proto",protocol="grpc",result="unauthenticated"}`)+
-		d.metric(t, `outagewatch_ingest_requests_total{encoding="proto",protocol="http",result="unauthenticated"}`))
+	require.Equal(t, 3.0, d.metric(t, `outagewatch_ingest_requests_total{encoding="proto",protocol="grpc",result="unauthenticated",signal="traces"}`)+
+		d.metric(t, `outagewatch_ingest_requests_total{encoding="proto",protocol="http",result="unauthenticated",signal="traces"}`))
 
 	// A raw OTLP/HTTP request without a token: 401, WWW-Authenticate, a Status body.
 	c := &http.Client{Transport: &http.Transport{TLSClientConfig: mtls}, Timeout: 10 * time.Second}
