@@ -1,0 +1,3 @@
+export { Watcher, type WatcherOptions } from './watcher.js';
+export { SSEParser, type SSEEvent } from './sse.js';
+export { Cache, type Change, type Report, type Verdict, type Policy, type State, effective, usableUnder } from './snapshot.js';
