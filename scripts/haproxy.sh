@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Installs what examples/haproxy's test needs where it is missing (Debian packages, as root):
+#
+#   haproxy  TestHAProxyFailsOverOnOutagewatchVerdict runs the real HAProxy with
+#            examples/haproxy/haproxy.cfg (HAProxy 2.2 or newer: http-check expect rstatus,
+#            the srv_name fetch, check addr/port)
+#
+# Idempotent: with haproxy present it installs nothing. It says what it does on stdout.
+#
+#   scripts/haproxy.sh
+set -euo pipefail
+
+if command -v haproxy >/dev/null 2>&1; then
+  echo "haproxy.sh: haproxy is installed: $(haproxy -v | head -n 1)"
+  exit 0
+fi
+echo "== installing haproxy (not found)"
+apt-get update -qq
+DEBIAN_FRONTEND=noninteractive apt-get install -y -qq haproxy >/dev/null
+echo "haproxy.sh: $(haproxy -v | head -n 1)"
