@@ -92,6 +92,7 @@ class Daemon:
         if self.proc.poll() is None:
             self.proc.kill()
         self.proc.wait(10)
+        self.proc.stdout.close()
 
     def stop(self):
         """SIGTERM: a clean shutdown, which saves the state."""

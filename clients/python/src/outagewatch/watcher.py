@@ -137,6 +137,7 @@ class Watcher:
         min_backoff: float = 0.1,
         max_backoff: float = 5.0,
         read_timeout: float = 3 * _HEARTBEAT,
+        transport: str = "sse",
         start: bool = True,
     ):
         u = urllib.parse.urlsplit(url)
@@ -146,6 +147,8 @@ class Watcher:
             raise ValueError("service and endpoint: give at most one")
         if not 0 < wait <= _MAX_WAIT:
             raise ValueError(f"wait: {wait} is not between 0 and {_MAX_WAIT}")
+        if transport not in ("sse", "poll"):
+            raise ValueError(f"transport {transport!r}: want sse or poll")
         if min_backoff < 0 or max_backoff < min_backoff:
             raise ValueError("backoff: want 0 <= min_backoff <= max_backoff")
         self._scheme, self._netloc = u.scheme, u.netloc
@@ -174,8 +177,10 @@ class Watcher:
         self._conn: Optional[http.client.HTTPConnection] = None
         self._last_event_id: Optional[str] = None
         self._thread: Optional[threading.Thread] = None
-        self.mode = "sse"  # or "poll": which transport the thread uses now
+        self._transport = transport
+        self.mode = transport  # "sse" or "poll": which transport the thread uses now
         self.reconnects = 0  # streams or polls (re)established after a failure
+        self._failures = 0
         if start:
             self.start()
 
@@ -236,38 +241,41 @@ class Watcher:
     # -- the thread ----------------------------------------------------------------------
 
     def _run(self) -> None:
-        failures = 0
+        try:
+            self._loop()
+        except _Stop:
+            pass
+        finally:
+            self._connected = False
+            self._abort()
+
+    def _loop(self) -> None:
         sse_failed_at = 0.0
         while not self._stop.is_set():
-            if self.mode == "poll" and time.monotonic() - sse_failed_at > _SSE_RETRY:
+            if self._transport == "sse" and self.mode == "poll" and time.monotonic() - sse_failed_at > _SSE_RETRY:
                 self.mode = "sse"
             try:
                 if self.mode == "sse":
-                    ok = self._stream()
-                    if ok is None:  # the server has no stream: long-poll
+                    if self._stream() is None:  # the server has no stream: long-poll
                         self.mode, sse_failed_at = "poll", time.monotonic()
                         continue
+                    # The stream ended cleanly (its shutdown event): reconnect after a pause.
+                    self._connected = False
+                    self._failures = 1
+                    self._sleep(self._backoff(1))
                 else:
                     self._poll()
-                if failures:
-                    log.info("outagewatch answers resumed after %d failures", failures)
-                    self.reconnects += 1
-                failures = 0
-                if self.mode == "sse" and not self._stop.is_set():
-                    # The stream ended cleanly (shutdown event, or the server closed it).
-                    self._connected = False
-                    failures = 1
-                    self._sleep(self._backoff(1))
             except _Stop:
-                return
-            except (OSError, http.client.HTTPException, ValueError) as e:
+                raise
+            except Exception as e:  # noqa: BLE001 - the thread must survive any failure
+                # (also http.client's AttributeError when close() aborts a read)
                 if self._stop.is_set():
                     return
                 self._connected = False
-                failures += 1
-                d = self._backoff(failures)
-                (log.warning if failures == 1 else log.debug)(
-                    "outagewatch %s failed (%d): %s; retry in %.2fs", self.mode, failures, e, d)
+                self._failures += 1
+                d = self._backoff(self._failures)
+                (log.warning if self._failures == 1 else log.debug)(
+                    "outagewatch %s failed (%d): %s; retry in %.2fs", self.mode, self._failures, e, d)
                 self._sleep(d)
             finally:
                 self._abort()
@@ -283,6 +291,10 @@ class Watcher:
     def _alive(self) -> None:
         self._last_ok = time.monotonic()
         self._connected = True
+        if self._failures:
+            log.info("outagewatch answers resumed after %d failures", self._failures)
+            self.reconnects += 1
+            self._failures = 0
 
     def _connect(self, timeout: float) -> http.client.HTTPConnection:
         cls = http.client.HTTPSConnection if self._scheme == "https" else http.client.HTTPConnection
