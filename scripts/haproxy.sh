@@ -2,8 +2,7 @@
 # Installs what examples/haproxy's test needs where it is missing (Debian packages, as root):
 #
 #   haproxy  TestHAProxyFailsOverOnOutagewatchVerdict runs the real HAProxy with
-#            examples/haproxy/haproxy.cfg (HAProxy 2.2 or newer: http-check expect rstatus,
-#            the srv_name fetch, check addr/port)
+#            examples/haproxy/haproxy.cfg (tested with Debian 12's HAProxy 2.6)
 #
 # Idempotent: with haproxy present it installs nothing. It says what it does on stdout.
 #
