@@ -99,6 +99,7 @@ class Daemon:
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
         self.proc.wait(10)
+        self.proc.stdout.close()
 
     def health(self, suffix=""):
         try:
