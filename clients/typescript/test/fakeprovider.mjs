@@ -26,7 +26,7 @@ export function startFake(kind) {
     });
   });
   return new Promise((r) => server.listen(0, '127.0.0.1', () => r({
-    server, state, url: `http://127.0.0.1:${server.address().port}/v1`,
+    server, state, url: `http://127.0.0.1:${/** @type {import("node:net").AddressInfo} */ (server.address()).port}/v1`,
     fail(status) { state.failStatus = status; },
     close() { server.closeAllConnections(); server.close(); },
   })));

@@ -49,7 +49,7 @@ function fakeDaemon(script) {
     seen.push({ url: req.url, lastEventId: req.headers['last-event-id'] ?? null });
     script(req, res, seen.length);
   });
-  return new Promise((r) => server.listen(0, '127.0.0.1', () => r({ server, seen, url: `http://127.0.0.1:${server.address().port}` })));
+  return new Promise((r) => server.listen(0, '127.0.0.1', () => r({ server, seen, url: `http://127.0.0.1:${/** @type {import("node:net").AddressInfo} */ (server.address()).port}` })));
 }
 const snap = (v, state) => `event: snapshot\nid: ${v}\ndata: ${JSON.stringify({ version: v, providers: [{ provider: 'openai', state: 'healthy', models: [{ model: 'm', state }] }] })}\n\n`;
 const until = async (f, ms = 5000) => { const t = Date.now(); while (!f()) { if (Date.now() - t > ms) throw new Error('timeout'); await new Promise((r) => setTimeout(r, 10)); } };
