@@ -148,11 +148,11 @@ class LostAndRestarted(unittest.TestCase):
                     d.send(OPUS, 15, False)
                     eventually(lambda: w.state("anthropic", OPUS) == ("healthy", True), msg="healthy")
                     drive_down(d, w, SONNET)
-                    version = w.version()
 
                     # Lost (SIGTERM: the stream's shutdown event, then nothing answers).
                     d.stop()
                     first = eventually(lambda: w.staleness(), 5, msg="staleness > 0")
+                    version = w.version()  # the stream flushed its last changes before its end
                     time.sleep(0.3)
                     self.assertGreater(w.staleness(), first, "staleness grows")
                     self.assertFalse(w.usable("anthropic", SONNET), "last answer kept")
