@@ -39,9 +39,11 @@ if ! command -v curl >/dev/null 2>&1; then
 fi
 
 # The deployment artefacts' tools: podman and runc (cmd/imagebuild runs the image), systemd-analyze,
-# dpkg-deb and rpm (deploy checks the unit and the packages).
+# dpkg-deb and rpm (deploy checks the unit and the packages); haproxy (examples/haproxy fails over
+# on the daemon's verdict).
 scripts/podman.sh
 scripts/packaging-tools.sh
+scripts/haproxy.sh
 
 # Every module of go.mod into the module cache, the tools' too (grpc-health-probe, which health's
 # test builds with `go tool` and the network off): set-up, not a download during a test.
@@ -103,6 +105,16 @@ if [ ${#full_size[@]} -eq 0 ]; then
 fi
 echo "== go test (full-size simulations and end-to-end tests): ${full_size[*]}"
 go test -count=1 -timeout 15m "${full_size[@]}"
+
+# The clients in other languages, against the real daemon built from this checkout
+# (docs/clients.md): TypeScript with Node's test runner and the real ai SDK (npm ci from the lock
+# file), Python with unittest (standard library only).
+echo "== clients/typescript (npm ci, npm test)"
+(cd clients/typescript && npm ci --no-audit --no-fund && npm test)
+if [ -x clients/python/test.sh ]; then
+  echo "== clients/python (clients/python/test.sh)"
+  clients/python/test.sh
+fi
 
 echo "== fuzz ($fuzztime per target)"
 for file in $(git ls-files '*_fuzz_test.go' 2>/dev/null || find . -name '*_fuzz_test.go'); do
