@@ -16,7 +16,8 @@ cd "$(dirname "$0")/.."
 root=$(pwd)
 pins="$root/agents"
 
-cache="${OUTAGEWATCH_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/outagewatch}"
+. scripts/lib/cache.sh
+cache=$(cache_root)
 sum=$(cat "$pins/package.json" "$pins/package-lock.json" | sha256sum | cut -c1-12)
 dir="$cache/agents-$sum"
 bin="$dir/node_modules/.bin"
@@ -27,8 +28,6 @@ if [ -x "$bin/claude" ] && [ -x "$bin/gemini" ] && [ -x "$bin/codex" ]; then
   exit 0
 fi
 
-# Install in a fresh directory beside the final one and move it into place when complete, so that
-# an interrupted install or two installs at once never leave a half-filled directory at $dir.
 mkdir -p "$cache"
 work=$(mktemp -d "$cache/.agents-$sum.XXXXXX")
 trap 'rm -rf "$work"' EXIT
@@ -41,11 +40,6 @@ npm ci --prefix "$work" --no-audit --no-fund --loglevel=warn >&2
 for tool in claude gemini codex; do
   [ -x "$work/node_modules/.bin/$tool" ] || { echo "agents.sh: npm ci installed no $tool" >&2; exit 1; }
 done
-if ! mv -T "$work" "$dir" 2>/dev/null; then
-  # Another install finished first; its CLIs are as good as ours.
-  [ -x "$bin/claude" ] || { echo "agents.sh: could not move the installation into $dir" >&2; exit 1; }
-else
-  trap - EXIT
-fi
+cache_publish agents.sh "$work" "$dir" test -x "$bin/claude"
 echo "agents.sh: installed in $(( $(date +%s) - start ))s" >&2
 echo "$bin"

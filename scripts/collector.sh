@@ -15,7 +15,8 @@ cd "$(dirname "$0")/.."
 root=$(pwd)
 manifest="$root/collector/builder.yaml"
 
-cache="${OUTAGEWATCH_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/outagewatch}"
+. scripts/lib/cache.sh
+cache=$(cache_root)
 sum=$(sha256sum "$manifest" | cut -c1-12)
 dir="$cache/otelcol-$sum"
 bin="$dir/otelcol-outagewatch"
@@ -26,8 +27,6 @@ if [ -x "$bin" ]; then
   exit 0
 fi
 
-# Build in a fresh directory beside the final one and move it into place when complete, so that
-# an interrupted build or two builds at once never leave a half-written binary at $bin.
 mkdir -p "$cache"
 work=$(mktemp -d "$cache/.otelcol-$sum.XXXXXX")
 trap 'rm -rf "$work"' EXIT
@@ -42,9 +41,6 @@ GOWORK=off go tool go.opentelemetry.io/collector/cmd/builder --config "$work/bui
 mkdir -p "$work/out"
 mv "$work/src/otelcol-outagewatch" "$work/out/otelcol-outagewatch"
 cp "$manifest" "$work/out/builder.yaml"
-if ! mv -T "$work/out" "$dir" 2>/dev/null; then
-  # Another build finished first; its binary is as good as ours.
-  [ -x "$bin" ] || { echo "collector.sh: could not move the build into $dir" >&2; exit 1; }
-fi
+cache_publish collector.sh "$work/out" "$dir" test -x "$bin"
 echo "collector.sh: built in $(( $(date +%s) - start ))s" >&2
 echo "$bin"

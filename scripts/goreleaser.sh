@@ -16,7 +16,8 @@ cd "$(dirname "$0")/.."
 root=$(pwd)
 sumfile="$root/tools/release/go.sum"
 
-cache="${OUTAGEWATCH_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/outagewatch}"
+. scripts/lib/cache.sh
+cache=$(cache_root)
 sum=$(sha256sum "$sumfile" | cut -c1-12)
 dir="$cache/goreleaser-$sum"
 bin="$dir/goreleaser"
@@ -27,8 +28,6 @@ if [ -x "$bin" ]; then
   exit 0
 fi
 
-# Build in a fresh directory beside the final one and move it into place when complete, so that
-# an interrupted build or two builds at once never leave a half-written binary at $bin.
 mkdir -p "$cache"
 work=$(mktemp -d "$cache/.goreleaser-$sum.XXXXXX")
 trap 'rm -rf "$work"' EXIT
@@ -39,9 +38,6 @@ start=$(date +%s)
 GOWORK=off GOFLAGS="${GOFLAGS:-} -buildvcs=false" \
   go -C "$root/tools/release" build -trimpath -o "$work/goreleaser" github.com/goreleaser/goreleaser/v2 >&2
 "$work/goreleaser" --version >/dev/null
-if ! mv -T "$work" "$dir" 2>/dev/null; then
-  # Another build finished first; its binary is as good as ours.
-  [ -x "$bin" ] || { echo "goreleaser.sh: could not move the build into $dir" >&2; exit 1; }
-fi
+cache_publish goreleaser.sh "$work" "$dir" test -x "$bin"
 echo "goreleaser.sh: built in $(( $(date +%s) - start ))s" >&2
 echo "$bin"
