@@ -71,6 +71,12 @@ type Config struct {
 	// a notification that failed with a retryable error.
 	BackoffMin time.Duration `yaml:"backoff_min"`
 	BackoffMax time.Duration `yaml:"backoff_max"`
+	// Match selects the incidents notified on Slack besides min_severity (providers, models,
+	// kinds); its own min_severity must stay empty.
+	Match Match `yaml:"match"`
+	// Targets are the notification targets besides Slack: Alertmanagers and webhooks, each
+	// with its own match and its own queue in the outbox.
+	Targets []TargetConfig `yaml:"targets"`
 	// Links are the base URLs messages link to; main sets them from its links configuration.
 	Links Links `yaml:"-"`
 }
@@ -121,6 +127,11 @@ func (c Config) Validate() error {
 	var errs []error
 	bad := func(field, msg string) { errs = append(errs, fmt.Errorf("alerts.%s: %s", field, msg)) }
 	c.validateSlack(bad)
+	c.Match.validate("match", bad)
+	if c.Match.MinSeverity != "" {
+		bad("match.min_severity", "Slack's severity is alerts.min_severity")
+	}
+	validateTargets(c.Targets, bad)
 	if c.MinSeverity != incidents.SeverityWarning && c.MinSeverity != incidents.SeverityCritical {
 		bad("min_severity", fmt.Sprintf("must be warning or critical, not %q", c.MinSeverity))
 	}
