@@ -49,17 +49,24 @@ func (d *Dispatcher) prepare(ctx context.Context, row incidents.OutboxRow) (n No
 	if err != nil {
 		return n, "", fmt.Errorf("read incident %d: %w", row.IncidentID, err)
 	}
-	n.Incident, n.Timeline, n.Channel = inc, events, d.cfg.ChannelFor(inc.Provider)
+	n.Incident, n.Timeline = inc, events
+	if !d.fixed {
+		n.Channel = d.cfg.ChannelFor(inc.Provider)
+	}
 	if i := slices.IndexFunc(events, func(e incidents.Event) bool { return e.ID == row.EventID }); i >= 0 {
 		n.Event = events[i]
 	}
-	threaded := inc.SlackTS != ""
-	if !threaded && !d.qualifies(events, row.EventID) {
+	if !d.match.Selects(inc) {
+		return n, skipUnmatched, nil
+	}
+	threaded := !d.fixed && inc.SlackTS != ""
+	if !threaded && !d.match.Reaches(events, row.EventID) {
 		return n, skipSeverity, nil
 	}
 	// A thread posted before a silence still gets its root updated and its resolution, so that
-	// no thread is left claiming an outage that is over.
-	if threaded && (row.Kind == incidents.NotifyUpdate || row.Kind == incidents.NotifyResolve) {
+	// no thread is left claiming an outage that is over; a target besides Slack, which cannot
+	// tell whether it was told of the opening, gets the resolution of every incident it selects.
+	if (threaded && row.Kind == incidents.NotifyUpdate) || ((threaded || d.fixed) && row.Kind == incidents.NotifyResolve) {
 		return n, "", nil
 	}
 	silenced, err := d.deps.Silences.Silenced(ctx, inc.Provider, inc.Models, d.now())
@@ -70,18 +77,6 @@ func (d *Dispatcher) prepare(ctx context.Context, row incidents.OutboxRow) (n No
 		return n, skipSilenced, nil
 	}
 	return n, "", nil
-}
-
-// qualifies reports whether the incident had reached min_severity by event eventID: from then
-// on, every notification of it goes out.
-func (d *Dispatcher) qualifies(events []incidents.Event, eventID int64) bool {
-	want := rank(d.cfg.MinSeverity)
-	for _, e := range events {
-		if e.ID <= eventID && rank(e.Severity) >= want {
-			return true
-		}
-	}
-	return false
 }
 
 func rank(s incidents.Severity) int {
@@ -104,7 +99,7 @@ func (d *Dispatcher) succeeded(ctx context.Context, n Notification, row incident
 		d.logger.Debug("notification sent", "outbox_id", row.ID, "incident_id", row.IncidentID, "kind", row.Kind)
 	case skipSilenced:
 		d.m.silenced.Inc()
-	case skipSeverity, skipIncidentGone, SkipUnsupported, SkipNoThread:
+	case skipSeverity, skipUnmatched, skipIncidentGone, SkipUnsupported, SkipNoThread:
 		d.m.skipped.WithLabelValues(skip).Inc()
 	default:
 		d.m.skipped.WithLabelValues(reasonOther).Inc()
@@ -129,6 +124,7 @@ func (d *Dispatcher) failed(ctx context.Context, n Notification, row incidents.O
 	}
 	if IsPermanent(err) {
 		d.m.errors.WithLabelValues(reasonPermanent).Inc()
+		d.m.failed.Inc()
 		d.permanent(n, err)
 		if ferr := d.deps.Settler.Fail(ctx, row.ID, msg); ferr != nil && !errors.Is(ferr, incidents.ErrNotFound) {
 			d.logger.Warn("record failed notification", "err", ferr, "outbox_id", row.ID)
@@ -137,6 +133,7 @@ func (d *Dispatcher) failed(ctx context.Context, n Notification, row incidents.O
 	}
 	reason := classify(err)
 	d.m.errors.WithLabelValues(reason).Inc()
+	d.m.retried.Inc()
 	wait := d.backoff(row.Attempts + 1)
 	if after, ok := RetryAfter(err); ok {
 		if after > 0 {
@@ -166,6 +163,7 @@ func (d *Dispatcher) permanent(n Notification, err error) {
 	} else {
 		d.broken[channelOf(n)] = err
 	}
+	d.countProblems()
 	first := !d.logged[err.Error()]
 	if first && len(d.logged) < 100 {
 		d.logged[err.Error()] = true
@@ -186,6 +184,7 @@ func (d *Dispatcher) permanent(n Notification, err error) {
 func (d *Dispatcher) clearChannel(channel string) {
 	d.mu.Lock()
 	delete(d.broken, channel)
+	d.countProblems()
 	d.mu.Unlock()
 }
 

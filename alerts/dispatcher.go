@@ -27,7 +27,10 @@ type Deps struct {
 	Notifier Notifier
 	// Silences mutes incidents; nil silences nothing.
 	Silences SilenceChecker
-	// Registerer receives the metrics; nil keeps them unregistered.
+	// Metrics are the delivery metrics, shared by every dispatcher of a registry; nil makes
+	// them on Registerer.
+	Metrics *Metrics
+	// Registerer receives the metrics when Metrics is nil; nil keeps them unregistered.
 	Registerer prometheus.Registerer
 	// Logger gets the dispatcher's logs; nil discards them.
 	Logger *slog.Logger
@@ -39,7 +42,12 @@ type Dispatcher struct {
 	cfg    Config
 	deps   Deps
 	logger *slog.Logger
-	m      *metrics
+	m      *targetMetrics
+	// target names the target in metrics and logs; match selects its incidents. A target
+	// besides Slack (fixed) is enabled whatever the Slack settings of cfg.
+	target string
+	match  Match
+	fixed  bool
 	now    func() time.Time
 	jitter func(n int64) int64 // uniform in [0, n]
 
@@ -62,13 +70,32 @@ type Dispatcher struct {
 	backlogAt  time.Time // when the backlog gauges were last refreshed
 }
 
-// New returns a dispatcher for cfg. It starts nothing: call Run. When cfg is disabled (no token,
-// no webhook), only cfg is checked, and Run does nothing.
+// New returns the Slack dispatcher for cfg. It starts nothing: call Run. When cfg is disabled
+// (no token, no webhook), only cfg is checked, and Run does nothing.
 func New(cfg Config, deps Deps) (*Dispatcher, error) {
+	return newDispatcher(cfg, deps, SlackTarget, slackMatch(cfg), false)
+}
+
+// NewTarget returns the dispatcher of one destination of a target besides Slack: deps' Outbox
+// and Settler are its queue (Queue), its Notifier speaks to it, match selects its incidents.
+// cfg gives the delivery settings (poll, batch, lease, send timeout, backoff); its Slack
+// settings do not matter.
+func NewTarget(destination string, cfg Config, match Match, deps Deps) (*Dispatcher, error) {
+	return newDispatcher(cfg, deps, destination, match, true)
+}
+
+// slackMatch is Slack's match: alerts.match with alerts.min_severity.
+func slackMatch(cfg Config) Match {
+	m := cfg.Match
+	m.MinSeverity = cfg.MinSeverity
+	return m
+}
+
+func newDispatcher(cfg Config, deps Deps, target string, match Match, fixed bool) (*Dispatcher, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	if cfg.Enabled() && (deps.Outbox == nil || deps.Settler == nil || deps.Reader == nil || deps.Notifier == nil) {
+	if (fixed || cfg.Enabled()) && (deps.Outbox == nil || deps.Settler == nil || deps.Reader == nil || deps.Notifier == nil) {
 		return nil, errors.New("alerts: the outbox, settler, reader and notifier must be set when alerts are enabled")
 	}
 	if deps.Silences == nil {
@@ -80,12 +107,16 @@ func New(cfg Config, deps Deps) (*Dispatcher, error) {
 	if deps.Logger == nil {
 		deps.Logger = slog.New(slog.DiscardHandler)
 	}
+	if deps.Metrics == nil {
+		deps.Metrics = NewMetrics(deps.Registerer)
+	}
 	d := &Dispatcher{
-		cfg: cfg, deps: deps, logger: deps.Logger.With("component", "alerts"), now: time.Now,
+		cfg: cfg, deps: deps, logger: deps.Logger.With("component", "alerts", "target", target), now: time.Now,
+		target: target, match: match, fixed: fixed,
 		jitter: func(n int64) int64 { return rand.Int64N(n + 1) },
 		broken: map[string]error{}, logged: map[string]bool{}, reload: make(chan struct{}, 1),
 	}
-	d.m = newMetrics(deps.Registerer, d)
+	d.m = deps.Metrics.forTarget(target)
 	return d, nil
 }
 
@@ -95,7 +126,7 @@ func New(cfg Config, deps Deps) (*Dispatcher, error) {
 func (d *Dispatcher) Run(ctx context.Context) error {
 	d.applyNext()
 	for {
-		if !d.cfg.Enabled() {
+		if !d.enabled() {
 			d.logger.Info("alerts disabled: set OUTAGEWATCH_SLACK_BOT_TOKEN or OUTAGEWATCH_SLACK_WEBHOOK_URL to notify")
 			select {
 			case <-ctx.Done():
@@ -105,7 +136,7 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 				continue
 			}
 		}
-		d.logger.Info("alert dispatcher started", "mode", d.cfg.Mode())
+		d.logger.Info("alert dispatcher started", "mode", d.mode())
 		if d.runEnabled(ctx) {
 			d.logger.Info("alert dispatcher stopped")
 			return nil
@@ -125,11 +156,11 @@ func (d *Dispatcher) runEnabled(ctx context.Context) bool {
 			d.applyNext() // and poll at once with the new settings
 		case <-timer.C:
 		}
-		if !d.cfg.Enabled() {
+		if !d.enabled() {
 			return false
 		}
 		wait := d.poll(ctx)
-		if !d.cfg.Enabled() {
+		if !d.enabled() {
 			return false
 		}
 		timer.Reset(wait)
@@ -151,15 +182,25 @@ func (d *Dispatcher) Check(context.Context) error {
 	return errors.Join(errs...)
 }
 
-// problems counts the permanent problems Check reports.
-func (d *Dispatcher) problems() int {
-	d.mu.Lock()
-	defer d.mu.Unlock()
+// enabled reports whether the dispatcher sends: always for a target besides Slack, for Slack
+// when a token or a webhook is set.
+func (d *Dispatcher) enabled() bool { return d.fixed || d.cfg.Enabled() }
+
+// mode is what the dispatcher speaks to, for its logs.
+func (d *Dispatcher) mode() string {
+	if d.fixed {
+		return "target"
+	}
+	return d.cfg.Mode()
+}
+
+// countProblems sets the permanent problems gauge to what Check would report; d.mu is held.
+func (d *Dispatcher) countProblems() {
 	n := len(d.broken)
 	if d.halted != nil {
 		n++
 	}
-	return n
+	d.m.permanent.Set(float64(n))
 }
 
 func (d *Dispatcher) isHalted() bool {
@@ -191,7 +232,7 @@ func (d *Dispatcher) poll(ctx context.Context) time.Duration {
 	}
 	for i, row := range rows {
 		d.applyNext()
-		if ctx.Err() != nil || !d.cfg.Enabled() || d.isHalted() || d.now().Before(d.pauseUntil) {
+		if ctx.Err() != nil || !d.enabled() || d.isHalted() || d.now().Before(d.pauseUntil) {
 			d.release(ctx, rows[i:]) // for the next worker, or for when the pause ends or alerts are enabled again
 			break
 		}

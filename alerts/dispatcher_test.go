@@ -362,3 +362,20 @@ func TestBacklogMetrics(t *testing.T) {
 	require.GreaterOrEqual(t, h.counter(t, "outagewatch_outbox_oldest_age_seconds"), 59.0)
 	require.Zero(t, h.counter(t, "outagewatch_alerts_errors_total", "permanent"), "pre-created")
 }
+
+// TestSlackMatch skips the incidents that alerts.match does not select, counted as unmatched.
+func TestSlackMatch(t *testing.T) {
+	t.Parallel()
+	cfg := testConfig()
+	cfg.Match = alerts.Match{Providers: []string{"anthropic"}}
+	n := &recorder{}
+	h := run(t, cfg, n, nil)
+	h.apply(t, opening(incidents.SeverityCritical))
+	other := opening(incidents.SeverityCritical)
+	other.Provider = "anthropic"
+	h.apply(t, other)
+	require.Eventually(t, h.drained(t), 5*time.Second, time.Millisecond)
+	require.Len(t, n.Calls(), 1)
+	require.Equal(t, "anthropic", n.Calls()[0].Incident.Provider)
+	require.Equal(t, 1.0, h.counter(t, "outagewatch_alerts_skipped_total", "unmatched", "slack"))
+}

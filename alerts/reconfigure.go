@@ -28,7 +28,7 @@ func (d *Dispatcher) Reconfigure(cfg Config, n Notifier) error {
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
-	if !cfg.Enabled() {
+	if !cfg.Enabled() && !d.fixed {
 		n = nil
 	} else if n == nil || d.deps.Outbox == nil || d.deps.Settler == nil || d.deps.Reader == nil {
 		return errors.New("alerts: the outbox, settler, reader and notifier must be set when alerts are enabled")
@@ -52,11 +52,15 @@ func (d *Dispatcher) applyNext() {
 	if next != nil {
 		d.halted = nil
 		clear(d.broken)
+		d.countProblems()
 	}
 	d.mu.Unlock()
 	if next == nil {
 		return
 	}
 	d.cfg, d.deps.Notifier = next.cfg, next.n
+	if !d.fixed {
+		d.match = slackMatch(next.cfg)
+	}
 	d.logger.Info("alert settings reloaded", "mode", next.cfg.Mode())
 }

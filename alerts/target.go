@@ -143,14 +143,14 @@ func (t TargetConfig) Destinations() []string {
 	}
 	out := make([]string, 0, len(t.URLs))
 	for _, raw := range t.URLs {
-		out = append(out, Destination(t.Name, raw))
+		out = append(out, DestinationName(t.Name, raw))
 	}
 	return out
 }
 
-// Destination is the queue name of one Alertmanager URL of target name: name@host/path,
+// DestinationName is the queue name of one Alertmanager URL of target name: name@host/path,
 // without scheme, credentials or query.
-func Destination(name, rawURL string) string {
+func DestinationName(name, rawURL string) string {
 	u, err := url.Parse(rawURL)
 	if err != nil {
 		return name + "@" + rawURL
@@ -193,7 +193,7 @@ func (t TargetConfig) validate(i int, bad func(field, msg string)) {
 		if err := checkURL(u); err != nil {
 			bad(field+".urls", err.Error())
 		}
-		d := Destination(t.Name, u)
+		d := DestinationName(t.Name, u)
 		if seen[d] {
 			bad(field+".urls", fmt.Sprintf("%q is listed twice", u))
 		}
