@@ -1,0 +1,148 @@
+package webhook
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/outagewatch/outagewatch/incidents"
+)
+
+// The summary says in one plain sentence what the Slack messages of the same event say
+// (alerts/slack/render.go), without their markup.
+
+// maxModels bounds the models a summary names before "and N more".
+const maxModels = 10
+
+// widenedDetector is the evidence of a local incident whose failures spread to the provider's
+// other callers (detectors.DetectorWidened).
+const widenedDetector = "widened"
+
+// summary is one sentence for people about event ev of incident inc, sent as type typ.
+func summary(typ string, inc incidents.Incident, ev incidents.Event) string {
+	who := subject(inc)
+	switch typ {
+	case TypeOpened:
+		sev := cmpSeverity(ev.Severity, inc.Severity)
+		return fmt.Sprintf("%s %s (%s): %s, since %s", who, stateWord(sev), sev,
+			modelList(inc.Models), inc.OpenedAt.UTC().Format("2006-01-02 15:04 UTC"))
+	case TypeEscalated:
+		return fmt.Sprintf("%s escalated to %s", who, ev.Severity)
+	case TypeAcknowledged:
+		return fmt.Sprintf("%s acknowledged by %s", who, cmpActor(ev.Actor, inc.AcknowledgedBy))
+	case TypeResolved:
+		return resolvedSummary(inc, ev)
+	}
+	if ev.Kind == incidents.EventDeescalated {
+		return fmt.Sprintf("%s de-escalated to %s", who, ev.Severity)
+	}
+	series := inc.Provider
+	if ev.Model != "" {
+		series += "/" + ev.Model
+	}
+	if inc.Caller != "" && ev.Evidence.Detector == widenedDetector {
+		return fmt.Sprintf("%s: the failures spread beyond %s: see the %s incident", series, callerLabel(inc.Caller), inc.Provider)
+	}
+	if inc.Caller != "" {
+		series += " for " + callerLabel(inc.Caller)
+	}
+	return fmt.Sprintf("%s: %s → %s", series, ev.From, ev.To)
+}
+
+// resolvedSummary says how long the incident lasted, and who ended it or where its failures
+// went.
+func resolvedSummary(inc incidents.Incident, ev incidents.Event) string {
+	end := inc.ResolvedAt
+	if end.IsZero() {
+		end = ev.At
+	}
+	took := duration(end.Sub(inc.OpenedAt))
+	who := subject(inc)
+	by := cmpActor(inc.ResolvedBy, ev.Actor)
+	switch {
+	case by != "" && by != incidents.Actor:
+		return fmt.Sprintf("%s resolved by %s after %s", who, by, took)
+	case inc.Caller != "" && ev.Evidence.Detector == widenedDetector:
+		return fmt.Sprintf("%s ended after %s: the failures spread beyond %s: see the %s incident", who, took,
+			callerLabel(inc.Caller), inc.Provider)
+	default:
+		return fmt.Sprintf("%s recovered after %s", who, took)
+	}
+}
+
+func cmpSeverity(a, b incidents.Severity) incidents.Severity {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+func cmpActor(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+func stateWord(sev incidents.Severity) string {
+	if sev == incidents.SeverityCritical {
+		return "is down"
+	}
+	return "is degraded"
+}
+
+// subject names what an incident is about: "anthropic", or for a local incident "anthropic for
+// batch-jobs" / "anthropic via endpoint eu.api.example.com".
+func subject(inc incidents.Incident) string {
+	if inc.Caller == "" {
+		return inc.Provider
+	}
+	if strings.HasPrefix(inc.Caller, "endpoint:") {
+		return inc.Provider + " via " + callerLabel(inc.Caller)
+	}
+	return inc.Provider + " for " + callerLabel(inc.Caller)
+}
+
+// callerLabel names a caller ("service:batch-jobs", "endpoint:eu.api.example.com", or an older
+// build's bare service name) in prose: "batch-jobs", "endpoint eu.api.example.com".
+func callerLabel(c string) string {
+	if name, ok := strings.CutPrefix(c, "endpoint:"); ok {
+		return "endpoint " + name
+	}
+	name, _ := strings.CutPrefix(c, "service:")
+	return name
+}
+
+// modelList names the models, "all models" for none or the provider's own series.
+func modelList(models []string) string {
+	if len(models) == 0 {
+		return "all models"
+	}
+	names := make([]string, 0, min(len(models), maxModels)+1)
+	for _, m := range models[:min(len(models), maxModels)] {
+		if m == "" {
+			m = "all models"
+		}
+		names = append(names, m)
+	}
+	if len(models) > maxModels {
+		names = append(names, fmt.Sprintf("and %d more", len(models)-maxModels))
+	}
+	return strings.Join(names, ", ")
+}
+
+// duration shows d to the second below an hour, to the minute below a day, then to the hour.
+func duration(d time.Duration) string {
+	switch {
+	case d < time.Minute:
+		return fmt.Sprintf("%ds", int(max(d, 0).Round(time.Second)/time.Second))
+	case d < time.Hour && d%time.Minute >= time.Second:
+		return fmt.Sprintf("%dm %ds", int(d/time.Minute), int(d%time.Minute/time.Second))
+	case d < time.Hour:
+		return fmt.Sprintf("%dm", int(d/time.Minute))
+	case d < 24*time.Hour:
+		return fmt.Sprintf("%dh %dm", int(d/time.Hour), int(d%time.Hour/time.Minute))
+	default:
+		return fmt.Sprintf("%dd %dh", int(d/(24*time.Hour)), int(d%(24*time.Hour)/time.Hour))
+	}
+}
