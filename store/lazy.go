@@ -12,9 +12,10 @@ import (
 )
 
 // Backend is what the daemon needs of a store; store/postgres and store/sqlite both provide it.
-// Besides incidents' interfaces it serves the alert outbox and the silences (the methods of
-// alerts.Outbox, Settler, Reader and SilenceStore, which cmd/watcher asserts; store does not
-// import alerts, its sibling) and keeps the engine's snapshot.
+// Besides incidents' interfaces it serves the alert outbox, the deliveries of the targets
+// besides Slack and the silences (the methods of alerts.Outbox, Settler, Reader, TargetStore
+// and SilenceStore, which cmd/watcher asserts; store does not import alerts, its sibling) and
+// keeps the engine's snapshot.
 type Backend interface {
 	incidents.Store
 	incidents.Query
@@ -23,6 +24,12 @@ type Backend interface {
 	Complete(ctx context.Context, id int64, at time.Time) error
 	Retry(ctx context.Context, id int64, next time.Time, msg string) error
 	Fail(ctx context.Context, id int64, msg string) error
+	RegisterTargets(ctx context.Context, destinations []string, now time.Time) error
+	ClaimDeliveries(ctx context.Context, destination string, now time.Time, limit int, lease time.Duration) ([]incidents.OutboxRow, error)
+	DeliveryBacklog(ctx context.Context, destination string, now time.Time) (n int, oldest time.Time, err error)
+	CompleteDelivery(ctx context.Context, id int64, at time.Time) error
+	RetryDelivery(ctx context.Context, id int64, next time.Time, msg string) error
+	FailDelivery(ctx context.Context, id int64, msg string) error
 	SetThread(ctx context.Context, incidentID int64, channel, ts string) error
 	Silences(ctx context.Context, now time.Time) ([]incidents.Silence, error)
 	AddSilence(ctx context.Context, s incidents.Silence) (incidents.Silence, error)
@@ -149,6 +156,54 @@ func (l *Lazy) Fail(ctx context.Context, id int64, msg string) error {
 		return err
 	}
 	return b.Fail(ctx, id, msg)
+}
+
+func (l *Lazy) RegisterTargets(ctx context.Context, destinations []string, now time.Time) error {
+	b, err := l.Backend()
+	if err != nil {
+		return err
+	}
+	return b.RegisterTargets(ctx, destinations, now)
+}
+
+func (l *Lazy) ClaimDeliveries(ctx context.Context, destination string, now time.Time, limit int, lease time.Duration) ([]incidents.OutboxRow, error) {
+	b, err := l.Backend()
+	if err != nil {
+		return nil, err
+	}
+	return b.ClaimDeliveries(ctx, destination, now, limit, lease)
+}
+
+func (l *Lazy) DeliveryBacklog(ctx context.Context, destination string, now time.Time) (int, time.Time, error) {
+	b, err := l.Backend()
+	if err != nil {
+		return 0, time.Time{}, err
+	}
+	return b.DeliveryBacklog(ctx, destination, now)
+}
+
+func (l *Lazy) CompleteDelivery(ctx context.Context, id int64, at time.Time) error {
+	b, err := l.Backend()
+	if err != nil {
+		return err
+	}
+	return b.CompleteDelivery(ctx, id, at)
+}
+
+func (l *Lazy) RetryDelivery(ctx context.Context, id int64, next time.Time, msg string) error {
+	b, err := l.Backend()
+	if err != nil {
+		return err
+	}
+	return b.RetryDelivery(ctx, id, next, msg)
+}
+
+func (l *Lazy) FailDelivery(ctx context.Context, id int64, msg string) error {
+	b, err := l.Backend()
+	if err != nil {
+		return err
+	}
+	return b.FailDelivery(ctx, id, msg)
 }
 
 func (l *Lazy) SetThread(ctx context.Context, incidentID int64, channel, ts string) error {

@@ -23,6 +23,14 @@ func TestLazyAnswersNotOpenUntilSet(t *testing.T) {
 	require.ErrorIs(t, l.SaveBaselines(ctx, "engine", []byte("x"), time.Now()), ErrNotOpen)
 	_, err = l.Claim(ctx, time.Now(), 1, time.Minute)
 	require.ErrorIs(t, err, ErrNotOpen)
+	require.ErrorIs(t, l.RegisterTargets(ctx, []string{"hook"}, time.Now()), ErrNotOpen)
+	_, err = l.ClaimDeliveries(ctx, "hook", time.Now(), 1, time.Minute)
+	require.ErrorIs(t, err, ErrNotOpen)
+	_, _, err = l.DeliveryBacklog(ctx, "hook", time.Now())
+	require.ErrorIs(t, err, ErrNotOpen)
+	require.ErrorIs(t, l.CompleteDelivery(ctx, 1, time.Now()), ErrNotOpen)
+	require.ErrorIs(t, l.RetryDelivery(ctx, 1, time.Now(), "x"), ErrNotOpen)
+	require.ErrorIs(t, l.FailDelivery(ctx, 1, "x"), ErrNotOpen)
 	require.NoError(t, l.Close(), "closing what never opened is fine")
 }
 
@@ -65,4 +73,35 @@ func TestOpenInBackgroundStopsWithItsContext(t *testing.T) {
 	})
 	_, err := l.Backend()
 	require.ErrorIs(t, err, ErrNotOpen)
+}
+
+// TestLazyDeliveries goes through the lazy store to the deliveries of an embedded store.
+func TestLazyDeliveries(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	b, _, err := Open(ctx, Options{DataDir: t.TempDir()}, slog.New(slog.DiscardHandler))
+	require.NoError(t, err)
+	var l Lazy
+	l.Set(b)
+	t.Cleanup(func() { require.NoError(t, l.Close()) })
+	at := time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)
+	require.NoError(t, l.RegisterTargets(ctx, []string{"hook"}, at))
+	_, err = l.Apply(ctx, incidents.Change{Provider: "openai", At: at, State: incidents.StateOpen,
+		Events: []incidents.EventSpec{{
+			Event:  incidents.Event{At: at, Kind: incidents.EventOpened, Provider: "openai", Actor: incidents.Actor},
+			Notify: []string{incidents.NotifyOpen},
+		}}})
+	require.NoError(t, err)
+	n, _, err := l.DeliveryBacklog(ctx, "hook", at)
+	require.NoError(t, err)
+	require.Equal(t, 1, n)
+	rows, err := l.ClaimDeliveries(ctx, "hook", at, 10, time.Minute)
+	require.NoError(t, err)
+	require.Len(t, rows, 1)
+	require.NoError(t, l.RetryDelivery(ctx, rows[0].ID, at, "webhook: 503"))
+	require.NoError(t, l.CompleteDelivery(ctx, rows[0].ID, at))
+	require.NoError(t, l.FailDelivery(ctx, rows[0].ID, "late"), "a late failure of a delivered delivery does nothing")
+	n, _, err = l.DeliveryBacklog(ctx, "hook", at)
+	require.NoError(t, err)
+	require.Zero(t, n)
 }

@@ -125,9 +125,14 @@ func insertEvent(ctx context.Context, tx pgx.Tx, ev incidents.Event, notify []st
 	}
 	at := rules.Time(c.At)
 	for _, kind := range notify {
-		_, err := tx.Exec(ctx, `INSERT INTO alert_outbox
-				(incident_id, event_id, kind, dedup_key, created_at, next_attempt_at)
-			VALUES ($1, $2, $3, $4, $5, $5) ON CONFLICT (dedup_key) DO NOTHING`,
+		// One statement writes the outbox row and its delivery to each registered target
+		// (RegisterTargets); a duplicate dedup key returns no row, so it writes neither.
+		_, err := tx.Exec(ctx, `WITH o AS (
+				INSERT INTO alert_outbox (incident_id, event_id, kind, dedup_key, created_at, next_attempt_at)
+				VALUES ($1, $2, $3, $4, $5, $5) ON CONFLICT (dedup_key) DO NOTHING
+				RETURNING id, incident_id, created_at)
+			INSERT INTO alert_deliveries (target, outbox_id, incident_id, created_at, next_attempt_at)
+			SELECT t.name, o.id, o.incident_id, o.created_at, o.created_at FROM o CROSS JOIN alert_targets t`,
 			ev.IncidentID, ev.ID, kind, rules.DedupKey(ev.IncidentID, kind, ev.ID), at)
 		if err != nil {
 			return fmt.Errorf("queue %s notification: %w", kind, err)

@@ -153,13 +153,33 @@ func insertEvent(ctx context.Context, tx *sql.Tx, ev incidents.Event, notify []s
 		return fmt.Errorf("insert event: %w", err)
 	}
 	for _, kind := range notify {
-		_, err := tx.ExecContext(ctx, `INSERT INTO alert_outbox
-				(incident_id, event_id, kind, dedup_key, created_at, next_attempt_at)
-			VALUES (?1, ?2, ?3, ?4, ?5, ?5) ON CONFLICT (dedup_key) DO NOTHING`,
-			ev.IncidentID, ev.ID, kind, rules.DedupKey(ev.IncidentID, kind, ev.ID), nanos(c.At))
-		if err != nil {
+		if err := queue(ctx, tx, ev, kind, nanos(c.At)); err != nil {
 			return fmt.Errorf("queue %s notification: %w", kind, err)
 		}
+	}
+	return nil
+}
+
+// queue writes the outbox row of notification kind of ev, created at at, and one delivery of it
+// per registered target (RegisterTargets). A row whose dedup key is taken is a duplicate: it
+// writes nothing.
+func queue(ctx context.Context, tx *sql.Tx, ev incidents.Event, kind string, at int64) error {
+	var id int64
+	err := tx.QueryRowContext(ctx, `INSERT INTO alert_outbox
+			(incident_id, event_id, kind, dedup_key, created_at, next_attempt_at)
+		VALUES (?1, ?2, ?3, ?4, ?5, ?5) ON CONFLICT (dedup_key) DO NOTHING RETURNING id`,
+		ev.IncidentID, ev.ID, kind, rules.DedupKey(ev.IncidentID, kind, ev.ID), at).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	_, err = tx.ExecContext(ctx, `INSERT INTO alert_deliveries
+			(target, outbox_id, incident_id, created_at, next_attempt_at)
+		SELECT name, ?1, ?2, ?3, ?3 FROM alert_targets`, id, ev.IncidentID, at)
+	if err != nil {
+		return fmt.Errorf("queue deliveries: %w", err)
 	}
 	return nil
 }

@@ -14,7 +14,7 @@ import (
 )
 
 // Store is what both stores implement: incidents, their queries, the detectors' baselines, the
-// alert outbox and the silences.
+// alert outbox, the deliveries of the targets besides Slack and the silences.
 type Store interface {
 	incidents.Store
 	incidents.Query
@@ -24,6 +24,12 @@ type Store interface {
 	Complete(ctx context.Context, id int64, at time.Time) error
 	Retry(ctx context.Context, id int64, next time.Time, msg string) error
 	Fail(ctx context.Context, id int64, msg string) error
+	RegisterTargets(ctx context.Context, destinations []string, now time.Time) error
+	ClaimDeliveries(ctx context.Context, destination string, now time.Time, limit int, lease time.Duration) ([]incidents.OutboxRow, error)
+	DeliveryBacklog(ctx context.Context, destination string, now time.Time) (n int, oldest time.Time, err error)
+	CompleteDelivery(ctx context.Context, id int64, at time.Time) error
+	RetryDelivery(ctx context.Context, id int64, next time.Time, msg string) error
+	FailDelivery(ctx context.Context, id int64, msg string) error
 	SetThread(ctx context.Context, incidentID int64, channel, ts string) error
 	Backlog(ctx context.Context, now time.Time) (n int, oldest time.Time, err error)
 	AddSilence(ctx context.Context, s incidents.Silence) (incidents.Silence, error)
@@ -38,6 +44,7 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 	cases := append(incidentCases(), outboxCases()...)
 	cases = append(cases, silenceCases()...)
 	cases = append(cases, localCases()...)
+	cases = append(cases, targetCases()...)
 	cases = append(cases, testCase{"baselines round trip", testBaselines}, testCase{"ping", testPing})
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
