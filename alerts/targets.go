@@ -34,6 +34,9 @@ type TargetDeps struct {
 	Logger   *slog.Logger
 	// Gate wraps each queue's Outbox (a cluster lets the leader claim only); nil leaves it.
 	Gate func(Outbox) Outbox
+	// Leading tells whether this replica writes to the store (a cluster's follower is fenced
+	// off and registers nothing); nil: always.
+	Leading func() bool
 }
 
 // Targets runs one dispatcher per destination of the targets besides Slack, each on its own
@@ -147,11 +150,12 @@ func (t *Targets) Run(ctx context.Context) error {
 			continue
 		}
 		// Registered before the first outbox row it should get is written, or soon after: the
-		// store may still be opening. Retried with backoff, then every registerEvery.
-		if err := t.deps.Store.RegisterTargets(ctx, names, time.Now()); err != nil {
+		// store may still be opening, the cluster electing its leader. Retried with backoff,
+		// then every registerEvery.
+		if err := t.register(ctx, names); err != nil {
 			failures++
 			wait := min(time.Second<<min(failures, 6), time.Minute)
-			if ctx.Err() == nil && failures == 1 {
+			if ctx.Err() == nil && failures == 1 && !errors.Is(err, errFollower) {
 				t.logger.Warn("register alert targets, will retry", "err", err, "retry_in", wait)
 			}
 			register.Reset(wait)
@@ -160,6 +164,17 @@ func (t *Targets) Run(ctx context.Context) error {
 		failures = 0
 		register.Reset(registerEvery)
 	}
+}
+
+// errFollower is why a follower registers nothing.
+var errFollower = errors.New("not the cluster's leader")
+
+// register registers the destinations, as the leader only.
+func (t *Targets) register(ctx context.Context, names []string) error {
+	if t.deps.Leading != nil && !t.deps.Leading() {
+		return errFollower
+	}
+	return t.deps.Store.RegisterTargets(ctx, names, time.Now())
 }
 
 // start runs set's dispatchers and what runs beside them until the returned stop, which waits

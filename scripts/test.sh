@@ -32,6 +32,14 @@ if ! command -v prometheus >/dev/null 2>&1 || ! command -v promtool >/dev/null 2
   command -v prometheus >/dev/null 2>&1 && command -v promtool >/dev/null 2>&1 || { echo "prometheus install failed"; exit 1; }
 fi
 
+# Alertmanager for the Alertmanager target's tests (alerts/alertmanager starts real ones: an
+# outage, a restart mid-incident, an HA pair). Judged by the binary, as Prometheus is.
+if ! command -v prometheus-alertmanager >/dev/null 2>&1 && ! command -v alertmanager >/dev/null 2>&1; then
+  echo "== installing prometheus-alertmanager (not found)"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus-alertmanager >/dev/null || true
+  command -v prometheus-alertmanager >/dev/null 2>&1 || { echo "prometheus-alertmanager install failed"; exit 1; }
+fi
+
 # curl for the TLS test (cmd/watcher: curl --cacert against the API).
 if ! command -v curl >/dev/null 2>&1; then
   echo "== installing curl (not found)"
