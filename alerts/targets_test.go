@@ -117,7 +117,9 @@ func TestTargetDownForMinutes(t *testing.T) {
 }
 
 // gauge and sum read one target's series of a metric.
-func gauge(t *testing.T, reg *prometheus.Registry, name, target string) float64 { return sum(t, reg, name, target) }
+func gauge(t *testing.T, reg *prometheus.Registry, name, target string) float64 {
+	return sum(t, reg, name, target)
+}
 
 func sum(t *testing.T, reg *prometheus.Registry, name, target string) float64 {
 	t.Helper()
