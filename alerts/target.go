@@ -77,6 +77,19 @@ func (m Match) Reaches(events []incidents.Event, eventID int64) bool {
 	return false
 }
 
+// Holds reports whether inc is one of the match's incidents now: selected, with its severity
+// reached by the latest event of its timeline (an Alertmanager's resend asks it).
+func (m Match) Holds(inc incidents.Incident, timeline []incidents.Event) bool {
+	if !m.Selects(inc) || len(timeline) == 0 {
+		return false
+	}
+	last := int64(0)
+	for _, e := range timeline {
+		last = max(last, e.ID)
+	}
+	return m.Reaches(timeline, last)
+}
+
 func cmpSeverity(s incidents.Severity) incidents.Severity {
 	if s == "" {
 		return incidents.SeverityWarning

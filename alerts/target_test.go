@@ -48,6 +48,12 @@ func TestMatchReaches(t *testing.T) {
 	require.False(t, crit.Reaches(events, 1), "not critical yet at the first event")
 	require.True(t, crit.Reaches(events, 2))
 	require.True(t, crit.Reaches(events, 3), "once reached, every later event")
+
+	inc := incidents.Incident{Provider: "openai"}
+	require.True(t, crit.Holds(inc, events), "reached by the latest event")
+	require.False(t, crit.Holds(inc, events[:1]), "a warning only")
+	require.False(t, crit.Holds(inc, nil), "no timeline")
+	require.False(t, alerts.Match{Providers: []string{"anthropic"}}.Holds(inc, events), "not selected")
 }
 
 func TestTargetsValidate(t *testing.T) {

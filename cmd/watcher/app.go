@@ -39,6 +39,7 @@ var (
 	_ alerts.Settler      = (*store.Lazy)(nil)
 	_ alerts.Reader       = (*store.Lazy)(nil)
 	_ alerts.SilenceStore = (*store.Lazy)(nil)
+	_ alerts.TargetStore  = (*store.Lazy)(nil)
 )
 
 // app holds the running daemon: every component, built by newApp, started by start, and run and
@@ -60,6 +61,7 @@ type app struct {
 	store     *store.Lazy
 	incidents *incidents.Manager
 	alerts    *alerts.Dispatcher
+	targets   *alerts.Targets
 	// healthGRPC serves grpc.health.v1 on the OTLP gRPC server, and on healthOwn (with
 	// healthLn) when health.grpc_addr is set.
 	healthGRPC *health.GRPCServer
@@ -112,7 +114,11 @@ func newApp(cfg Config, memoryCeiling int64, logger *slog.Logger) (*app, error) 
 		Board: a.board, Transitions: []engine.TransitionHandler{mgr}, Snapshots: a.store,
 		Companions: []engine.Companion{a.hosts}, Registerer: reg, Logger: logger,
 	}
-	var outbox alerts.Outbox = a.store
+	var (
+		outbox  alerts.Outbox = a.store
+		gate    func(alerts.Outbox) alerts.Outbox
+		leading func() bool
+	)
 	if cfg.clustered() {
 		// The node stands between the engine and what it feeds; the next leader continues from
 		// the snapshot, saved at most a second after a state change.
@@ -120,7 +126,8 @@ func newApp(cfg Config, memoryCeiling int64, logger *slog.Logger) (*app, error) 
 		node := a.cluster.node
 		edeps.Board, edeps.Transitions, edeps.Snapshots = node, []engine.TransitionHandler{node}, snapshotGate{store: a.store, node: node}
 		ecfg.SnapshotMinGap = time.Second
-		outbox = outboxGate{Outbox: a.store, node: node}
+		gate = func(o alerts.Outbox) alerts.Outbox { return outboxGate{Outbox: o, node: node} }
+		outbox, leading = gate(a.store), node.Leading
 	}
 	a.engine, err = engine.New(ecfg, edeps)
 	if err != nil {
@@ -138,12 +145,28 @@ func newApp(cfg Config, memoryCeiling int64, logger *slog.Logger) (*app, error) 
 			return nil, fmt.Errorf("slack: %w", err)
 		}
 	}
+	alertMetrics := alerts.NewMetrics(reg)
 	a.alerts, err = alerts.New(acfg, alerts.Deps{
 		Outbox: outbox, Settler: a.store, Reader: a.store, Notifier: notifier,
-		Silences: alerts.CheckSilences(a.store), Registerer: reg, Logger: logger,
+		Silences: alerts.CheckSilences(a.store), Metrics: alertMetrics, Logger: logger,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("alerts: %w", err)
+	}
+	// The targets besides Slack (Alertmanagers, webhooks), each on its own queue.
+	a.targets, err = alerts.NewTargets(alerts.TargetDeps{
+		Store: a.store, Reader: a.store, Silences: alerts.CheckSilences(a.store), Metrics: alertMetrics,
+		Logger: logger, Gate: gate, Leading: leading,
+	})
+	if err != nil {
+		return nil, err
+	}
+	dests, err := a.targetDestinations(acfg)
+	if err != nil {
+		return nil, err
+	}
+	if err := a.targets.Set(acfg, dests); err != nil {
+		return nil, err
 	}
 	// Coding agents' log events and GenAI metrics become calls too (docs/normalisation.md); the
 	// metrics of a service that sends spans are skipped, so that no call counts twice.
@@ -188,7 +211,7 @@ func newApp(cfg Config, memoryCeiling int64, logger *slog.Logger) (*app, error) 
 	reg.MustRegister(health.NewCollector(a.board), health.NewVersionGauge(a.board))
 	a.history = statuspage.NewHistory(a.board, 10*time.Second, time.Hour)
 	registerOwnMetrics(reg, a.history)
-	a.checks = map[string]readyChecker{"ingest": a.ingest, "store": a.store, "incidents": mgr, "alerts": a.alerts, "memory": a.memory}
+	a.checks = map[string]readyChecker{"ingest": a.ingest, "store": a.store, "incidents": mgr, "alerts": a.alerts, "alert targets": a.targets, "memory": a.memory}
 	a.api = &http.Server{
 		Handler:           a.routes(),
 		ReadHeaderTimeout: 10 * time.Second,

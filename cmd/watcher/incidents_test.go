@@ -44,6 +44,7 @@ detectors:
 // daemon is an in-process watcher with its own environment.
 type daemon struct {
 	a      *app
+	config string // the configuration file's path
 	logs   *syncBuffer
 	cancel context.CancelFunc
 	done   chan error
@@ -51,15 +52,21 @@ type daemon struct {
 
 func startDaemon(t *testing.T, env map[string]string) *daemon {
 	t.Helper()
+	return startDaemonWith(t, fastConfig, env)
+}
+
+// startDaemonWith starts a daemon with the configuration file yaml.
+func startDaemonWith(t *testing.T, yaml string, env map[string]string) *daemon {
+	t.Helper()
 	dir := t.TempDir()
 	cfg := filepath.Join(dir, "watcher.yaml")
-	require.NoError(t, os.WriteFile(cfg, []byte(fastConfig), 0o600))
+	require.NoError(t, os.WriteFile(cfg, []byte(yaml), 0o600))
 	if _, ok := env["OUTAGEWATCH_DATA_DIR"]; !ok {
 		env["OUTAGEWATCH_DATA_DIR"] = dir
 	}
 	env["OUTAGEWATCH_API_TOKEN"] = "secret-token"
 	ctx, cancel := context.WithCancel(context.Background())
-	d := &daemon{logs: &syncBuffer{}, cancel: cancel, done: make(chan error, 1)}
+	d := &daemon{config: cfg, logs: &syncBuffer{}, cancel: cancel, done: make(chan error, 1)}
 	started := make(chan *app, 1)
 	args := []string{"-config", cfg, "-api.addr", "127.0.0.1:0", "-otlp.grpc.addr", "127.0.0.1:0", "-otlp.http.addr", "127.0.0.1:0"}
 	go func() {

@@ -137,6 +137,7 @@ func (a *app) supervise(background func(context.Context) error) {
 	pipe := s.Go("ingest pipeline", a.pipeline.Run)
 	inc := s.Go("incidents", a.incidents.Run)
 	alr := s.Go("alerts", a.alerts.Run)
+	tgt := s.Go("alert targets", a.targets.Run)
 	s.Go("status page history", a.history.Run)
 	s.Go("otlp receivers", a.ingest.Wait)
 	s.Go("api", func(context.Context) error { return serveHTTP(a.api, a.apiLn) })
@@ -173,7 +174,12 @@ func (a *app) supervise(background func(context.Context) error) {
 	s.OnStop(stepIncidents, a.budget(stepIncidents), func(ctx context.Context) error {
 		return errors.Join(inc.Stop(ctx), a.incidents.Drain(ctx))
 	})
-	s.OnStop(stepAlerts, a.budget(stepAlerts), alr.Stop) // Run returns once its send in flight is recorded
+	// Run returns once its send in flight is recorded, each target's too; they stop together.
+	s.OnStop(stepAlerts, a.budget(stepAlerts), func(ctx context.Context) error {
+		slack := make(chan error, 1)
+		go func() { slack <- alr.Stop(ctx) }()
+		return errors.Join(tgt.Stop(ctx), <-slack)
+	})
 	if opener != nil {
 		s.OnStop(stepOpener, a.budget(stepOpener), opener.Stop)
 	}

@@ -131,6 +131,15 @@ func (r *reloader) reload() (reloadResult, error) {
 		return r.a.pipeline.SetProviderHosts(next.Ingest.ProviderHosts)
 	})
 	nextAlerts, liveAlerts := next.alertsConfig(), live.alertsConfig()
+	// The targets' secret and token files are read again on every reload, like TLS files: a bad
+	// one refuses the reload before anything is applied.
+	dests, err := r.a.targetDestinations(nextAlerts)
+	if err != nil {
+		return reloadResult{}, err
+	}
+	take("alerts.targets", len(nextAlerts.Targets)+len(liveAlerts.Targets) > 0, func() { live.Alerts.Targets = next.Alerts.Targets }, func() error {
+		return r.a.targets.Set(nextAlerts, dests)
+	})
 	take("alerts", !reflect.DeepEqual(nextAlerts, liveAlerts), func() { live.Alerts, live.Links = next.Alerts, next.Links }, func() error {
 		var n alerts.Notifier
 		if nextAlerts.Enabled() {
