@@ -94,6 +94,11 @@ echo "== otelcol (scripts/collector.sh)"
 OUTAGEWATCH_OTELCOL="$(scripts/collector.sh | tail -n 1)"
 export OUTAGEWATCH_OTELCOL
 
+# The npm reference library that verifies the webhooks' signatures (alerts/webhook); its test
+# runs the same npm ci itself when the modules are missing.
+echo "== alerts/webhook verifier (npm ci)"
+(cd alerts/webhook/testdata/verify && npm ci --no-audit --no-fund)
+
 echo "== go test -race -short"
 go test -race -short -count=1 -timeout 15m ./...
 
