@@ -59,6 +59,22 @@ func TestValueVariants(t *testing.T) {
 			}
 		}
 	})
+	t.Run("extra volumes", func(t *testing.T) {
+		t.Parallel()
+		m := render(t, "--set", "extraVolumes[0].name=alert-secrets,extraVolumes[0].secret.secretName=hooks",
+			"--set", "extraVolumeMounts[0].name=alert-secrets,extraVolumeMounts[0].mountPath=/run/secrets/outagewatch,extraVolumeMounts[0].readOnly=true")
+		d := only(t, "Deployments", m.deployments)
+		if v := volume(t, d, "alert-secrets"); v.Secret == nil || v.Secret.SecretName != "hooks" {
+			t.Errorf("alert-secrets volume %+v, want the Secret hooks", v.VolumeSource)
+		}
+		mounted := false
+		for _, vm := range container(t, d).VolumeMounts {
+			mounted = mounted || (vm.Name == "alert-secrets" && vm.MountPath == "/run/secrets/outagewatch" && vm.ReadOnly)
+		}
+		if !mounted {
+			t.Errorf("no read-only mount of alert-secrets at /run/secrets/outagewatch: %+v", container(t, d).VolumeMounts)
+		}
+	})
 	for name, tc := range map[string]struct{ set, want string }{
 		"postgres without a DSN": {"postgres.enabled=true", "postgres.enabled needs the DSN"},
 		"two DSNs":               {"postgres.enabled=true,postgres.existingSecret=s,postgres.dsn=postgres://x", "not both"},
