@@ -2,9 +2,12 @@ package main
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
@@ -13,6 +16,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/outagewatch/outagewatch/alerts/webhook"
 	"github.com/outagewatch/outagewatch/cluster"
 	"github.com/outagewatch/outagewatch/health"
 	"github.com/outagewatch/outagewatch/internal/pgtest"
@@ -81,9 +85,16 @@ func TestThreeReplicasOneView(t *testing.T) {
 	slack := slackfake.New(t)
 	env := []string{"OUTAGEWATCH_POSTGRES_DSN=" + dsn, "OUTAGEWATCH_SLACK_BOT_TOKEN=xoxb-test",
 		"OUTAGEWATCH_SLACK_CHANNEL=C0CLUSTER", "OUTAGEWATCH_SLACK_API_URL=" + slack.APIURL()}
+	// Every replica has the same webhook target too: only the leader sends, and the takeover
+	// neither loses nor repeats an event (issue 24).
+	secret := "whsec_" + base64.StdEncoding.EncodeToString([]byte("the-cluster-secret-of-32-bytes!!"))
+	secretFile := filepath.Join(t.TempDir(), "hook.secret")
+	require.NoError(t, os.WriteFile(secretFile, []byte(secret), 0o600))
+	hook := newHookReceiver(t, secret)
+	config := clusterConfig + fmt.Sprintf("alerts:\n  targets:\n    - {name: hook, type: webhook, urls: [%q], secret_file: %q}\n", hook.srv.URL, secretFile)
 	var rs []replicaOf
 	for _, name := range []string{"a", "b", "c"} {
-		rs = append(rs, replicaOf{proc{watchertest.StartWatcher(t, clusterConfig, env...)}, name})
+		rs = append(rs, replicaOf{proc{watchertest.StartWatcher(t, config, env...)}, name})
 	}
 	var leader replicaOf
 	require.Eventually(t, func() bool {
@@ -206,6 +217,27 @@ func TestThreeReplicasOneView(t *testing.T) {
 		}
 	}
 	require.Equal(t, 1, roots, "one Slack thread root: %s", fmt.Sprint(slack.Messages()))
+
+	// The webhook: the opening and the resolution, each under one webhook-id. A leader killed
+	// between the receiver's 2xx and its record sends again under the same id, which receivers
+	// deduplicate on (the Standard Webhooks rule), so ids are what is counted.
+	require.Eventually(t, func() bool {
+		_, types, _ := hook.got()
+		return len(types) > 0 && types[len(types)-1] == webhook.TypeResolved
+	}, 30*time.Second, 50*time.Millisecond, "the resolution by webhook")
+	ids, types, bad := hook.got()
+	require.Zero(t, bad)
+	byID := map[string]string{}
+	count := map[string]int{}
+	for i, id := range ids {
+		if _, seen := byID[id]; !seen {
+			count[types[i]]++
+		}
+		byID[id] = types[i]
+	}
+	t.Logf("webhooks: %d requests, %d ids: %v", len(ids), len(byID), types)
+	require.Equal(t, 1, count[webhook.TypeOpened], types)
+	require.Equal(t, 1, count[webhook.TypeResolved], types)
 }
 
 // startReplicas starts n replicas on dsn with a fake Slack and waits for one to lead.
