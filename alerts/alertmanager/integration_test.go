@@ -10,9 +10,10 @@ import (
 
 	"github.com/outagewatch/outagewatch/alerts/alertmanager"
 	"github.com/outagewatch/outagewatch/incidents"
+	"github.com/outagewatch/outagewatch/internal/amtest"
 )
 
-// These tests run the real Alertmanager (process_test.go) and count what its webhook receiver
+// These tests run the real Alertmanager (internal/amtest) and count what its webhook receiver
 // gets. Notifications of one aggregation group are flushed one after the other, so once the
 // resolved notification has arrived, every earlier one of its group has too: counting then is
 // exact, without waiting for silence.
@@ -20,7 +21,7 @@ import (
 func newNotifier(t *testing.T, url string) *alertmanager.Notifier {
 	t.Helper()
 	n, err := alertmanager.New(alertmanager.Options{
-		URL: url, Links: links, RunbookURL: opts.RunbookURL, ResendInterval: time.Minute, Client: testClient(t),
+		URL: url, Links: links, RunbookURL: opts.RunbookURL, ResendInterval: time.Minute, Client: amtest.Client(t),
 	})
 	require.NoError(t, err)
 	return n
@@ -34,7 +35,7 @@ func notify(t *testing.T, n *alertmanager.Notifier, s *story, kind string) {
 }
 
 // requireAlert checks the one alert of a notification against the incident.
-func requireAlert(t *testing.T, n notification, status string, s *story) webhookAlert {
+func requireAlert(t *testing.T, n amtest.Notification, status string, s *story) amtest.Alert {
 	t.Helper()
 	require.Equal(t, status, n.Status)
 	require.Len(t, n.Alerts, 1)
@@ -50,8 +51,8 @@ func requireAlert(t *testing.T, n notification, status string, s *story) webhook
 
 func TestOutageNotifiesOnceFiringOnceResolved(t *testing.T) {
 	t.Parallel()
-	rec := newReceiver(t)
-	am := startAlertmanager(t, amOptions{receiver: rec.srv.URL})
+	rec := amtest.NewReceiver(t)
+	am := amtest.Start(t, amtest.Options{Receiver: rec.URL})
 	n := newNotifier(t, am.URL)
 	s := newOutage(101, time.Now().Add(-time.Minute), incidents.SeverityCritical)
 
@@ -60,38 +61,38 @@ func TestOutageNotifiesOnceFiringOnceResolved(t *testing.T) {
 	r, err := n.Notify(t.Context(), s.notification(incidents.NotifyUpdate))
 	require.NoError(t, err)
 	require.Equal(t, "unsupported", r.Skipped, "an update row posts nothing")
-	firing := requireAlert(t, rec.next(t, "the firing notification"), "firing", s)
+	firing := requireAlert(t, rec.Next(t, "the firing notification"), "firing", s)
 	t.Logf("open row to firing notification: %s", time.Since(start).Round(time.Millisecond))
 	require.Equal(t, "LLMProviderDown", firing.Labels["alertname"])
 
 	s.resolve(time.Now())
 	start = time.Now()
 	notify(t, n, s, incidents.NotifyResolve)
-	resolved := requireAlert(t, rec.next(t, "the resolved notification"), "resolved", s)
-	t.Logf("resolve row to resolved notification: %s (group_interval %s)", time.Since(start).Round(time.Millisecond), groupInterval)
+	resolved := requireAlert(t, rec.Next(t, "the resolved notification"), "resolved", s)
+	t.Logf("resolve row to resolved notification: %s (group_interval %s)", time.Since(start).Round(time.Millisecond), amtest.GroupInterval)
 	require.True(t, s.inc.ResolvedAt.Equal(resolved.EndsAt), "endsAt %s, want the resolution %s", resolved.EndsAt, s.inc.ResolvedAt)
-	rec.none(t, "one firing and one resolved notification only")
+	rec.None(t, 0, "one firing and one resolved notification only")
 }
 
 func TestAlertmanagerRestartMidIncident(t *testing.T) {
 	t.Parallel()
-	rec := newReceiver(t)
-	am := startAlertmanager(t, amOptions{receiver: rec.srv.URL})
+	rec := amtest.NewReceiver(t)
+	am := amtest.Start(t, amtest.Options{Receiver: rec.URL})
 	n := newNotifier(t, am.URL)
 	s := newOutage(102, time.Now().Add(-time.Minute), incidents.SeverityCritical)
 	notify(t, n, s, incidents.NotifyOpen)
-	requireAlert(t, rec.next(t, "the firing notification"), "firing", s)
-	logged(t, "alertmanager logged the firing notification", am)
+	requireAlert(t, rec.Next(t, "the firing notification"), "firing", s)
+	amtest.Logged(t, "alertmanager logged the firing notification", am)
 
 	// A clean stop snapshots the notification log to --storage.path; the alerts themselves
 	// are gone with the process, until the resender posts them again.
 	start := time.Now()
-	require.True(t, am.stop(), "alertmanager exits cleanly on SIGTERM")
+	require.True(t, am.Stop(), "alertmanager exits cleanly on SIGTERM")
 	t.Logf("alertmanager stopped in %s", time.Since(start).Round(time.Millisecond))
 	start = time.Now()
-	am.start()
+	am.Start()
 	t.Logf("alertmanager ready again in %s", time.Since(start).Round(time.Millisecond))
-	require.Empty(t, am.activeAlerts(), "alertmanager keeps no alerts across a restart")
+	require.Empty(t, am.ActiveAlerts(), "alertmanager keeps no alerts across a restart")
 
 	resender, err := alertmanager.NewResender(alertmanager.ResenderOptions{
 		Notifiers: []*alertmanager.Notifier{n},
@@ -101,19 +102,19 @@ func TestAlertmanagerRestartMidIncident(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan error, 1)
 	go func() { done <- resender.Run(ctx) }()
-	waitFor(t, "the resender re-posted the alert", func() bool { return len(am.activeAlerts()) == 1 })
+	amtest.WaitFor(t, "the resender re-posted the alert", func() bool { return len(am.ActiveAlerts()) == 1 })
 	// The group's first flush after group_wait consults the notification log (its dedup
 	// stage): the alert was notified already, so nothing goes out.
-	waitFor(t, "alertmanager flushed the group and consulted its notification log", func() bool {
-		return am.metric("alertmanager_nflog_queries_total", "") >= 1
+	amtest.WaitFor(t, "alertmanager flushed the group and consulted its notification log", func() bool {
+		return am.Metric("alertmanager_nflog_queries_total", "") >= 1
 	})
 	cancel()
 	require.NoError(t, <-done)
 
 	s.resolve(time.Now())
 	notify(t, n, s, incidents.NotifyResolve)
-	requireAlert(t, rec.next(t, "the resolved notification"), "resolved", s)
-	rec.none(t, "the restart sent no second firing notification")
+	requireAlert(t, rec.Next(t, "the resolved notification"), "resolved", s)
+	rec.None(t, 0, "the restart sent no second firing notification")
 }
 
 // TestHAPairNotifiesOnce posts to both members of a cluster, as the daemon does (one notifier
@@ -126,10 +127,10 @@ func TestAlertmanagerRestartMidIncident(t *testing.T) {
 // peer_timeout well below group_interval.
 func TestHAPairNotifiesOnce(t *testing.T) {
 	t.Parallel()
-	rec := newReceiver(t)
-	am0 := startAlertmanager(t, amOptions{receiver: rec.srv.URL, cluster: true})
-	am1 := startAlertmanager(t, amOptions{receiver: rec.srv.URL, cluster: true, peers: []string{am0.Cluster}})
-	waitFor(t, "the two alertmanagers settle in one cluster", func() bool { return am0.settled(2) && am1.settled(2) })
+	rec := amtest.NewReceiver(t)
+	am0 := amtest.Start(t, amtest.Options{Receiver: rec.URL, Cluster: true})
+	am1 := amtest.Start(t, amtest.Options{Receiver: rec.URL, Cluster: true, Peers: []string{am0.Cluster}})
+	amtest.WaitFor(t, "the two alertmanagers settle in one cluster", func() bool { return am0.Settled(2) && am1.Settled(2) })
 	ns := []*alertmanager.Notifier{newNotifier(t, am0.URL), newNotifier(t, am1.URL)}
 	both := func(s *story, kind string) {
 		var wg sync.WaitGroup
@@ -142,42 +143,42 @@ func TestHAPairNotifiesOnce(t *testing.T) {
 		wg.Wait()
 	}
 	sent := func() float64 {
-		return am0.metric("alertmanager_notifications_total", `integration="webhook"`) +
-			am1.metric("alertmanager_notifications_total", `integration="webhook"`)
+		return am0.Metric("alertmanager_notifications_total", `integration="webhook"`) +
+			am1.Metric("alertmanager_notifications_total", `integration="webhook"`)
 	}
 	s := newOutage(103, time.Now().Add(-time.Minute), incidents.SeverityCritical)
 	start := time.Now()
 	both(s, incidents.NotifyOpen)
-	requireAlert(t, rec.next(t, "the firing notification"), "firing", s)
+	requireAlert(t, rec.Next(t, "the firing notification"), "firing", s)
 	t.Logf("HA pair: open rows to the one firing notification: %s", time.Since(start).Round(time.Millisecond))
 	// The second member's flush of that tick, and its dedup peer_timeout later, are over
 	// once it has flushed again.
-	logged(t, "both members flushed the firing alert", am0, am1)
+	amtest.Logged(t, "both members flushed the firing alert", am0, am1)
 	require.Equal(t, 1.0, sent(), "one firing notification for the pair")
-	rec.none(t, "one firing notification for the pair")
+	rec.None(t, 0, "one firing notification for the pair")
 
 	s.resolve(time.Now())
 	both(s, incidents.NotifyResolve)
-	requireAlert(t, rec.next(t, "the resolved notification"), "resolved", s)
+	requireAlert(t, rec.Next(t, "the resolved notification"), "resolved", s)
 	// A group of resolved alerts is not flushed again (and dropped only by a 30 s cleanup), so
 	// nothing marks the end of the second member's dedup: give it three peer timeouts.
-	time.Sleep(3 * peerTimeout)
+	time.Sleep(3 * amtest.PeerTimeout)
 	require.Equal(t, 2.0, sent(), "one resolved notification for the pair")
-	rec.none(t, "the pair notified once of each")
+	rec.None(t, 0, "the pair notified once of each")
 }
 
 func TestEscalationResolvesThePreviousAlert(t *testing.T) {
 	t.Parallel()
-	rec := newReceiver(t)
-	am := startAlertmanager(t, amOptions{receiver: rec.srv.URL})
+	rec := amtest.NewReceiver(t)
+	am := amtest.Start(t, amtest.Options{Receiver: rec.URL})
 	n := newNotifier(t, am.URL)
 	s := newOutage(104, time.Now().Add(-time.Minute), incidents.SeverityWarning)
 	notify(t, n, s, incidents.NotifyOpen)
-	requireAlert(t, rec.next(t, "the warning's notification"), "firing", s)
+	requireAlert(t, rec.Next(t, "the warning's notification"), "firing", s)
 
 	s.escalate(time.Now(), "claude-sonnet-4-5")
 	notify(t, n, s, incidents.NotifyEvent)
-	active := am.activeAlerts()
+	active := am.ActiveAlerts()
 	require.Len(t, active, 1, "one alert per incident: the warning was resolved by the same POST")
 	require.Equal(t, "LLMProviderDown", active[0].Labels["alertname"])
 	require.Equal(t, "critical", active[0].Labels["severity"])
@@ -185,7 +186,7 @@ func TestEscalationResolvesThePreviousAlert(t *testing.T) {
 	// the warning resolved.
 	got := map[string]string{}
 	for range 2 {
-		nt := rec.next(t, "the escalation's notifications")
+		nt := rec.Next(t, "the escalation's notifications")
 		require.Len(t, nt.Alerts, 1)
 		got[nt.Alerts[0].Labels["alertname"]] = nt.Status
 	}
@@ -193,9 +194,9 @@ func TestEscalationResolvesThePreviousAlert(t *testing.T) {
 
 	s.fail(time.Now().Add(time.Millisecond), "claude-opus-4-1") // a model joins
 	notify(t, n, s, incidents.NotifyEvent)
-	active = am.activeAlerts()
+	active = am.ActiveAlerts()
 	require.Len(t, active, 1)
 	require.Equal(t, "claude-opus-4-1,claude-sonnet-4-5", active[0].Labels["model"])
-	nt := rec.next(t, "the joined model's notification")
+	nt := rec.Next(t, "the joined model's notification")
 	require.Len(t, nt.Alerts, 2, "the group's alerts: the new label set firing, the old one resolved")
 }

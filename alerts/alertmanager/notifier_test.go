@@ -15,6 +15,7 @@ import (
 	"github.com/outagewatch/outagewatch/alerts"
 	"github.com/outagewatch/outagewatch/alerts/alertmanager"
 	"github.com/outagewatch/outagewatch/incidents"
+	"github.com/outagewatch/outagewatch/internal/amtest"
 )
 
 const token = "s3cr3t-token"
@@ -34,7 +35,7 @@ func TestNotifyPostsTheAlerts(t *testing.T) {
 	t.Cleanup(srv.Close)
 	now := t0.Add(time.Minute)
 	n, err := alertmanager.New(alertmanager.Options{
-		URL: srv.URL + "/prefix/", BearerToken: token, Links: links, Client: testClient(t),
+		URL: srv.URL + "/prefix/", BearerToken: token, Links: links, Client: amtest.Client(t),
 		Now: func() time.Time { return now },
 	})
 	require.NoError(t, err)
@@ -56,7 +57,7 @@ func TestNotifySkipsUpdates(t *testing.T) {
 		t.Error("an update row was posted")
 	}))
 	t.Cleanup(srv.Close)
-	n, err := alertmanager.New(alertmanager.Options{URL: srv.URL, Client: testClient(t)})
+	n, err := alertmanager.New(alertmanager.Options{URL: srv.URL, Client: amtest.Client(t)})
 	require.NoError(t, err)
 	r, err := n.Notify(t.Context(), newOutage(1, t0, incidents.SeverityCritical).notification(incidents.NotifyUpdate))
 	require.NoError(t, err)
@@ -126,7 +127,7 @@ func TestNotifyErrors(t *testing.T) {
 				fmt.Fprint(w, tt.body)
 			}))
 			t.Cleanup(srv.Close)
-			n, err := alertmanager.New(alertmanager.Options{URL: srv.URL, BearerToken: token, Client: testClient(t)})
+			n, err := alertmanager.New(alertmanager.Options{URL: srv.URL, BearerToken: token, Client: amtest.Client(t)})
 			require.NoError(t, err)
 			_, err = n.Notify(t.Context(), newOutage(1, t0, incidents.SeverityCritical).notification(incidents.NotifyOpen))
 			tt.check(t, err)
@@ -144,8 +145,8 @@ func TestNotifyErrors(t *testing.T) {
 
 func TestNotifyConnectionRefused(t *testing.T) {
 	t.Parallel()
-	addr := freePort(t, false) // nothing listens there
-	n, err := alertmanager.New(alertmanager.Options{URL: "http://user:pw@" + addr, BearerToken: token, Client: testClient(t)})
+	addr := amtest.FreePort(t, false) // nothing listens there
+	n, err := alertmanager.New(alertmanager.Options{URL: "http://user:pw@" + addr, BearerToken: token, Client: amtest.Client(t)})
 	require.NoError(t, err)
 	_, err = n.Notify(t.Context(), newOutage(1, t0, incidents.SeverityCritical).notification(incidents.NotifyResolve))
 	require.Error(t, err)
