@@ -38,6 +38,10 @@ type Change struct {
 	Peak     Peak
 	// Actor is recorded as the acknowledger or resolver when State says so.
 	Actor  string
+	// Vendor, when set, records the provider's post linked to the incident (Incident.Vendor):
+	// the ID, name and URL are kept from the first link, PostedAt the earliest, ResolvedAt the
+	// latest set.
+	Vendor *VendorPost
 	Events []EventSpec
 }
 

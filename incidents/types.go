@@ -83,7 +83,27 @@ type Incident struct {
 	// SlackChannel and SlackTS identify the incident's Slack thread root, once posted.
 	SlackChannel string
 	SlackTS      string
+	// Vendor is the provider's own post of this outage on its status page, once one was linked
+	// to it (issue 25); zero until then.
+	Vendor VendorPost
 }
+
+// VendorPost is the provider's own incident on its status page that an incident was linked to,
+// and when it was posted and resolved there: the lead time is PostedAt minus the detection (the
+// opening event's time).
+type VendorPost struct {
+	// ID, Name and URL are the status page's own (Name: "Elevated errors on Claude Sonnet").
+	ID   string
+	Name string
+	URL  string
+	// PostedAt is the provider's first post of it; ResolvedAt its resolution there, zero while
+	// open.
+	PostedAt   time.Time
+	ResolvedAt time.Time
+}
+
+// Linked reports whether a post was linked.
+func (v VendorPost) Linked() bool { return v.ID != "" }
 
 // EventKind says what a timeline event records.
 type EventKind string
@@ -96,6 +116,10 @@ const (
 	EventDeescalated  EventKind = "deescalated"  // severity fell to warning
 	EventAcknowledged EventKind = "acknowledged" // a person acknowledged it
 	EventResolved     EventKind = "resolved"     // all series healthy again, or a person resolved it
+	// The provider's status page posted the incident linked to this one, or resolved it there
+	// (issue 25): beside our verdict, never changing it.
+	EventVendorPosted   EventKind = "vendor_posted"
+	EventVendorResolved EventKind = "vendor_resolved"
 )
 
 // Evidence is the detector's evidence of a transition, as stored with its event.
