@@ -37,7 +37,7 @@ type Change struct {
 	State    State
 	Peak     Peak
 	// Actor is recorded as the acknowledger or resolver when State says so.
-	Actor  string
+	Actor string
 	// Vendor, when set, records the provider's post linked to the incident (Incident.Vendor):
 	// the ID, name and URL are kept from the first link, PostedAt the earliest, ResolvedAt the
 	// latest set.
