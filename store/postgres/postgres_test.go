@@ -63,7 +63,7 @@ func TestReopenIsANoOp(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, active, 1)
 	require.Equal(t, inc.ID, active[0].ID)
-	require.Equal(t, []int64{0, 1, 2, 3, 4, 5}, migrationVersions(t, dsn), "each migration applied once")
+	require.Equal(t, []int64{0, 1, 2, 3, 4, 5, 6}, migrationVersions(t, dsn), "each migration applied once")
 }
 
 // TestConcurrentOpen starts two replicas on a new database at once: the session lock lets one
@@ -85,7 +85,7 @@ func TestConcurrentOpen(t *testing.T) {
 	wg.Wait()
 	require.NoError(t, errs[0])
 	require.NoError(t, errs[1])
-	require.Equal(t, []int64{0, 1, 2, 3, 4, 5}, migrationVersions(t, dsn))
+	require.Equal(t, []int64{0, 1, 2, 3, 4, 5, 6}, migrationVersions(t, dsn))
 }
 
 func TestOpenBadDSN(t *testing.T) {

@@ -12,7 +12,8 @@ import (
 // incidentColumns are the columns scanIncident reads, in order.
 const incidentColumns = `id, provider, group_key, caller, models, detectors, severity, state, opened_at,
 	updated_at, acknowledged_at, acknowledged_by, resolved_at, resolved_by, peak, slack_channel,
-	slack_ts`
+	slack_ts, vendor_incident_id, vendor_incident_name, vendor_incident_url, vendor_posted_at,
+	vendor_resolved_at`
 
 // eventColumns are the columns scanEvent reads, in order.
 const eventColumns = `id, incident_id, at, kind, provider, model, from_state, to_state, severity,
@@ -27,16 +28,20 @@ func scanIncident(row pgx.Row) (incidents.Incident, error) {
 		inc             incidents.Incident
 		severity, state string
 		ackAt, resAt    pgtype.Timestamptz
+		postedAt        pgtype.Timestamptz
+		vendorResAt     pgtype.Timestamptz
 	)
 	err := row.Scan(&inc.ID, &inc.Provider, &inc.GroupKey, &inc.Caller, &inc.Models, &inc.Detectors, &severity,
 		&state, &inc.OpenedAt, &inc.UpdatedAt, &ackAt, &inc.AcknowledgedBy, &resAt, &inc.ResolvedBy,
-		&inc.Peak, &inc.SlackChannel, &inc.SlackTS)
+		&inc.Peak, &inc.SlackChannel, &inc.SlackTS, &inc.Vendor.ID, &inc.Vendor.Name, &inc.Vendor.URL,
+		&postedAt, &vendorResAt)
 	if err != nil {
 		return incidents.Incident{}, err
 	}
 	inc.Severity, inc.State = incidents.Severity(severity), incidents.State(state)
 	inc.OpenedAt, inc.UpdatedAt = inc.OpenedAt.UTC(), inc.UpdatedAt.UTC()
 	inc.AcknowledgedAt, inc.ResolvedAt = fromNull(ackAt), fromNull(resAt)
+	inc.Vendor.PostedAt, inc.Vendor.ResolvedAt = fromNull(postedAt), fromNull(vendorResAt)
 	inc.Models, inc.Detectors = nonNil(inc.Models), nonNil(inc.Detectors)
 	return inc, nil
 }

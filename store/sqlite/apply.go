@@ -23,7 +23,7 @@ func (s *Store) Apply(ctx context.Context, c incidents.Change) (incidents.Incide
 		if err != nil || !ok {
 			return err
 		}
-		inc, err := updateIncident(ctx, tx, rules.Merge(stored, c))
+		inc, err := updateIncident(ctx, tx, mergeVendor(rules.Merge(stored, c), c.Vendor))
 		if err != nil {
 			return err
 		}
@@ -114,10 +114,13 @@ func updateIncident(ctx context.Context, tx *sql.Tx, inc incidents.Incident) (in
 	}
 	stored, err := scanIncident(tx.QueryRowContext(ctx, `UPDATE incidents SET
 			models = ?2, detectors = ?3, severity = ?4, state = ?5, updated_at = ?6,
-			acknowledged_at = ?7, acknowledged_by = ?8, resolved_at = ?9, resolved_by = ?10, peak = ?11
+			acknowledged_at = ?7, acknowledged_by = ?8, resolved_at = ?9, resolved_by = ?10, peak = ?11,
+			vendor_incident_id = ?12, vendor_incident_name = ?13, vendor_incident_url = ?14,
+			vendor_posted_at = ?15, vendor_resolved_at = ?16
 		WHERE id = ?1 RETURNING `+incidentColumns,
 		inc.ID, models, detectors, string(inc.Severity), string(inc.State), nanos(inc.UpdatedAt),
-		null(inc.AcknowledgedAt), inc.AcknowledgedBy, null(inc.ResolvedAt), inc.ResolvedBy, peak))
+		null(inc.AcknowledgedAt), inc.AcknowledgedBy, null(inc.ResolvedAt), inc.ResolvedBy, peak,
+		inc.Vendor.ID, inc.Vendor.Name, inc.Vendor.URL, null(inc.Vendor.PostedAt), null(inc.Vendor.ResolvedAt)))
 	if err != nil {
 		return incidents.Incident{}, fmt.Errorf("update incident %d: %w", inc.ID, err)
 	}

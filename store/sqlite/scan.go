@@ -13,7 +13,8 @@ import (
 // incidentColumns are the columns scanIncident reads, in order.
 const incidentColumns = `id, provider, group_key, caller, models, detectors, severity, state, opened_at,
 	updated_at, acknowledged_at, acknowledged_by, resolved_at, resolved_by, peak, slack_channel,
-	slack_ts`
+	slack_ts, vendor_incident_id, vendor_incident_name, vendor_incident_url, vendor_posted_at,
+	vendor_resolved_at`
 
 // eventColumns are the columns scanEvent reads, in order.
 const eventColumns = `id, incident_id, at, kind, provider, model, from_state, to_state, severity,
@@ -33,16 +34,19 @@ func scanIncident(r row) (incidents.Incident, error) {
 		severity, state         string
 		openedAt, updatedAt     int64
 		ackAt, resAt            sql.NullInt64
+		postedAt, vendorResAt   sql.NullInt64
 	)
 	err := r.Scan(&inc.ID, &inc.Provider, &inc.GroupKey, &inc.Caller, &models, &detectors, &severity, &state,
 		&openedAt, &updatedAt, &ackAt, &inc.AcknowledgedBy, &resAt, &inc.ResolvedBy, &peak,
-		&inc.SlackChannel, &inc.SlackTS)
+		&inc.SlackChannel, &inc.SlackTS, &inc.Vendor.ID, &inc.Vendor.Name, &inc.Vendor.URL, &postedAt,
+		&vendorResAt)
 	if err != nil {
 		return incidents.Incident{}, err
 	}
 	inc.Severity, inc.State = incidents.Severity(severity), incidents.State(state)
 	inc.OpenedAt, inc.UpdatedAt = fromNanos(openedAt), fromNanos(updatedAt)
 	inc.AcknowledgedAt, inc.ResolvedAt = fromNull(ackAt), fromNull(resAt)
+	inc.Vendor.PostedAt, inc.Vendor.ResolvedAt = fromNull(postedAt), fromNull(vendorResAt)
 	if err := decode(models, &inc.Models); err != nil {
 		return incidents.Incident{}, err
 	}

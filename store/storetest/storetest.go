@@ -45,6 +45,7 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 	cases = append(cases, silenceCases()...)
 	cases = append(cases, localCases()...)
 	cases = append(cases, targetCases()...)
+	cases = append(cases, vendorCases()...)
 	cases = append(cases, testCase{"baselines round trip", testBaselines}, testCase{"ping", testPing})
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
