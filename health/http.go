@@ -25,15 +25,21 @@ type HTTPOptions struct {
 	// Freshness, when set, adds the "ingest" object (what arrived lately) to GET /v1/health
 	// and to the stream's snapshots; nil leaves it out.
 	Freshness FreshnessSource
+	// VendorStatus, when set, adds each provider's "provider_status" object (what its own status
+	// page says, beside our verdict) to the providers of GET /v1/health and of the stream's
+	// snapshots, to GET /v1/health/{provider} and to GET /v1/health/{provider}/{model}. It never
+	// changes a state, usable, the reasons or the status code. nil leaves it out.
+	VendorStatus VendorStatusSource
 }
 
 // API serves the health signal over HTTP (docs/health-api.md). It reads the board alone, and
-// the FreshnessSource when it has one.
+// the FreshnessSource and the VendorStatusSource when it has them.
 type API struct {
 	board     *Board
 	heartbeat time.Duration
 	now       func() time.Time
-	fresh     FreshnessSource // nil: no "ingest" object
+	fresh     FreshnessSource    // nil: no "ingest" object
+	vendor    VendorStatusSource // nil: no "provider_status" objects
 
 	// cache holds encoded bodies for the generation gen: at tens of thousands of requests per
 	// second, most answers are the same bytes.
@@ -43,10 +49,10 @@ type API struct {
 }
 
 // cacheGen is what the cached bodies were built from: the board's generation and, when the
-// answers carry ingest's freshness (which moves without the board), the second they were built
-// in. Freshness is thus at most a second old, and read at most once a second per answer (the
-// per-series answers, which do not carry it, are rebuilt once a second too: the board moves
-// that often anyway).
+// answers carry ingest's freshness or the providers' own pages (which move without the board),
+// the second they were built in. Those are thus at most a second old, and read at most once a
+// second per answer (the per-series answers, which do not carry the freshness, are rebuilt once
+// a second too: the board moves that often anyway).
 type cacheGen struct {
 	board  uint64
 	second int64
@@ -103,7 +109,10 @@ type cacheKey struct {
 
 // NewAPI returns the HTTP API over board.
 func NewAPI(board *Board, opts HTTPOptions) *API {
-	a := &API{board: board, heartbeat: opts.Heartbeat, now: opts.Now, fresh: opts.Freshness, bodies: map[cacheKey]answer{}}
+	a := &API{
+		board: board, heartbeat: opts.Heartbeat, now: opts.Now, fresh: opts.Freshness, vendor: opts.VendorStatus,
+		bodies: map[cacheKey]answer{},
+	}
 	if a.heartbeat <= 0 {
 		a.heartbeat = 15 * time.Second
 	}
@@ -227,6 +236,7 @@ func (a *API) provider(w http.ResponseWriter, r *http.Request) {
 		}
 		statuses := append([]detectors.Status{ps}, models...)
 		rep := buildReportAs(v, statuses, p, a.now(), c)
+		a.withProviderStatus(&rep)
 		body := encode(struct {
 			Version uint64 `json:"version"`
 			Term    int64  `json:"term,omitempty"`
@@ -262,7 +272,9 @@ func (a *API) model(w http.ResponseWriter, r *http.Request) {
 			Stale    bool   `json:"stale,omitempty"`
 			Provider string `json:"provider"`
 			ModelView
-		}{v, cl.term, cl.stale, prov, mv})
+			// ProviderStatus is the provider's own page beside the model's answer.
+			ProviderStatus *ProviderStatusView `json:"provider_status,omitempty"`
+		}{v, cl.term, cl.stale, prov, mv, a.providerStatus(prov, mv.State)})
 		return answer{body: body, code: statusCode(mv.Usable), etag: []string{etag(v)}, cl: cl}, true
 	})
 	if ans.body == nil {
@@ -273,7 +285,8 @@ func (a *API) model(w http.ResponseWriter, r *http.Request) {
 }
 
 // report is the body of GET /v1/health (and of the stream's snapshots): the board's statuses,
-// as caller c sees them, the cluster metadata, and, when there is a source, ingest's freshness.
+// as caller c sees them, the cluster metadata, and, when there are sources, ingest's freshness
+// and the providers' own pages.
 func (a *API) report(version uint64, statuses []detectors.Status, p Policy, c detectors.Caller, cl clusterMeta) Report {
 	now := a.now()
 	rep := buildReportAs(version, statuses, p, now, c)
@@ -281,6 +294,7 @@ func (a *API) report(version uint64, statuses []detectors.Status, p Policy, c de
 	if a.fresh != nil {
 		rep.Ingest = ingestViewOf(a.fresh.Freshness(now), now)
 	}
+	a.withProviderStatus(&rep)
 	return rep
 }
 
@@ -322,7 +336,7 @@ func (a *API) missing(w http.ResponseWriter, p Policy, msg string) {
 // Answers for series never seen are not cached, so hostile paths cannot grow the cache.
 func (a *API) cached(k cacheKey, build func() (answer, bool)) answer {
 	gen := cacheGen{board: a.board.Generation()}
-	if a.fresh != nil {
+	if a.fresh != nil || a.vendor != nil {
 		gen.second = a.now().Unix()
 	}
 	a.mu.Lock()

@@ -102,6 +102,9 @@ type ProviderView struct {
 	Local []LocalView `json:"local,omitempty"`
 	// Caller is as on ModelView.
 	Caller string `json:"caller,omitempty"`
+	// ProviderStatus is what the provider's own status page says, beside this view's state;
+	// absent without a VendorStatusSource or a status for the provider (providerstatus.go).
+	ProviderStatus *ProviderStatusView `json:"provider_status,omitempty"`
 }
 
 // Report is the body of GET /v1/health.
