@@ -12,11 +12,14 @@ import (
 
 	"github.com/outagewatch/outagewatch/detectors"
 	"github.com/outagewatch/outagewatch/health"
+	"github.com/outagewatch/outagewatch/vendorstatus"
 )
 
 // A local verdict arrives on the stream as a "local" event: live.js adds the caller's entry under
 // the model, leaves the model's state alone, and removes the entry when the verdict ends. The
 // page's refreshes are refused meanwhile, so that what the page shows is live.js' own doing.
+// The provider's own status page reports an incident: its line is under openai's header, with
+// the note that our traffic is healthy, and stays there while live.js applies the events.
 func TestBrowserShowsLocalVerdictsLive(t *testing.T) {
 	b := startBrowser(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
@@ -32,7 +35,8 @@ func TestBrowserShowsLocalVerdictsLive(t *testing.T) {
 
 	var refuseRefresh atomic.Bool
 	mux := http.NewServeMux()
-	New(board, nil, &fakeQuery{}, fakeSilences(nil, nil), Options{Now: func() time.Time { return clock }}).Register(mux)
+	vendor := fakeVendor{"openai": vendorPage("openai", vendorstatus.IndicatorMajor, vendorIncident("Elevated errors on GPT-4o", clock.Add(-3*time.Minute)))}
+	New(board, nil, &fakeQuery{}, fakeSilences(nil, nil), Options{Now: func() time.Time { return clock }, VendorStatus: vendor}).Register(mux)
 	health.NewAPI(board, health.HTTPOptions{Heartbeat: 500 * time.Millisecond}).Register(mux)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Query().Get("fragment") != "" && refuseRefresh.Load() {
@@ -48,6 +52,13 @@ func TestBrowserShowsLocalVerdictsLive(t *testing.T) {
 	page.waitFor(ctx, t, "the live stream", `window.outagewatch && window.outagewatch.connection === "live" && window.outagewatch.snapshots > 0`, 10*time.Second)
 	require.NoError(t, page.eval(ctx, `window.__loadedOnce = "marker"; true`, nil))
 	refuseRefresh.Store(true)
+	vendorShown := `(() => { const p = ` + seriesJS(detectors.SeriesKey{Provider: "openai"}) + `, l = p.querySelector('[data-role="vendor"]'),
+		n = p.querySelector('[data-role="vendor-note"]');
+		return !!l && l.getBoundingClientRect().height > 0 && !!n && n.getBoundingClientRect().height > 0 &&
+			/^Status page: Partial outage — Elevated errors on GPT-4o \(posted \d\d:\d\d UTC\)$/.test(l.textContent) &&
+			l.querySelector("a").href === "https://status.openai.com/" &&
+			n.textContent === "provider reports an incident; your traffic is healthy"; })()`
+	page.waitFor(ctx, t, "the provider's own status page", vendorShown, time.Second)
 
 	caller := detectors.Caller{Kind: detectors.CallerService, Name: "batch-jobs"}
 	key := gpt
@@ -75,5 +86,6 @@ func TestBrowserShowsLocalVerdictsLive(t *testing.T) {
 	board.Update([]detectors.Status{prov, model}, []detectors.Transition{{Series: key, From: detectors.StateDown, To: detectors.StateHealthy, At: clock,
 		Evidence: detectors.Evidence{Detector: detectors.DetectorRecovery}}})
 	page.waitFor(ctx, t, "the entry gone", `!`+entry+` && `+seriesJS(gpt)+`.querySelector('[data-role="local"]').hidden`, 10*time.Second)
+	page.waitFor(ctx, t, "the provider's own status page still there", vendorShown, time.Second)
 	requireNoReload(ctx, t, page)
 }

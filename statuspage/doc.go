@@ -4,6 +4,10 @@
 // open incidents with their timelines, the last resolved ones and the active silences; and one
 // page per incident. A provider with many models shows its healthy ones, and its unknown ones,
 // folded into a line each ("62 models healthy"), so that the page stays small at ingest's caps.
+// Under each provider's header, when a health.VendorStatusSource is configured, a line says what
+// the provider's own status page says, with a note when it disagrees with our verdict; an
+// incident's page shows the provider's post linked to it and its lead time (vendorview.go).
+// Neither changes a state.
 //
 // The page is rendered on the server (html/template, inline SVG charts) and needs no JavaScript;
 // a small embedded script follows /v1/health/stream to update it without reloads. Everything is

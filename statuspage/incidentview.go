@@ -41,6 +41,8 @@ type incidentCard struct {
 	Peak      string
 	Timeline  []eventRow
 	Earlier   int // events before Timeline, left to the incident page
+	// Vendor is the provider's own post linked to the incident; nil when none (vendorview.go).
+	Vendor *vendorPost
 }
 
 type eventRow struct {
@@ -179,6 +181,7 @@ func incidentCardOf(inc incidents.Incident, events []incidents.Event, now time.T
 		AckBy:    inc.AcknowledgedBy, Acked: timeTextOf(inc.AcknowledgedAt, now), ResolveBy: inc.ResolvedBy,
 		Peak: "errors " + formatPercent(pk.ErrorRate) + ", truncation " + formatPercent(pk.TruncationRate) +
 			", rate limited " + formatPercent(pk.RateLimitRate) + ", " + strings.TrimSuffix(formatRate(pk.CallRate), "/s") + " calls/s",
+		Vendor: vendorPostOf(inc, events, now),
 	}
 }
 

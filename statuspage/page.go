@@ -61,6 +61,10 @@ type Options struct {
 	// Cluster, when set, adds a line about the replica's cluster at the top of the page
 	// ("cluster: 3 replicas, leader outagewatch-1, term 7"); "" leaves it out.
 	Cluster func() string
+	// VendorStatus, when set, adds under each provider's header what the provider's own status
+	// page says ("Status page: Partial outage — …"), and a note when it disagrees with our
+	// verdict (vendorview.go). It changes no state. nil leaves the line out.
+	VendorStatus health.VendorStatusSource
 }
 
 // DefaultStoreTimeout is Options.StoreTimeout when zero.

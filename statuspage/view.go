@@ -30,6 +30,8 @@ type seriesCard struct {
 	Grafana  string // a link to the series on Grafana; "" when not configured
 	// Local are the series' local verdicts: callers failing on their own (localview.go).
 	Local []localEntry
+	// Vendor is the provider's own status page, on a provider's card only (vendorview.go).
+	Vendor vendorLine
 }
 
 // providerCard is a provider with its models: those shown in full, and the folds.
@@ -125,6 +127,7 @@ func (p *Page) buildHealth(now time.Time) healthView {
 // has more than foldModelsAbove (their cards, charts above all, are not computed).
 func (p *Page) providerCard(prov detectors.Status, models []detectors.Status, now time.Time) providerCard {
 	pc := providerCard{Series: p.card(prov, prov.State, now)}
+	pc.Series.Vendor = p.buildVendor(prov.Series.Provider, prov.State, now)
 	folding := len(models) > foldModelsAbove
 	var folded [2][]string // healthy, unknown
 	for _, s := range models {
