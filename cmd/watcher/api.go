@@ -19,6 +19,7 @@ import (
 	"github.com/outagewatch/outagewatch/ingest"
 	"github.com/outagewatch/outagewatch/ingest/hosts"
 	"github.com/outagewatch/outagewatch/statuspage"
+	"github.com/outagewatch/outagewatch/vendorstatus"
 )
 
 // readyChecker is a component whose readiness /readyz aggregates.
@@ -33,7 +34,7 @@ func (a *app) routes() http.Handler {
 	})
 	mux.HandleFunc("GET /readyz", a.readyz)
 	fresh := ingestFreshness(a.pipeline)
-	health.NewAPI(a.board, health.HTTPOptions{Heartbeat: a.cfg.Health.SSEHeartbeat, Freshness: fresh}).Register(mux)
+	health.NewAPI(a.board, health.HTTPOptions{Heartbeat: a.cfg.Health.SSEHeartbeat, Freshness: fresh, VendorStatus: vendorSource(a.vendor)}).Register(mux)
 	incidents.NewAPI(a.store, a.incidents, a.security.mutationTokens()).Register(mux)
 	alerts.NewSilenceAPI(a.store, a.security.mutationTokens()).Register(mux)
 	mux.HandleFunc("POST /-/reload", func(w http.ResponseWriter, r *http.Request) { a.reloader.reloadHandler(w, r) })
@@ -43,7 +44,8 @@ func (a *app) routes() http.Handler {
 	})
 	popts := statuspage.Options{
 		GrafanaURL: a.cfg.Links.GrafanaURL, Freshness: fresh, SilenceAfter: a.cfg.Detectors.SilenceMin,
-		Endpoints: endpoints(a.hosts, a.pipeline.ProviderHosts),
+		VendorStatus: vendorSource(a.vendor),
+		Endpoints:    endpoints(a.hosts, a.pipeline.ProviderHosts),
 	}
 	if a.cluster != nil {
 		mux.Handle("GET /v1/cluster", a.cluster.node.Handler())
@@ -69,6 +71,9 @@ func (a *app) routes() http.Handler {
 	}
 	return h
 }
+
+// vendorSource adapts the providers' status pages' board to health's port.
+func vendorSource(b *vendorstatus.Board) health.VendorStatusSourceFunc { return b.Get }
 
 // ingestFreshness adapts the pipeline's freshness to health's: health must not import ingest.
 func ingestFreshness(p *ingest.Pipeline) health.FreshnessSourceFunc {

@@ -31,6 +31,7 @@ import (
 	"github.com/outagewatch/outagewatch/internal/supervisor"
 	"github.com/outagewatch/outagewatch/statuspage"
 	"github.com/outagewatch/outagewatch/store"
+	"github.com/outagewatch/outagewatch/vendorstatus"
 )
 
 // The lazy store serves the alert worker and the silences API: asserted here, where they meet.
@@ -62,6 +63,9 @@ type app struct {
 	incidents *incidents.Manager
 	alerts    *alerts.Dispatcher
 	targets   *alerts.Targets
+	// vendor is what the providers' own status pages say, kept by vendorPoller (issue 25).
+	vendor       *vendorstatus.Board
+	vendorPoller *vendorstatus.Poller
 	// healthGRPC serves grpc.health.v1 on the OTLP gRPC server, and on healthOwn (with
 	// healthLn) when health.grpc_addr is set.
 	healthGRPC *health.GRPCServer
@@ -167,6 +171,13 @@ func newApp(cfg Config, memoryCeiling int64, logger *slog.Logger) (*app, error) 
 	}
 	if err := a.targets.Set(acfg, dests); err != nil {
 		return nil, err
+	}
+	// The providers' own status pages, beside our verdict (docs/vendorstatus.md).
+	a.vendor = vendorstatus.NewBoard()
+	if a.vendorPoller, err = vendorstatus.NewPoller(cfg.ProviderStatus, a.vendor, vendorstatus.PollerOptions{
+		Registerer: reg, Logger: logger,
+	}); err != nil {
+		return nil, fmt.Errorf("provider status: %w", err)
 	}
 	// Coding agents' log events and GenAI metrics become calls too (docs/normalisation.md); the
 	// metrics of a service that sends spans are skipped, so that no call counts twice.

@@ -19,6 +19,7 @@ import (
 	"github.com/outagewatch/outagewatch/internal/memlimit"
 	"github.com/outagewatch/outagewatch/internal/strictyaml"
 	"github.com/outagewatch/outagewatch/internal/tlsfiles"
+	"github.com/outagewatch/outagewatch/vendorstatus"
 )
 
 // Config is the whole daemon configuration. loadConfig fills it from, in rising precedence,
@@ -34,6 +35,9 @@ type Config struct {
 	Links     LinksConfig      `yaml:"links"`
 	Alerts    alerts.Config    `yaml:"alerts"`
 	Cluster   ClusterConfig    `yaml:"cluster"`
+	// ProviderStatus reads the providers' own status pages, shown beside our verdict
+	// (docs/vendorstatus.md); enabled: false for an air-gapped site.
+	ProviderStatus vendorstatus.Config `yaml:"provider_status"`
 	// Memory is the process's memory ceiling, its Go soft limit and where load shedding starts
 	// (docs/operations.md, "Memory").
 	Memory memlimit.Config `yaml:"memory"`
@@ -151,15 +155,16 @@ const maxShutdownTimeout = 5 * time.Minute
 // shutdown, ingest.DefaultConfig, and the memory ceiling found from GOMEMLIMIT or the cgroup.
 func DefaultConfig() Config {
 	return Config{
-		Log:       LogConfig{Level: "info", Format: "text"},
-		API:       APIConfig{Addr: ":9317", ShutdownTimeout: 15 * time.Second},
-		Ingest:    ingest.DefaultConfig(),
-		Detectors: detectors.DefaultConfig(),
-		Health:    HealthConfig{SSEHeartbeat: 15 * time.Second},
-		Store:     StoreConfig{DataDir: "data", BaselineInterval: 5 * time.Minute},
-		Incidents: incidents.DefaultConfig(),
-		Alerts:    alerts.DefaultConfig(),
-		Memory:    memlimit.DefaultConfig(),
+		Log:            LogConfig{Level: "info", Format: "text"},
+		API:            APIConfig{Addr: ":9317", ShutdownTimeout: 15 * time.Second},
+		Ingest:         ingest.DefaultConfig(),
+		Detectors:      detectors.DefaultConfig(),
+		Health:         HealthConfig{SSEHeartbeat: 15 * time.Second},
+		Store:          StoreConfig{DataDir: "data", BaselineInterval: 5 * time.Minute},
+		Incidents:      incidents.DefaultConfig(),
+		Alerts:         alerts.DefaultConfig(),
+		ProviderStatus: vendorstatus.DefaultConfig(),
+		Memory:         memlimit.DefaultConfig(),
 	}
 }
 
@@ -173,7 +178,8 @@ func (c Config) Validate() error {
 		cluster = errors.New("ingest.tls: not supported in a cluster yet (replicas talk plaintext gRPC on the OTLP port); terminate TLS in front of the replicas")
 	}
 	return errors.Join(c.Log.validate(), c.API.validate(), c.Ingest.Validate(), c.Detectors.Validate(), c.Health.validate(),
-		c.Store.validate(), c.Incidents.Validate(), c.alertsConfig().Validate(), c.Cluster.validate(), c.Memory.Validate(), cluster)
+		c.Store.validate(), c.Incidents.Validate(), c.alertsConfig().Validate(), c.Cluster.validate(), c.Memory.Validate(),
+		c.ProviderStatus.Validate(), cluster)
 }
 
 func (c LogConfig) validate() error {

@@ -139,6 +139,7 @@ func (a *app) supervise(background func(context.Context) error) {
 	alr := s.Go("alerts", a.alerts.Run)
 	tgt := s.Go("alert targets", a.targets.Run)
 	s.Go("status page history", a.history.Run)
+	s.Go("provider status pages", a.vendorPoller.Run)
 	s.Go("otlp receivers", a.ingest.Wait)
 	s.Go("api", func(context.Context) error { return serveHTTP(a.api, a.apiLn) })
 	if a.healthOwn != nil {
