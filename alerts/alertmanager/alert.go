@@ -22,10 +22,10 @@ type Alert struct {
 	GeneratorURL string            `json:"generatorURL,omitempty"`
 }
 
-// Alert names (the alertname label), by the incident's severity.
+// Alert names (the alertname label), by the highest severity the incident has reached.
 const (
-	AlertDown     = "LLMProviderDown"     // critical: a series of the incident is down
-	AlertDegraded = "LLMProviderDegraded" // warning: its series are only degraded
+	AlertDown     = "LLMProviderDown"     // critical: a series of the incident was down
+	AlertDegraded = "LLMProviderDegraded" // warning: its series have only been degraded
 )
 
 // Label names.
@@ -43,28 +43,38 @@ const (
 const (
 	AnnotationSummary     = "summary"
 	AnnotationDescription = "description"
+	AnnotationModels      = "models" // every model of the incident now, joined by ", "
 	AnnotationStatusPage  = "status_page_url"
 	AnnotationDashboard   = "dashboard_url"
 	AnnotationIncident    = "incident_url"
 	AnnotationRunbook     = "runbook_url"
 )
 
-// maxModels bounds the models a summary names before "and N more"; the model label names them
-// all.
+// maxModels bounds the models a summary names before "and N more"; the models annotation names
+// them all.
 const maxModels = 10
 
 // Alerts returns what is posted for incident inc, with timeline its events oldest first, when
 // event eventID is notified at now: the incident's alert as it is now, firing with endsAt
 // now + 4×ResendInterval while the incident is active, resolved with endsAt its ResolvedAt once
 // it is resolved; and, when the label set the incident had before eventID's step differs (an
-// escalation, a model that joined), that older alert too with endsAt now, so that Alertmanager
-// resolves it instead of holding two alerts of one incident. Events recorded at the same instant
-// are one step (one change of the incident). eventID 0, or one not on the timeline, stands for
-// the latest event (the Resender's case). Only o's RunbookURL, Links and ResendInterval are used.
+// escalation), that older alert too with endsAt now, so that Alertmanager resolves it instead of
+// holding two alerts of one incident. Events recorded at the same instant are one step (one
+// change of the incident). eventID 0, or one not on the timeline, stands for the latest event
+// (the Resender's case). Only o's RunbookURL, Links and ResendInterval are used.
+//
+// The label set is the incident's identity in Alertmanager, so it changes only when the
+// incident escalates (identity): a de-escalation or a model that joins updates the annotations
+// of the same alert, and the on-call gets one firing and one resolved notification per outage.
 func Alerts(inc incidents.Incident, timeline []incidents.Event, eventID int64, o Options, now time.Time) []Alert {
 	now = now.UTC()
+	models := openingModels(inc, timeline)
+	sev, ok := peak(timeline, time.Time{})
+	if !ok {
+		sev = inc.Severity
+	}
 	cur := Alert{
-		Labels:       labels(inc, inc.Severity, inc.Models),
+		Labels:       labels(inc, sev, models),
 		Annotations:  annotations(inc, timeline, o),
 		StartsAt:     startsAt(inc, timeline),
 		EndsAt:       now.Add(4 * resendInterval(o)),
@@ -79,7 +89,7 @@ func Alerts(inc incidents.Incident, timeline []incidents.Event, eventID int64, o
 	// Alertmanager refuses an alert that ends before it starts.
 	cur.StartsAt = minTime(cur.StartsAt, cur.EndsAt)
 	out := []Alert{cur}
-	if sev, models, ok := before(timeline, eventID); ok {
+	if sev, ok := peak(timeline, stepAt(timeline, eventID)); ok {
 		if prev := labels(inc, sev, models); !maps.Equal(prev, cur.Labels) {
 			old := cur
 			old.Labels = prev
@@ -137,11 +147,11 @@ func labels(inc incidents.Incident, sev incidents.Severity, models []string) map
 	return l
 }
 
-// before returns the severity and models the incident had after the step before eventID's step:
-// every event recorded before it. ok is false when there is no such step.
-func before(timeline []incidents.Event, eventID int64) (incidents.Severity, []string, bool) {
+// stepAt is the instant of eventID's step: its event's time, the latest event's when eventID is
+// 0 or not on the timeline; zero for an empty timeline.
+func stepAt(timeline []incidents.Event, eventID int64) time.Time {
 	if len(timeline) == 0 {
-		return "", nil, false
+		return time.Time{}
 	}
 	at := timeline[len(timeline)-1].At
 	for _, e := range timeline {
@@ -149,24 +159,51 @@ func before(timeline []incidents.Event, eventID int64) (incidents.Severity, []st
 			at = e.At
 		}
 	}
+	return at
+}
+
+// peak is the highest severity the incident reached before instant before (over the whole
+// timeline when before is zero): the highest of its opening's and its escalations' severities.
+// A de-escalation lowers the incident's severity, never the alert's, and a transition's
+// severity is the incident's only while one of its series fails (a recovery carries warning),
+// so only these two kinds count. ok is false when no such event precedes before.
+func peak(timeline []incidents.Event, before time.Time) (incidents.Severity, bool) {
 	var sev incidents.Severity
-	var models []string
 	for _, e := range timeline {
-		if !e.At.Before(at) {
+		if !before.IsZero() && !e.At.Before(before) {
 			continue
 		}
-		switch e.Kind {
-		case incidents.EventOpened, incidents.EventEscalated, incidents.EventDeescalated:
-			// A transition's severity is the incident's only while one of its series fails (a
-			// recovery carries warning), so the severity is taken from these events alone.
+		if e.Kind != incidents.EventOpened && e.Kind != incidents.EventEscalated {
+			continue
+		}
+		if sev == "" || e.Severity == incidents.SeverityCritical {
 			sev = e.Severity
 		}
-		if e.Model != "" && !slices.Contains(models, e.Model) {
+	}
+	return sev, sev != ""
+}
+
+// openingModels are the model label's models, sorted: those of the incident's opening step (the
+// events recorded at the instant of its opened event, else of its first event), which stay the
+// same for the incident's life. When the provider's pooled series (model "") opened it alone,
+// the step names no model and the label is left out; a model that joined later is in the
+// models annotation only. Without a timeline, the incident's models as they are.
+func openingModels(inc incidents.Incident, timeline []incidents.Event) []string {
+	if len(timeline) == 0 {
+		return inc.Models
+	}
+	at := timeline[0].At
+	if i := slices.IndexFunc(timeline, func(e incidents.Event) bool { return e.Kind == incidents.EventOpened }); i >= 0 {
+		at = timeline[i].At
+	}
+	var models []string
+	for _, e := range timeline {
+		if e.At.Equal(at) && e.Model != "" && !slices.Contains(models, e.Model) {
 			models = append(models, e.Model)
 		}
 	}
 	slices.Sort(models)
-	return sev, models, sev != ""
+	return models
 }
 
 // startsAt is the change point of the evidence that opened the incident, else its opening time.
@@ -205,6 +242,7 @@ func annotations(inc incidents.Incident, timeline []incidents.Event, o Options) 
 	a := map[string]string{
 		AnnotationSummary:     summary(inc),
 		AnnotationDescription: description(inc, timeline),
+		AnnotationModels:      strings.Join(inc.Models, ", "),
 		AnnotationRunbook:     o.RunbookURL,
 	}
 	if base := strings.TrimRight(o.Links.APIURL, "/"); base != "" {

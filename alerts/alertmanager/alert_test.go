@@ -33,6 +33,7 @@ func TestAlertsOfAnOpenIncident(t *testing.T) {
 			"description": "anthropic/claude-sonnet-4-5: 42.0% errors vs 1.0% baseline (error_rate_down), 420 of 1,000 calls over 5m; " +
 				"errors: overloaded 350 (83.3%), timeout 60 (14.3%), server_error 10 (2.4%); 12.5 calls/s; " +
 				"change point 2026-12-03 19:39:00 UTC.",
+			"models":          "claude-sonnet-4-5",
 			"status_page_url": "https://outagewatch.example.com/",
 			"dashboard_url":   "https://grafana.example.com/d/outagewatch-provider?var-provider=anthropic",
 			"incident_url":    "https://outagewatch.example.com/incidents/7",
@@ -48,43 +49,90 @@ func TestAlertsLabelsAndSummary(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name    string
-		edit    func(*incidents.Incident)
-		labels  map[string]string
+		edit    func(*story)
+		labels  map[string]string // over the defaults; "" removes a label
 		summary string
+		models  string // the models annotation
 	}{{
-		name:    "warning",
-		edit:    func(inc *incidents.Incident) { inc.Severity = incidents.SeverityWarning },
+		name: "warning",
+		edit: func(s *story) {
+			s.inc.Severity = incidents.SeverityWarning
+			s.timeline[0].Severity, s.timeline[0].To = incidents.SeverityWarning, "degraded"
+		},
 		labels:  map[string]string{"alertname": "LLMProviderDegraded", "severity": "warning"},
 		summary: "anthropic is degraded: claude-sonnet-4-5",
 	}, {
 		name:    "local incident of a service",
-		edit:    func(inc *incidents.Incident) { inc.Caller = "service:batch-jobs" },
+		edit:    func(s *story) { s.inc.Caller = "service:batch-jobs" },
 		labels:  map[string]string{"service": "batch-jobs"},
 		summary: "anthropic for batch-jobs is down",
 	}, {
 		name:    "local incident of an older build (bare service name)",
-		edit:    func(inc *incidents.Incident) { inc.Caller = "batch-jobs" },
+		edit:    func(s *story) { s.inc.Caller = "batch-jobs" },
 		labels:  map[string]string{"service": "batch-jobs"},
 		summary: "anthropic for batch-jobs is down",
 	}, {
 		name:    "local incident of an endpoint",
-		edit:    func(inc *incidents.Incident) { inc.Caller = "endpoint:eu.api.example.com" },
+		edit:    func(s *story) { s.inc.Caller = "endpoint:eu.api.example.com" },
 		labels:  map[string]string{"endpoint": "eu.api.example.com"},
 		summary: "anthropic via endpoint eu.api.example.com is down",
 	}, {
-		name:    "models joined by commas",
-		edit:    func(inc *incidents.Incident) { inc.Models = []string{"claude-haiku-4-5", "claude-sonnet-4-5"} },
+		name: "models of the opening step joined by commas",
+		edit: func(s *story) {
+			s.add(incidents.Event{
+				At: s.timeline[0].At, Kind: incidents.EventTransition, Provider: "anthropic", Model: "claude-haiku-4-5",
+				From: "healthy", To: "down", Severity: incidents.SeverityCritical, Evidence: evidence(t0),
+			})
+			s.join("claude-haiku-4-5")
+		},
 		labels:  map[string]string{"model": "claude-haiku-4-5,claude-sonnet-4-5"},
 		summary: "anthropic is down: claude-haiku-4-5, claude-sonnet-4-5",
+		models:  "claude-haiku-4-5, claude-sonnet-4-5",
 	}, {
-		name:    "no model: the provider's pooled series",
-		edit:    func(inc *incidents.Incident) { inc.Models = nil },
+		name:    "a model that joined later: in the annotation, not the label",
+		edit:    func(s *story) { s.fail(t0.Add(time.Minute), "claude-haiku-4-5") },
+		summary: "anthropic is down: claude-haiku-4-5, claude-sonnet-4-5",
+		models:  "claude-haiku-4-5, claude-sonnet-4-5",
+	}, {
+		name: "opened by the provider's pooled series, a model in the same step",
+		edit: func(s *story) {
+			s.timeline[0].Model = ""
+			s.add(incidents.Event{
+				At: s.timeline[0].At, Kind: incidents.EventTransition, Provider: "anthropic", Model: "claude-sonnet-4-5",
+				From: "healthy", To: "down", Severity: incidents.SeverityCritical, Evidence: evidence(t0),
+			})
+		},
+		summary: "anthropic is down: claude-sonnet-4-5",
+	}, {
+		name: "opened by the provider's pooled series alone: no model label",
+		edit: func(s *story) {
+			s.timeline[0].Model = ""
+			s.fail(t0.Add(time.Second), "claude-sonnet-4-5")
+		},
+		labels:  map[string]string{"model": ""},
+		summary: "anthropic is down: claude-sonnet-4-5",
+	}, {
+		name: "no model: the provider's pooled series",
+		edit: func(s *story) {
+			s.inc.Models = nil
+			s.timeline[0].Model = ""
+		},
 		labels:  map[string]string{"model": ""},
 		summary: "anthropic is down",
+		models:  "-",
+	}, {
+		name: "no timeline: the incident's models",
+		edit: func(s *story) {
+			s.join("claude-haiku-4-5")
+			s.timeline = nil
+		},
+		labels:  map[string]string{"model": "claude-haiku-4-5,claude-sonnet-4-5"},
+		summary: "anthropic is down: claude-haiku-4-5, claude-sonnet-4-5",
+		models:  "claude-haiku-4-5, claude-sonnet-4-5",
 	}, {
 		name: "resolved",
-		edit: func(inc *incidents.Incident) {
-			inc.State, inc.ResolvedAt = incidents.StateResolved, t0.Add(12*time.Minute+5*time.Second)
+		edit: func(s *story) {
+			s.inc.State, s.inc.ResolvedAt = incidents.StateResolved, t0.Add(12*time.Minute+5*time.Second)
 		},
 		labels:  map[string]string{},
 		summary: "anthropic recovered after 12m 5s: claude-sonnet-4-5",
@@ -93,8 +141,8 @@ func TestAlertsLabelsAndSummary(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			s := newOutage(7, t0, incidents.SeverityCritical)
-			tt.edit(&s.inc)
-			got := alertmanager.Alerts(s.inc, s.timeline, s.timeline[0].ID, opts, t0)
+			tt.edit(s)
+			got := alertmanager.Alerts(s.inc, s.timeline, 0, opts, t0)
 			require.Len(t, got, 1)
 			want := map[string]string{
 				"alertname": "LLMProviderDown", "provider": "anthropic", "model": "claude-sonnet-4-5",
@@ -108,6 +156,15 @@ func TestAlertsLabelsAndSummary(t *testing.T) {
 			}
 			require.Equal(t, want, got[0].Labels)
 			require.Equal(t, tt.summary, got[0].Annotations["summary"])
+			models, ok := got[0].Annotations["models"]
+			switch tt.models {
+			case "-":
+				require.False(t, ok, "no models, no annotation")
+			case "":
+				require.Equal(t, "claude-sonnet-4-5", models)
+			default:
+				require.Equal(t, tt.models, models)
+			}
 		})
 	}
 }
@@ -163,14 +220,47 @@ func TestAlertsResolvePreviousLabelSet(t *testing.T) {
 			require.Equal(t, got[0].Annotations, got[1].Annotations)
 		}
 	})
-	t.Run("a model joined", func(t *testing.T) {
+	t.Run("a model joined: the same label set, the models annotation updated", func(t *testing.T) {
 		t.Parallel()
 		s := newOutage(3, t0, incidents.SeverityCritical)
+		opened := alertmanager.Alerts(s.inc, s.timeline, s.timeline[0].ID, opts, now)[0]
 		s.fail(t0.Add(5*time.Minute), "claude-opus-4-1")
 		got := alertmanager.Alerts(s.inc, s.timeline, s.timeline[1].ID, opts, now)
-		require.Len(t, got, 2)
-		require.Equal(t, "claude-opus-4-1,claude-sonnet-4-5", got[0].Labels["model"])
-		require.Equal(t, "claude-sonnet-4-5", got[1].Labels["model"])
+		require.Len(t, got, 1, "no label set to resolve")
+		require.Equal(t, opened.Labels, got[0].Labels)
+		require.Equal(t, "claude-sonnet-4-5", got[0].Labels["model"], "the opening step's model")
+		require.Equal(t, "claude-opus-4-1, claude-sonnet-4-5", got[0].Annotations["models"])
+		require.Equal(t, "anthropic is down: claude-opus-4-1, claude-sonnet-4-5", got[0].Annotations["summary"])
+	})
+	t.Run("de-escalation and recovery keep LLMProviderDown", func(t *testing.T) {
+		t.Parallel()
+		s := newOutage(3, t0, incidents.SeverityCritical)
+		opened := alertmanager.Alerts(s.inc, s.timeline, s.timeline[0].ID, opts, now)[0]
+		s.deescalate(t0.Add(5*time.Minute), "claude-sonnet-4-5")
+		for _, n := range []alerts.Notification{s.notification(incidents.NotifyEvent), {Event: s.timeline[1]}, {}} {
+			// The transition's row, the de-escalation's, and the resender's.
+			got := alertmanager.Alerts(s.inc, s.timeline, n.Event.ID, opts, now)
+			require.Len(t, got, 1, "a de-escalation changes no label")
+			require.Equal(t, opened.Labels, got[0].Labels)
+			require.Equal(t, "LLMProviderDown", got[0].Labels["alertname"])
+			require.Equal(t, "critical", got[0].Labels["severity"], "the highest severity reached")
+			require.Equal(t, "anthropic is degraded: claude-sonnet-4-5", got[0].Annotations["summary"], "the summary says how it is now")
+		}
+		s.resolve(t0.Add(6 * time.Minute))
+		got := alertmanager.Alerts(s.inc, s.timeline, s.notification(incidents.NotifyResolve).Event.ID, opts, now)
+		require.Len(t, got, 1)
+		require.Equal(t, opened.Labels, got[0].Labels, "LLMProviderDown resolved, nothing else")
+		require.Equal(t, t0.Add(6*time.Minute), got[0].EndsAt)
+	})
+	t.Run("an escalation after a de-escalation: the peak was critical already", func(t *testing.T) {
+		t.Parallel()
+		s := newOutage(3, t0, incidents.SeverityWarning)
+		s.escalate(t0.Add(time.Minute), "claude-sonnet-4-5")
+		s.deescalate(t0.Add(2*time.Minute), "claude-sonnet-4-5")
+		s.escalate(t0.Add(3*time.Minute), "claude-sonnet-4-5")
+		got := alertmanager.Alerts(s.inc, s.timeline, s.notification(incidents.NotifyEvent).Event.ID, opts, now)
+		require.Len(t, got, 1)
+		require.Equal(t, "LLMProviderDown", got[0].Labels["alertname"])
 	})
 	t.Run("the opening row has no previous label set", func(t *testing.T) {
 		t.Parallel()
@@ -191,7 +281,7 @@ func TestAlertsResolvePreviousLabelSet(t *testing.T) {
 		s.fail(t0.Add(6*time.Minute), "claude-opus-4-1")
 		got := alertmanager.Alerts(s.inc, s.timeline, escalation, opts, now)
 		require.Len(t, got, 2)
-		require.Equal(t, "claude-opus-4-1,claude-sonnet-4-5", got[0].Labels["model"], "the alert as it is now")
+		require.Equal(t, "claude-opus-4-1, claude-sonnet-4-5", got[0].Annotations["models"], "the alert as it is now")
 		require.Equal(t, map[string]string{
 			"alertname": "LLMProviderDegraded", "provider": "anthropic", "model": "claude-sonnet-4-5",
 			"severity": "warning", "incident_id": "3",
@@ -210,7 +300,7 @@ func TestAlertsWithoutLinks(t *testing.T) {
 	s := newOutage(7, t0, incidents.SeverityCritical)
 	s.timeline[0].Evidence = incidents.Evidence{}
 	got := alertmanager.Alerts(s.inc, s.timeline, 0, alertmanager.Options{}, t0)
-	require.Equal(t, map[string]string{"summary": "anthropic is down: claude-sonnet-4-5"}, got[0].Annotations)
+	require.Equal(t, map[string]string{"summary": "anthropic is down: claude-sonnet-4-5", "models": "claude-sonnet-4-5"}, got[0].Annotations)
 	require.Empty(t, got[0].GeneratorURL)
 }
 

@@ -5,10 +5,15 @@
 // four intervals ahead, so that Alertmanager resolves the alert by itself if outagewatch stops
 // talking to it. A resolved incident is posted once more with its resolution time as endsAt.
 //
-// An alert's labels say what is failing (alertname, provider, model, severity, incident_id, and
-// service or endpoint for a local incident); when they change (an escalation, a model that
-// joined), the same POST resolves the alert of the previous label set, so that Alertmanager never
-// holds two alerts of one incident. Grouping, deduplication across an HA pair, silences and the
+// An alert's labels are its identity in Alertmanager (alertname, provider, model, severity,
+// incident_id, and service or endpoint for a local incident) and stay the same for the
+// incident's life but for an escalation: severity is the highest the incident reached, model the
+// models of its opening step, so that a de-escalation or a model that joins changes only the
+// annotations and an outage is one firing and one resolved notification. When an escalation
+// changes them, the same POST resolves the alert of the previous label set, so that
+// Alertmanager never holds two alerts of one incident. Notify and a Resender's round are
+// serialized per Notifier, so that a round never posts an incident as firing after its
+// resolution. Grouping, deduplication across an HA pair, silences and the
 // notification log are Alertmanager's: posting the same alert again is harmless, which is what
 // makes redelivery and the resends safe.
 //

@@ -64,6 +64,17 @@ func (s *story) escalate(at time.Time, model string) {
 	s.join(model)
 }
 
+// deescalate records model's step from down to degraded and the de-escalation to warning, as the
+// manager does when a down series recovers (it always clears through degraded).
+func (s *story) deescalate(at time.Time, model string) {
+	s.add(incidents.Event{
+		At: at, Kind: incidents.EventTransition, Provider: "anthropic", Model: model,
+		From: "down", To: "degraded", Severity: incidents.SeverityWarning, Evidence: evidence(at.Add(-30 * time.Second)),
+	})
+	s.add(incidents.Event{At: at, Kind: incidents.EventDeescalated, Provider: "anthropic", Severity: incidents.SeverityWarning})
+	s.inc.Severity = incidents.SeverityWarning
+}
+
 // fail records another model failing at the incident's severity.
 func (s *story) fail(at time.Time, model string) {
 	s.add(incidents.Event{

@@ -167,6 +167,10 @@ func TestHAPairNotifiesOnce(t *testing.T) {
 	rec.None(t, 0, "the pair notified once of each")
 }
 
+// TestEscalationResolvesThePreviousAlert runs an incident through every change of its alert:
+// opened as a warning, escalated (a new label set: the warning resolved, the critical alert
+// firing), a model joining and a de-escalation (the same label set: no notification), and the
+// resolution (the critical alert resolved).
 func TestEscalationResolvesThePreviousAlert(t *testing.T) {
 	t.Parallel()
 	rec := amtest.NewReceiver(t)
@@ -191,12 +195,25 @@ func TestEscalationResolvesThePreviousAlert(t *testing.T) {
 		got[nt.Alerts[0].Labels["alertname"]] = nt.Status
 	}
 	require.Equal(t, map[string]string{"LLMProviderDown": "firing", "LLMProviderDegraded": "resolved"}, got)
+	critical := active[0].Labels
 
 	s.fail(time.Now().Add(time.Millisecond), "claude-opus-4-1") // a model joins
 	notify(t, n, s, incidents.NotifyEvent)
 	active = am.ActiveAlerts()
 	require.Len(t, active, 1)
-	require.Equal(t, "claude-opus-4-1,claude-sonnet-4-5", active[0].Labels["model"])
-	nt := rec.Next(t, "the joined model's notification")
-	require.Len(t, nt.Alerts, 2, "the group's alerts: the new label set firing, the old one resolved")
+	require.Equal(t, critical, active[0].Labels, "a joined model keeps the alert's label set")
+	require.Equal(t, "claude-opus-4-1, claude-sonnet-4-5", active[0].Annotations["models"])
+	s.deescalate(time.Now().Add(2*time.Millisecond), "claude-opus-4-1")
+	notify(t, n, s, incidents.NotifyEvent)
+	active = am.ActiveAlerts()
+	require.Len(t, active, 1)
+	require.Equal(t, critical, active[0].Labels, "a de-escalation keeps the alert's label set")
+	amtest.Logged(t, "alertmanager flushed the group twice since", am)
+	rec.None(t, 0, "a joined model and a de-escalation are no new notification")
+
+	s.resolve(time.Now()) // not ahead: Alertmanager keeps the later endsAt of an alert not yet resolved
+	notify(t, n, s, incidents.NotifyResolve)
+	requireAlert(t, rec.Next(t, "the resolved notification"), "resolved", s)
+	rec.None(t, 0, "the resolution is one notification")
+	require.Empty(t, am.ActiveAlerts())
 }

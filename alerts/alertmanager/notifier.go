@@ -73,6 +73,13 @@ type Notifier struct {
 	endpoint string // URL/api/v2/alerts
 	client   *http.Client
 	now      func() time.Time
+	// sending is the lock (a one-slot semaphore) that orders what reaches this Alertmanager:
+	// Notify holds it around its POST, a Resender's round from its read of the incidents to
+	// its POST. Without it a resolve row posted between the round's read and its POST would be
+	// overtaken by the round's firing alert of the incident (endsAt 4 intervals ahead), and
+	// Alertmanager would fire the resolved alert again. A channel rather than a sync.Mutex so
+	// that waiting for it ends with the caller's context.
+	sending chan struct{}
 }
 
 var _ alerts.Notifier = (*Notifier)(nil)
@@ -94,7 +101,7 @@ func New(o Options) (*Notifier, error) {
 	}
 	u.Path = strings.TrimRight(u.Path, "/") + "/api/v2/alerts"
 	u.RawPath = ""
-	n := &Notifier{opts: o, endpoint: u.String(), client: o.Client, now: o.Now}
+	n := &Notifier{opts: o, endpoint: u.String(), client: o.Client, now: o.Now, sending: make(chan struct{}, 1)}
 	if n.client == nil {
 		n.client = &http.Client{Timeout: defaultTimeout}
 	}
@@ -109,7 +116,10 @@ func (n *Notifier) URL() string { return redactURL(n.opts.URL) }
 
 // Notify posts the incident's alerts as they are now (Alerts) for rows of kind open, event and
 // resolve; update rows, which refresh a Slack thread root, are skipped (alerts.SkipUnsupported).
-// Posting the same alerts twice is harmless, so a redelivered row is simply posted again.
+// Posting the same alerts twice is harmless, so a redelivered row is simply posted again. It
+// waits for a Resender's round to this Alertmanager to finish its POST first (and returns ctx's
+// error, retryable, if ctx ends meanwhile), so that a resolution is never overtaken by a round
+// that read the incident while it was still active.
 func (n *Notifier) Notify(ctx context.Context, nt alerts.Notification) (alerts.Receipt, error) {
 	switch nt.Row.Kind {
 	case incidents.NotifyOpen, incidents.NotifyEvent, incidents.NotifyResolve:
@@ -120,13 +130,30 @@ func (n *Notifier) Notify(ctx context.Context, nt alerts.Notification) (alerts.R
 	if eventID == 0 {
 		eventID = nt.Row.EventID
 	}
+	if err := n.lock(ctx); err != nil {
+		return alerts.Receipt{}, fmt.Errorf("alertmanager %s: %w", n.URL(), err)
+	}
+	defer n.unlock()
 	return alerts.Receipt{}, n.Post(ctx, Alerts(nt.Incident, nt.Timeline, eventID, n.opts, n.now()))
 }
+
+// lock takes n.sending, or returns ctx's error.
+func (n *Notifier) lock(ctx context.Context) error {
+	select {
+	case n.sending <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (n *Notifier) unlock() { <-n.sending }
 
 // Post sends alerts to the Alertmanager, in batches of at most 64. Errors are classified for
 // the dispatcher: a 429 is alerts.RateLimited (with its Retry-After), a 401 or 403
 // alerts.Unauthorized, a 400 or another 4xx alerts.Permanent with the start of the body; 5xx
-// and network errors are retryable, the status readable through HTTPStatusCode.
+// and network errors are retryable, the status readable through HTTPStatusCode. Post takes no
+// lock: it is not ordered against Notify and the Resender.
 func (n *Notifier) Post(ctx context.Context, as []Alert) error {
 	for len(as) > 0 {
 		batch := as[:min(len(as), maxBatch)]

@@ -105,6 +105,12 @@ func (r *Resender) Run(ctx context.Context) error {
 
 // Resend is one round: when leading, it posts the alerts of every selected active incident to
 // every notifier, and returns the errors of the round joined (each also given to OnError).
+//
+// Each notifier gets its own read of the incidents, taken and posted under that notifier's lock
+// (the one Notify holds around its POST): a resolve row is then posted either before the read,
+// which no longer lists its incident as active, or after the round's POST. One read per
+// notifier rather than one for all, so that an Alertmanager slow to answer holds back no other
+// notifier's rows. A failed listing ends the round: the next notifier's would fail alike.
 func (r *Resender) Resend(ctx context.Context) error {
 	if r.opts.Leading != nil && !r.opts.Leading() {
 		return nil
@@ -116,25 +122,38 @@ func (r *Resender) Resend(ctx context.Context) error {
 			r.opts.OnError(err)
 		}
 	}
-	selected, err := r.selected(ctx, fail)
-	if err != nil {
-		fail(err)
-		return errors.Join(errs...)
-	}
-	if len(selected) == 0 {
-		return errors.Join(errs...)
-	}
-	now := r.now()
 	for _, n := range r.opts.Notifiers {
-		var batch []Alert
-		for _, s := range selected {
-			batch = append(batch, Alerts(s.inc, s.timeline, 0, n.opts, now)...)
-		}
-		if err := n.Post(ctx, batch); err != nil {
+		listed, err := r.resendTo(ctx, n, fail)
+		if err != nil {
 			fail(err)
+		}
+		if !listed {
+			break
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// resendTo reads the selected active incidents and posts their alerts to n, holding n's lock
+// throughout. listed is false when the incidents could not be read (or ctx ended first).
+func (r *Resender) resendTo(ctx context.Context, n *Notifier, fail func(error)) (listed bool, err error) {
+	if err := n.lock(ctx); err != nil {
+		return false, err
+	}
+	defer n.unlock()
+	selected, err := r.selected(ctx, fail)
+	if err != nil {
+		return false, err
+	}
+	if len(selected) == 0 {
+		return true, nil
+	}
+	now := r.now()
+	var batch []Alert
+	for _, s := range selected {
+		batch = append(batch, Alerts(s.inc, s.timeline, 0, n.opts, now)...)
+	}
+	return true, n.Post(ctx, batch)
 }
 
 type incident struct {

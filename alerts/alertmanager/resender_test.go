@@ -64,9 +64,14 @@ type recordingTransport struct {
 	mu    sync.Mutex
 	posts [][]alertmanager.Alert
 	fail  bool
+	// gate, when set before the first request, holds every request until it is closed.
+	gate chan struct{}
 }
 
 func (rt *recordingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	if rt.gate != nil {
+		<-rt.gate
+	}
 	var as []alertmanager.Alert
 	if err := json.NewDecoder(r.Body).Decode(&as); err != nil {
 		return nil, err
@@ -247,4 +252,117 @@ func TestNewResender(t *testing.T) {
 	require.NoError(t, err)
 	_, err = alertmanager.NewResender(alertmanager.ResenderOptions{Notifiers: []*alertmanager.Notifier{n}})
 	require.Error(t, err)
+}
+
+// gatedIncidents is an incidents.Query whose Get reads the incident, says so on read, and
+// returns what it read only once release is closed: a resender round paused between its read
+// of the store and its POST. It serves one Get.
+type gatedIncidents struct {
+	*fakeIncidents
+	read    chan struct{}
+	release chan struct{}
+}
+
+func (g *gatedIncidents) Get(ctx context.Context, id int64) (incidents.Incident, []incidents.Event, error) {
+	inc, timeline, err := g.fakeIncidents.Get(ctx, id)
+	close(g.read)
+	<-g.release
+	return inc, timeline, err
+}
+
+// TestResenderNeverOvertakesAResolution: the incident resolves, and its resolve row is
+// notified, while a resender round is between its read of the incident (still active) and its
+// POST. The round's firing alert must not reach Alertmanager after the resolution: Alertmanager
+// would fire the resolved alert again for 4 resend intervals. synctest.Wait lets the resolve
+// row's Notify go as far as it can before the round goes on: with no lock between them it has
+// posted by then, and the round's stale firing alert would come last.
+func TestResenderNeverOvertakesAResolution(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		rt := &recordingTransport{}
+		n, err := alertmanager.New(alertmanager.Options{URL: "http://am:9093", ResendInterval: 10 * time.Second, Client: &http.Client{Transport: rt}})
+		require.NoError(t, err)
+		s := newOutage(1, time.Now().Add(-time.Hour), incidents.SeverityCritical)
+		src := &gatedIncidents{
+			fakeIncidents: &fakeIncidents{stories: map[int64]*story{1: s}},
+			read:          make(chan struct{}),
+			release:       make(chan struct{}),
+		}
+		r, err := alertmanager.NewResender(alertmanager.ResenderOptions{Notifiers: []*alertmanager.Notifier{n}, Incidents: src})
+		require.NoError(t, err)
+		round := make(chan error, 1)
+		go func() { round <- r.Resend(t.Context()) }()
+		<-src.read
+
+		src.mu.Lock()
+		s.resolve(time.Now())
+		resolveRow := s.notification(incidents.NotifyResolve)
+		src.mu.Unlock()
+		notified := make(chan error, 1)
+		go func() {
+			_, err := n.Notify(t.Context(), resolveRow)
+			notified <- err
+		}()
+		synctest.Wait() // the resolve row posted, or waiting for the round
+		close(src.release)
+		require.NoError(t, <-round)
+		require.NoError(t, <-notified)
+
+		rt.mu.Lock()
+		defer rt.mu.Unlock()
+		require.Len(t, rt.posts, 2, "the round's POST and the resolve row's")
+		require.Len(t, rt.posts[0], 1)
+		require.Equal(t, time.Now().Add(40*time.Second).UTC(), rt.posts[0][0].EndsAt, "the round's firing alert first")
+		require.Len(t, rt.posts[1], 1)
+		require.Equal(t, s.inc.ResolvedAt.UTC(), rt.posts[1][0].EndsAt, "the resolution last")
+		require.Equal(t, rt.posts[0][0].Labels, rt.posts[1][0].Labels, "of the same alert")
+	})
+}
+
+// TestResenderWaitsForNotify: a round finds one notifier's lock taken by a Notify whose POST
+// has not returned; it has posted to the notifier before that one already, posts to that one
+// after the Notify, and returns if its context ends while it waits.
+func TestResenderWaitsForNotify(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		var transports []*recordingTransport
+		var ns []*alertmanager.Notifier
+		for _, u := range []string{"http://am-0:9093", "http://am-1:9093"} {
+			rt := &recordingTransport{}
+			n, err := alertmanager.New(alertmanager.Options{URL: u, ResendInterval: 10 * time.Second, Client: &http.Client{Transport: rt}})
+			require.NoError(t, err)
+			ns, transports = append(ns, n), append(transports, rt)
+		}
+		transports[1].gate = make(chan struct{})
+		s := newOutage(1, time.Now().Add(-time.Hour), incidents.SeverityCritical)
+		r, err := alertmanager.NewResender(alertmanager.ResenderOptions{
+			Notifiers: ns, Incidents: &fakeIncidents{stories: map[int64]*story{1: s}},
+		})
+		require.NoError(t, err)
+		notified := make(chan error, 1)
+		go func() {
+			_, err := ns[1].Notify(t.Context(), s.notification(incidents.NotifyOpen))
+			notified <- err
+		}()
+		synctest.Wait() // Notify holds am-1's lock, inside its POST
+
+		ctx, cancel := context.WithCancel(t.Context())
+		round := make(chan error, 1)
+		go func() { round <- r.Resend(ctx) }()
+		synctest.Wait()
+		require.Equal(t, [][]string{{"1"}}, transports[0].taken(), "am-0 is not held back")
+		cancel()
+		require.ErrorIs(t, <-round, context.Canceled, "a round waiting for the lock ends with its context")
+
+		go func() { round <- r.Resend(t.Context()) }()
+		synctest.Wait()
+		require.Equal(t, [][]string{{"1"}}, transports[0].taken())
+		close(transports[1].gate)
+		require.NoError(t, <-notified)
+		require.NoError(t, <-round)
+		rt := transports[1]
+		rt.mu.Lock()
+		defer rt.mu.Unlock()
+		require.Len(t, rt.posts, 2, "the Notify's POST, then the round's")
+	})
 }

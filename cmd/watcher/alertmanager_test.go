@@ -65,33 +65,18 @@ func requireNotified(t *testing.T, n amtest.Notification, status string, inc inc
 	require.Equal(t, "claude-sonnet", a.Labels["model"])
 }
 
-// amRecover recovers claude-sonnet and checks what reaches rec until the incident is resolved.
-// A series that recovers always steps down to degraded first (detectors: a down latch clears to
-// degraded, held hold_degraded), so the incident de-escalates to warning before it resolves,
-// and the alert's label set changes on the way (docs/alertmanager.md, "A label set that
-// changes"): LLMProviderDown resolved and LLMProviderDegraded firing, in either order (they
-// are two groups), then LLMProviderDegraded resolved. Each exactly once, nothing else.
-func amRecover(t *testing.T, d *daemon, rec *amtest.Receiver, inc incidents.IncidentView) {
+// amRecover recovers claude-sonnet and checks that the recovery reaches rec as one resolved
+// notification of the outage's alert, LLMProviderDown, and nothing else. A series that recovers
+// always steps down to degraded first (detectors: a down latch clears to degraded, held
+// hold_degraded), so the incident de-escalates to warning before it resolves; the alert keeps
+// the highest severity the incident reached as its identity (docs/alertmanager.md, "One alert
+// per incident"), so the de-escalation is no notification.
+func amRecover(t *testing.T, d *daemon, rec *amtest.Receiver, inc incidents.IncidentView, groupInterval time.Duration) {
 	t.Helper()
 	recoverModel(t, d)
-	got := map[string]int{}
-	var down amtest.Notification
-	for got["LLMProviderDown resolved"] == 0 || got["LLMProviderDegraded resolved"] == 0 {
-		n := rec.Next(t, fmt.Sprintf("the recovery's notifications (so far %v)", got))
-		require.Len(t, n.Alerts, 1, "%+v", n.Alerts)
-		a := n.Alerts[0]
-		require.Equal(t, fmt.Sprint(inc.ID), a.Labels["incident_id"])
-		got[a.Labels["alertname"]+" "+n.Status]++
-		if a.Labels["alertname"] == "LLMProviderDown" {
-			down = n
-		}
-	}
-	requireNotified(t, down, "resolved", inc)
-	require.Equal(t, map[string]int{
-		"LLMProviderDown resolved": 1, "LLMProviderDegraded firing": 1, "LLMProviderDegraded resolved": 1,
-	}, got, "the outage's alert resolved once, by way of the de-escalation's alert")
+	requireNotified(t, rec.Next(t, "the recovery's resolved notification"), "resolved", inc)
 	// Anything more would come within a resend round and a group interval.
-	rec.None(t, amResend+amtest.GroupInterval, "nothing after the resolution")
+	rec.None(t, amResend+groupInterval, "the recovery is one resolved notification of LLMProviderDown")
 	var kinds []incidents.EventKind
 	for _, e := range incidentByID(t, d, inc.ID).Timeline {
 		kinds = append(kinds, e.Kind)
@@ -101,8 +86,7 @@ func amRecover(t *testing.T, d *daemon, rec *amtest.Receiver, inc incidents.Inci
 }
 
 // TestAlertmanagerTarget: an outage and its recovery are one firing and one resolved
-// notification of LLMProviderDown (and the de-escalation's LLMProviderDegraded, firing once and
-// resolved once: amRecover), while the resender posts the open incident every second.
+// notification of LLMProviderDown, while the resender posts the open incident every second.
 func TestAlertmanagerTarget(t *testing.T) {
 	t.Parallel()
 	rec := amtest.NewReceiver(t)
@@ -116,7 +100,7 @@ func TestAlertmanagerTarget(t *testing.T) {
 	// Several resend rounds go by; Alertmanager's notification log holds them back.
 	amtest.Logged(t, "alertmanager logged the firing notification", am)
 	rec.None(t, 0, "the resends are no new notification")
-	amRecover(t, d, rec, inc)
+	amRecover(t, d, rec, inc, amtest.GroupInterval)
 	require.Empty(t, am.ActiveAlerts(), "the alert is resolved")
 }
 
@@ -150,28 +134,25 @@ func TestAlertmanagerRestartMidIncident(t *testing.T) {
 	require.Zero(t, am.Metric("alertmanager_notifications_total", `integration="webhook"`), "no notification since the restart")
 	rec.None(t, 0, "the restart sent no second firing notification")
 
-	amRecover(t, d, rec, inc)
+	amRecover(t, d, rec, inc, amtest.GroupInterval)
 }
 
 // TestAlertmanagerHAPair: both members of a cluster in the target's urls, each with its own
 // queue and resender; the pair notifies once of the outage and once of its recovery, and each
 // URL's queue sent the open row once.
 //
-// The members' group_interval is 1.5 s, not amtest's 1 s: the incident resolves hold_degraded
-// (1 s in fastConfig) after its de-escalation, which created the LLMProviderDegraded group, so
-// with a 1 s interval the resolution reaches both members within milliseconds of that group's
-// flush tick. The two queues post a few milliseconds apart; a member that flushes just before
-// the resolution reaches it, while the other flushed just after, sends a stale firing
-// notification after the resolved one (its dedup sees the other's resolved entry, not its own
-// firing one). With 1 s that failed two runs of this file in nine.
+// The members run amtest's group_interval (1 s). An earlier build needed 1.5 s here: the
+// de-escalation made a new LLMProviderDegraded group whose resolution came hold_degraded (1 s)
+// later, on that group's flush tick, where the two members could take different snapshots and
+// one sent a stale firing notification. With the label set stable there is no such group, and
+// the resolution falls at no fixed phase of the LLMProviderDown group's ticks (thirteen runs
+// passed at 1 s: -count=3, then -count=10). The race itself is Alertmanager's and remains, narrowed to the few
+// milliseconds between the two queues' POSTs (docs/alertmanager.md, "An HA pair").
 func TestAlertmanagerHAPair(t *testing.T) {
 	t.Parallel()
-	const groupInterval = 1500 * time.Millisecond
 	rec := amtest.NewReceiver(t)
-	am0 := amtest.Start(t, amtest.Options{Receiver: rec.URL, Cluster: true, GroupInterval: groupInterval})
-	am1 := amtest.Start(t, amtest.Options{
-		Receiver: rec.URL, Cluster: true, Peers: []string{am0.Cluster}, GroupInterval: groupInterval,
-	})
+	am0 := amtest.Start(t, amtest.Options{Receiver: rec.URL, Cluster: true})
+	am1 := amtest.Start(t, amtest.Options{Receiver: rec.URL, Cluster: true, Peers: []string{am0.Cluster}})
 	amtest.WaitFor(t, "the two alertmanagers settle in one cluster", func() bool { return am0.Settled(2) && am1.Settled(2) })
 	sent := func() float64 {
 		return am0.Metric("alertmanager_notifications_total", `integration="webhook"`) +
@@ -192,7 +173,8 @@ func TestAlertmanagerHAPair(t *testing.T) {
 		require.Contains(t, m, fmt.Sprintf(`outagewatch_alerts_sent_total{kind="open",target=%q} 1`+"\n", target))
 	}
 
-	amRecover(t, d, rec, inc)
-	// The firing one and the recovery's three: the second member sent none.
-	require.Equal(t, 4.0, sent(), "the pair sent what the receiver got, once")
+	amRecover(t, d, rec, inc, amtest.GroupInterval)
+	// amRecover waited a resend round and a group interval after the resolved notification:
+	// longer than the second member's dedup wait (a peer timeout).
+	require.Equal(t, 2.0, sent(), "the pair sent what the receiver got, once: the second member sent none")
 }

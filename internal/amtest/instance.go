@@ -258,10 +258,11 @@ func (in *Instance) Get(path string, v any) {
 
 // GettableAlert is what GET /api/v2/alerts lists.
 type GettableAlert struct {
-	Labels   map[string]string `json:"labels"`
-	StartsAt time.Time         `json:"startsAt"`
-	EndsAt   time.Time         `json:"endsAt"`
-	Status   struct {
+	Labels      map[string]string `json:"labels"`
+	Annotations map[string]string `json:"annotations"`
+	StartsAt    time.Time         `json:"startsAt"`
+	EndsAt      time.Time         `json:"endsAt"`
+	Status      struct {
 		State string `json:"state"`
 	} `json:"status"`
 }
