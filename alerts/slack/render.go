@@ -55,6 +55,9 @@ func (r renderer) root(inc incidents.Incident, timeline []incidents.Event) messa
 	if spread {
 		blocks = append(blocks, slackgo.NewSectionBlock(mrkdwn(":twisted_rightwards_arrows: "+widenedText(inc)), nil, nil))
 	}
+	if vendor := vendorRootText(inc, timeline); vendor != "" {
+		blocks = append(blocks, slackgo.NewSectionBlock(mrkdwn(vendor), nil, nil))
+	}
 	for i, ev := range firing(timeline, inc.State == incidents.StateResolved) {
 		blocks = append(blocks, slackgo.NewSectionBlock(mrkdwn(evidenceText(forIncident(inc, ev), i == 0)), nil, nil))
 	}
@@ -129,6 +132,8 @@ func (r renderer) event(inc incidents.Incident, ev incidents.Event) message {
 	case incidents.EventResolved:
 		line = fmt.Sprintf(":white_check_mark: *%s* resolved by %s", escape(who), escape(ev.Actor))
 		text = fmt.Sprintf("%s resolved by %s", who, ev.Actor)
+	case incidents.EventVendorPosted, incidents.EventVendorResolved:
+		line, text = vendorEvent(inc, ev)
 	default:
 		if inc.Caller != "" {
 			series += " for " + parseCaller(inc.Caller).label()

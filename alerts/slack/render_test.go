@@ -62,6 +62,11 @@ func TestRenderGolden(t *testing.T) {
 	long := strings.Repeat("x<&>`", 100)
 	bare := timeline[0]
 	bare.Evidence.SampleError, bare.Model = long, ""
+	vendor := withVendor(inc, 7*time.Minute)
+	vendorFirst := withVendor(inc, -3*time.Minute)
+	vendorFirst.Vendor.URL = ""
+	vendorResolved := vendor
+	vendorResolved.Vendor.ResolvedAt = opened.Add(62 * time.Minute)
 	for _, tc := range []struct {
 		name string
 		msg  message
@@ -75,12 +80,70 @@ func TestRenderGolden(t *testing.T) {
 		{"event_acknowledged", r.event(inc, incidents.Event{At: opened, Kind: incidents.EventAcknowledged, Actor: "alice"})},
 		{"event_long_sample_error", r.event(inc, bare)},
 		{"resolution", r.resolution(resolved(inc), incidents.Event{Kind: incidents.EventResolved, Actor: incidents.Actor})},
+		{"event_vendor_posted", r.event(vendor, vendorPosted(vendor))},
+		{"event_vendor_posted_first", r.event(vendorFirst, vendorPosted(vendorFirst))},
+		{"event_vendor_resolved", r.event(vendorResolved, incidents.Event{
+			At: vendorResolved.Vendor.ResolvedAt, Kind: incidents.EventVendorResolved, Provider: "anthropic",
+			Severity: incidents.SeverityCritical, Actor: incidents.Actor,
+		})},
+		{"root_vendor", r.root(vendor, timeline)},
+		{"root_resolved_vendor", r.root(resolved(vendorResolved), timeline)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			requireGolden(t, tc.name, tc.msg)
 		})
 	}
+}
+
+// withVendor links the provider's post, posted lead after the incident opened, to inc.
+func withVendor(inc incidents.Incident, lead time.Duration) incidents.Incident {
+	inc.Vendor = incidents.VendorPost{
+		ID: "tqx3p6lqqd5k", Name: "Elevated errors on Claude Sonnet <4.5>",
+		URL: "https://status.claude.com/incidents/tqx3p6lqqd5k", PostedAt: opened.Add(lead),
+	}
+	return inc
+}
+
+// vendorPosted is the event of inc's linked post.
+func vendorPosted(inc incidents.Incident) incidents.Event {
+	return incidents.Event{
+		At: inc.Vendor.PostedAt, Kind: incidents.EventVendorPosted, Provider: inc.Provider,
+		Severity: inc.Severity, Actor: incidents.Actor,
+	}
+}
+
+// TestVendorText: the replies of the provider's post say who posted what, when, and how that
+// compares with our detection, in the words the issue gives.
+func TestVendorText(t *testing.T) {
+	t.Parallel()
+	inc, _ := goldenIncident()
+	r := renderer{links: links}
+	for _, tc := range []struct {
+		name string
+		lead time.Duration
+		want string
+	}{
+		{"after", 7 * time.Minute, "Anthropic posted “Elevated errors on Claude Sonnet <4.5>” at 12:07 UTC, 7 min after outagewatch detected it"},
+		{"before", -3 * time.Minute, "Anthropic posted “Elevated errors on Claude Sonnet <4.5>” at 11:57 UTC, 3 min before outagewatch detected it"},
+		{"together", 20 * time.Second, "Anthropic posted “Elevated errors on Claude Sonnet <4.5>” at 12:00 UTC, within a minute of outagewatch detecting it"},
+		{"hours", 95 * time.Minute, "Anthropic posted “Elevated errors on Claude Sonnet <4.5>” at 13:35 UTC, 1h 35m after outagewatch detected it"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			v := withVendor(inc, tc.lead)
+			require.Equal(t, tc.want, r.event(v, vendorPosted(v)).Text)
+		})
+	}
+	v := withVendor(inc, time.Minute)
+	v.Vendor.ResolvedAt = opened.Add(62 * time.Minute)
+	msg := r.event(v, incidents.Event{At: v.Vendor.ResolvedAt, Kind: incidents.EventVendorResolved})
+	require.Equal(t, "Anthropic resolved “Elevated errors on Claude Sonnet <4.5>” on its status page at 13:02 UTC", msg.Text)
+
+	v.Provider, v.Vendor.Name = "openai", ""
+	require.Equal(t, "OpenAI posted an incident at 12:01 UTC, 1 min after outagewatch detected it", r.event(v, vendorPosted(v)).Text)
+	require.Equal(t, "Mistral", providerName("mistral"))
+	require.Equal(t, "Acme", providerName("acme"))
 }
 
 func TestEvidenceLimits(t *testing.T) {
