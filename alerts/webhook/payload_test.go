@@ -141,6 +141,28 @@ func TestBodyDetails(t *testing.T) {
 		require.Equal(t, "anthropic for batch-jobs ended after 14m 30s: the failures spread beyond batch-jobs: see the anthropic incident", p.Data.Summary)
 		require.NotNil(t, p.Data.Event.Evidence)
 	})
+	t.Run("provider's post", func(t *testing.T) {
+		// The provider's post and its resolution there (issue 25) are sent as incident.updated
+		// with the event; their update rows refresh a Slack root only. The summary is left
+		// unchecked: summary.go words transitions only ("anthropic:  → " for these).
+		for _, kind := range []incidents.EventKind{incidents.EventVendorPosted, incidents.EventVendorResolved} {
+			n := note(t, incidents.NotifyEvent, 102)
+			n.Event = incidents.Event{
+				ID: 107, IncidentID: 42, At: n.Event.At.Add(6 * time.Minute), Kind: kind, Provider: "anthropic",
+				Severity: incidents.SeverityCritical, Actor: incidents.Actor,
+			}
+			n.Row.EventID = 107
+			p := decode(t, n)
+			require.Equal(t, TypeUpdated, p.Type, kind)
+			require.NotNil(t, p.Data.Event)
+			require.Equal(t, Event{
+				ID: 107, At: n.Event.At, Kind: kind, Severity: incidents.SeverityCritical, Actor: incidents.Actor,
+			}, *p.Data.Event)
+			require.Equal(t, n.Event.At, p.Timestamp, "the post's time")
+			n.Row.Kind = incidents.NotifyUpdate
+			require.Empty(t, eventType(n), "the update row of the post sends nothing")
+		}
+	})
 	t.Run("long sample error", func(t *testing.T) {
 		n := note(t, incidents.NotifyEvent, 102)
 		n.Event.Evidence.SampleError = strings.Repeat("é", 5000)
