@@ -37,6 +37,53 @@ type IncidentView struct {
 	Peak            Peak    `json:"peak"`
 	SlackChannel    string  `json:"slack_channel,omitempty"`
 	SlackTS         string  `json:"slack_ts,omitempty"`
+	// Vendor is the provider's own post of the outage on its status page, once one was linked
+	// (issue 25); absent until then.
+	Vendor *VendorView `json:"vendor,omitempty"`
+}
+
+// VendorView is the provider's post linked to an incident, as JSON.
+type VendorView struct {
+	ID   string `json:"id"`
+	Name string `json:"name,omitempty"`
+	URL  string `json:"url,omitempty"`
+	// PostedAt is the provider's first post; ResolvedAt its resolution there, absent while open.
+	PostedAt   *time.Time `json:"posted_at,omitempty"`
+	ResolvedAt *time.Time `json:"resolved_at,omitempty"`
+	// LeadSeconds is PostedAt minus our detection (the opening event's time, or the
+	// incident's opening in lists): how long before the provider outagewatch saw the outage,
+	// negative when the provider posted first.
+	LeadSeconds *float64 `json:"lead_seconds,omitempty"`
+}
+
+// vendorView returns the view of inc's linked post, nil while none is; the lead is counted from
+// detected.
+func vendorView(inc Incident, detected time.Time) *VendorView {
+	p := inc.Vendor
+	if !p.Linked() {
+		return nil
+	}
+	v := &VendorView{ID: p.ID, Name: p.Name, URL: p.URL}
+	if !p.PostedAt.IsZero() {
+		posted, lead := p.PostedAt.UTC(), p.PostedAt.Sub(detected).Seconds()
+		v.PostedAt, v.LeadSeconds = &posted, &lead
+	}
+	if !p.ResolvedAt.IsZero() {
+		t := p.ResolvedAt.UTC()
+		v.ResolvedAt = &t
+	}
+	return v
+}
+
+// detectedAt returns when inc was detected: its opening event's time in timeline, else its
+// opening. (vendorstatus/leadtime.Lead counts the same way for views outside this package.)
+func detectedAt(inc Incident, timeline []Event) time.Time {
+	for _, e := range timeline {
+		if e.Kind == EventOpened {
+			return e.At
+		}
+	}
+	return inc.OpenedAt
 }
 
 // EventView is a timeline event as JSON.
@@ -79,6 +126,7 @@ func View(inc Incident, now time.Time) IncidentView {
 		v.ResolvedAt, end = &t, inc.ResolvedAt
 	}
 	v.DurationSeconds = end.Sub(inc.OpenedAt).Seconds()
+	v.Vendor = vendorView(inc, inc.OpenedAt)
 	return v
 }
 
@@ -263,6 +311,7 @@ func (a *API) get(w http.ResponseWriter, r *http.Request) {
 		IncidentView
 		Timeline []EventView `json:"timeline"`
 	}{IncidentView: View(inc, a.now()), Timeline: []EventView{}}
+	out.Vendor = vendorView(inc, detectedAt(inc, events))
 	for _, e := range events {
 		out.Timeline = append(out.Timeline, EventViewOf(e))
 	}

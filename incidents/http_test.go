@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 )
@@ -94,4 +95,77 @@ func TestListShowsAndFiltersTheCaller(t *testing.T) {
 		require.Equal(t, http.StatusBadRequest, rec.Code, bad)
 		require.Contains(t, rec.Body.String(), "caller: want service:NAME or endpoint:HOST")
 	}
+}
+
+// oneQuery serves one incident and its timeline.
+type oneQuery struct {
+	inc      Incident
+	timeline []Event
+}
+
+func (q oneQuery) List(context.Context, Filter) ([]Incident, error) { return []Incident{q.inc}, nil }
+
+func (q oneQuery) Get(_ context.Context, id int64) (Incident, []Event, error) {
+	if id != q.inc.ID {
+		return Incident{}, nil, ErrNotFound
+	}
+	return q.inc, q.timeline, nil
+}
+
+// TestViewShowsTheProviderPost: a linked post is shown with its lead over our detection (the
+// opening event's time with the timeline, the opening in lists); an unlinked incident has no
+// vendor field.
+func TestViewShowsTheProviderPost(t *testing.T) {
+	t.Parallel()
+	inc := Incident{
+		ID: 7, Provider: "anthropic", OpenedAt: t0.Add(time.Minute), UpdatedAt: t0, State: StateResolved,
+		ResolvedAt: t0.Add(30 * time.Minute),
+		Vendor: VendorPost{
+			ID: "tqx3p6lqqd5k", Name: "Elevated errors on Claude Sonnet", URL: "https://status.claude.com/incidents/tqx3p6lqqd5k",
+			PostedAt: t0.Add(6 * time.Minute), ResolvedAt: t0.Add(55 * time.Minute),
+		},
+	}
+	timeline := []Event{
+		{ID: 1, At: t0, Kind: EventOpened, Provider: "anthropic"},
+		{ID: 2, At: t0.Add(6 * time.Minute), Kind: EventVendorPosted, Provider: "anthropic", Actor: Actor},
+	}
+	mux := http.NewServeMux()
+	NewAPI(oneQuery{inc, timeline}, nil, nil).Register(mux)
+	get := func(target string) []byte {
+		rec := httptest.NewRecorder()
+		mux.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, target, nil))
+		require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+		return rec.Body.Bytes()
+	}
+	vendor := func(lead float64) map[string]any {
+		return map[string]any{
+			"id": "tqx3p6lqqd5k", "name": "Elevated errors on Claude Sonnet", "url": "https://status.claude.com/incidents/tqx3p6lqqd5k",
+			"posted_at": "2026-06-20T14:06:00Z", "resolved_at": "2026-06-20T14:55:00Z", "lead_seconds": lead,
+		}
+	}
+
+	var one struct {
+		Vendor   map[string]any   `json:"vendor"`
+		Timeline []map[string]any `json:"timeline"`
+	}
+	require.NoError(t, json.Unmarshal(get("/v1/incidents/7"), &one))
+	require.Equal(t, vendor(360), one.Vendor, "from the opening event")
+	require.Equal(t, "vendor_posted", one.Timeline[1]["kind"])
+
+	var list struct {
+		Incidents []map[string]any `json:"incidents"`
+	}
+	require.NoError(t, json.Unmarshal(get("/v1/incidents"), &list))
+	require.Equal(t, vendor(300), list.Incidents[0]["vendor"], "from the opening, without a timeline")
+
+	inc.Vendor = VendorPost{}
+	b, err := json.Marshal(View(inc, t0))
+	require.NoError(t, err)
+	require.NotContains(t, string(b), "vendor")
+
+	inc.Vendor = VendorPost{ID: "x", PostedAt: t0}
+	v := View(inc, t0).Vendor
+	require.NotNil(t, v)
+	require.Nil(t, v.ResolvedAt, "open on the provider's page")
+	require.InDelta(t, -60, *v.LeadSeconds, 1e-9, "the provider posted first")
 }
