@@ -143,16 +143,21 @@ func TestBodyDetails(t *testing.T) {
 	})
 	t.Run("provider's post", func(t *testing.T) {
 		// The provider's post and its resolution there (issue 25) are sent as incident.updated
-		// with the event; their update rows refresh a Slack root only. The summary is left
-		// unchecked: summary.go words transitions only ("anthropic:  → " for these).
+		// with the event; their update rows refresh a Slack root only.
+		summaries := map[incidents.EventKind]string{
+			incidents.EventVendorPosted:   "anthropic posted “Elevated errors on Claude Sonnet” on its status page at 14:08 UTC, 6m after outagewatch detected it",
+			incidents.EventVendorResolved: "anthropic resolved “Elevated errors on Claude Sonnet” on its status page at 14:08 UTC",
+		}
 		for _, kind := range []incidents.EventKind{incidents.EventVendorPosted, incidents.EventVendorResolved} {
 			n := note(t, incidents.NotifyEvent, 102)
 			n.Event = incidents.Event{
-				ID: 107, IncidentID: 42, At: n.Event.At.Add(6 * time.Minute), Kind: kind, Provider: "anthropic",
+				ID: 107, IncidentID: 42, At: n.Incident.OpenedAt.Add(6 * time.Minute), Kind: kind, Provider: "anthropic",
 				Severity: incidents.SeverityCritical, Actor: incidents.Actor,
 			}
+			n.Incident.Vendor = incidents.VendorPost{ID: "p1", Name: "Elevated errors on Claude Sonnet"}
 			n.Row.EventID = 107
 			p := decode(t, n)
+			require.Equal(t, summaries[kind], p.Data.Summary)
 			require.Equal(t, TypeUpdated, p.Type, kind)
 			require.NotNil(t, p.Data.Event)
 			require.Equal(t, Event{

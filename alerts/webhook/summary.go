@@ -33,6 +33,13 @@ func summary(typ string, inc incidents.Incident, ev incidents.Event) string {
 	case TypeResolved:
 		return resolvedSummary(inc, ev)
 	}
+	switch ev.Kind {
+	case incidents.EventVendorPosted:
+		return vendorPosted(inc, ev)
+	case incidents.EventVendorResolved:
+		return fmt.Sprintf("%s resolved “%s” on its status page at %s", inc.Provider, inc.Vendor.Name,
+			cmpTime(inc.Vendor.ResolvedAt, ev.At).UTC().Format("15:04 UTC"))
+	}
 	if ev.Kind == incidents.EventDeescalated {
 		return fmt.Sprintf("%s de-escalated to %s", who, ev.Severity)
 	}
@@ -145,4 +152,27 @@ func duration(d time.Duration) string {
 	default:
 		return fmt.Sprintf("%dd %dh", int(d/(24*time.Hour)), int(d%(24*time.Hour)/time.Hour))
 	}
+}
+
+// vendorPosted says when the provider posted the incident on its own status page, and how long
+// after (or before) outagewatch opened it.
+func vendorPosted(inc incidents.Incident, ev incidents.Event) string {
+	posted := cmpTime(inc.Vendor.PostedAt, ev.At)
+	lead := posted.Sub(inc.OpenedAt)
+	when := "within a minute of outagewatch detecting it"
+	switch {
+	case lead >= time.Minute:
+		when = duration(lead) + " after outagewatch detected it"
+	case lead <= -time.Minute:
+		when = duration(-lead) + " before outagewatch detected it"
+	}
+	return fmt.Sprintf("%s posted “%s” on its status page at %s, %s", inc.Provider, inc.Vendor.Name,
+		posted.UTC().Format("15:04 UTC"), when)
+}
+
+func cmpTime(a, b time.Time) time.Time {
+	if !a.IsZero() {
+		return a
+	}
+	return b
 }
