@@ -32,6 +32,7 @@ import (
 	"github.com/outagewatch/outagewatch/statuspage"
 	"github.com/outagewatch/outagewatch/store"
 	"github.com/outagewatch/outagewatch/vendorstatus"
+	"github.com/outagewatch/outagewatch/vendorstatus/leadtime"
 )
 
 // The lazy store serves the alert worker and the silences API: asserted here, where they meet.
@@ -174,8 +175,12 @@ func newApp(cfg Config, memoryCeiling int64, logger *slog.Logger) (*app, error) 
 	}
 	// The providers' own status pages, beside our verdict (docs/vendorstatus.md).
 	a.vendor = vendorstatus.NewBoard()
+	linker, err := leadtime.New(leadtime.Options{Incidents: a.store, Writer: a.store, Registerer: reg, Logger: logger})
+	if err != nil {
+		return nil, err
+	}
 	if a.vendorPoller, err = vendorstatus.NewPoller(cfg.ProviderStatus, a.vendor, vendorstatus.PollerOptions{
-		Registerer: reg, Logger: logger,
+		Registerer: reg, Logger: logger, OnUpdate: a.linkVendor(linker),
 	}); err != nil {
 		return nil, fmt.Errorf("provider status: %w", err)
 	}
