@@ -111,6 +111,19 @@ func TestGoogleDocument(t *testing.T) {
 	require.Equal(t, "1 open incident on the mapped products", st.Description)
 }
 
+// TestStatuspageMerge: an incident in both documents is taken from the one updated last.
+func TestStatuspageMerge(t *testing.T) {
+	t.Parallel()
+	older := Incident{ID: "a", Status: "identified", CreatedAt: testNow.Add(-time.Hour), UpdatedAt: testNow.Add(-time.Hour)}
+	newer := older
+	newer.Status, newer.UpdatedAt = "monitoring", testNow.Add(-time.Minute)
+	src := anthropicSource()
+	st := src.FromStatuspage(Summary{Indicator: IndicatorMinor, Incidents: []Incident{older}}, []Incident{newer}, testNow)
+	require.Equal(t, "monitoring", st.Incidents[0].Status)
+	st = src.FromStatuspage(Summary{Indicator: IndicatorMinor, Incidents: []Incident{newer}}, []Incident{older}, testNow)
+	require.Equal(t, "monitoring", st.Incidents[0].Status)
+}
+
 func TestGoogleIndicator(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {

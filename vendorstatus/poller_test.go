@@ -349,15 +349,33 @@ func TestRunPollsEveryInterval(t *testing.T) {
 	})
 }
 
+// TestRunDisabled: with enabled false, Run returns at once and reads nothing.
 func TestRunDisabled(t *testing.T) {
 	t.Parallel()
-	cfg := DefaultConfig()
-	cfg.Enabled = false
-	board := NewBoard()
-	p, err := NewPoller(cfg, board, PollerOptions{})
-	require.NoError(t, err)
-	require.NoError(t, p.Run(t.Context()))
-	require.Empty(t, board.All())
+	fake := statusfake.New(t)
+	synctest.Test(t, func(t *testing.T) {
+		cfg := DefaultConfig()
+		cfg.Enabled = false
+		cfg.Sources = []Source{{Provider: "anthropic", Format: FormatStatuspage, URL: "http://fake.test/statuspage"}}
+		board := NewBoard()
+		p, err := NewPoller(cfg, board, PollerOptions{Client: handlerClient(fake.Handler())})
+		require.NoError(t, err)
+		ctx, cancel := context.WithCancel(t.Context())
+		defer cancel()
+		done := make(chan error, 1)
+		go func() { done <- p.Run(ctx) }()
+		synctest.Wait()
+		select {
+		case err := <-done:
+			require.NoError(t, err)
+		default:
+			cancel()
+			<-done
+			t.Fatal("Run did not return at once")
+		}
+		require.Empty(t, board.All())
+		require.Empty(t, fake.Requests())
+	})
 }
 
 func TestBoard(t *testing.T) {
@@ -372,6 +390,9 @@ func TestBoard(t *testing.T) {
 	got, ok := b.Get("anthropic")
 	require.True(t, ok)
 	require.Equal(t, "m", got.Components[0].Models[0], "callers get copies")
+	got.Components[0].Models[0] = "changed"
+	again, _ := b.Get("anthropic")
+	require.Equal(t, "m", again.Components[0].Models[0], "callers get copies")
 	_, ok = b.Get("nobody")
 	require.False(t, ok)
 }
