@@ -2,6 +2,7 @@ package alertmanager
 
 import (
 	"fmt"
+	"github.com/outagewatch/outagewatch/alerts"
 	"strconv"
 	"strings"
 	"time"
@@ -60,7 +61,7 @@ func summary(inc incidents.Incident) string {
 		if end.IsZero() {
 			end = inc.UpdatedAt
 		}
-		s = fmt.Sprintf("%s recovered after %s", subject(inc), duration(end.Sub(inc.OpenedAt)))
+		s = fmt.Sprintf("%s recovered after %s", subject(inc), alerts.Duration(end.Sub(inc.OpenedAt)))
 	case inc.Severity == incidents.SeverityCritical:
 		s = subject(inc) + " is down"
 	default:
@@ -86,12 +87,12 @@ func description(inc incidents.Incident, timeline []incidents.Event) string {
 	if ev.Model != "" {
 		on += "/" + ev.Model
 	}
-	fmt.Fprintf(&b, "%s: %s %s vs %s baseline (%s)", on, percent(e.Observed), failures(e.Detector),
+	fmt.Fprintf(&b, "%s: %s %s vs %s baseline (%s)", on, percent(e.Observed), alerts.Failures(e.Detector),
 		percent(e.Baseline), e.Detector)
 	if e.SampleSize > 0 {
 		fmt.Fprintf(&b, ", %s of %s calls", thousands(e.Events), thousands(e.SampleSize))
 		if e.Window > 0 {
-			b.WriteString(" over " + duration(time.Duration(e.Window*float64(time.Second))))
+			b.WriteString(" over " + alerts.Duration(time.Duration(e.Window*float64(time.Second))))
 		}
 	}
 	if top := e.Classes.Sorted(); len(top) > 0 {
@@ -140,22 +141,6 @@ func latestEvidence(timeline []incidents.Event) (incidents.Event, bool) {
 	return fallback, found
 }
 
-// failures names what a detector's observed rate counts.
-func failures(detector string) string {
-	switch {
-	case strings.HasPrefix(detector, "error_rate"):
-		return "errors"
-	case detector == "truncation":
-		return "truncated"
-	case detector == "rate_limit":
-		return "429s"
-	case detector == "ttft" || detector == "latency":
-		return "slow calls"
-	default:
-		return "failures"
-	}
-}
-
 // modelList names the models, at most maxModels of them.
 func modelList(models []string) string {
 	names := models[:min(len(models), maxModels)]
@@ -164,22 +149,6 @@ func modelList(models []string) string {
 		s += fmt.Sprintf(" and %d more", len(models)-maxModels)
 	}
 	return s
-}
-
-// duration shows d to the second below an hour, to the minute below a day, then to the hour.
-func duration(d time.Duration) string {
-	switch {
-	case d < time.Minute:
-		return fmt.Sprintf("%ds", int(max(d, 0).Round(time.Second)/time.Second))
-	case d < time.Hour && d%time.Minute >= time.Second:
-		return fmt.Sprintf("%dm %ds", int(d/time.Minute), int(d%time.Minute/time.Second))
-	case d < time.Hour:
-		return fmt.Sprintf("%dm", int(d/time.Minute))
-	case d < 24*time.Hour:
-		return fmt.Sprintf("%dh %dm", int(d/time.Hour), int(d%time.Hour/time.Minute))
-	default:
-		return fmt.Sprintf("%dd %dh", int(d/(24*time.Hour)), int(d%(24*time.Hour)/time.Hour))
-	}
 }
 
 func percent(f float64) string { return strconv.FormatFloat(f*100, 'f', 1, 64) + "%" }

@@ -2,6 +2,7 @@ package slack
 
 import (
 	"fmt"
+	"github.com/outagewatch/outagewatch/alerts"
 	"strings"
 
 	"github.com/outagewatch/outagewatch/incidents"
@@ -75,7 +76,7 @@ func localText(inc incidents.Incident, timeline []incidents.Event) string {
 		if ev.Model != "" {
 			series += "/" + ev.Model
 		}
-		fmt.Fprintf(&b, ": %s %s", percent(ev.Evidence.Observed), failures(ev.Evidence.Detector))
+		fmt.Fprintf(&b, ": %s %s", percent(ev.Evidence.Observed), alerts.Failures(ev.Evidence.Detector))
 		if top := topClass(ev.Evidence.Classes); top != "" {
 			fmt.Fprintf(&b, " (mostly %s)", escape(top))
 		}
@@ -136,22 +137,6 @@ func othersText(c caller, e incidents.Evidence) string {
 		return "1 other " + strings.TrimSuffix(noun, "s") + " at its baseline"
 	default:
 		return fmt.Sprintf("%d other %s at their baseline", n, noun)
-	}
-}
-
-// failures names what a detector counts.
-func failures(detector string) string {
-	switch {
-	case strings.HasPrefix(detector, "error_rate"):
-		return "errors"
-	case detector == "truncation":
-		return "truncated"
-	case detector == "rate_limit":
-		return "429s"
-	case detector == "ttft" || detector == "latency":
-		return "slow calls"
-	default:
-		return "failures"
 	}
 }
 

@@ -65,12 +65,12 @@ func (r renderer) root(inc incidents.Incident, timeline []incidents.Event) messa
 	text := fmt.Sprintf("%s %s (%s): %s, since %s", subject(inc), stateWord(inc), inc.Severity,
 		modelList(inc.Models, false), fallbackTime(inc.OpenedAt))
 	if inc.State == incidents.StateResolved {
-		text = fmt.Sprintf("%s recovered after %s: %s", subject(inc), duration(inc.ResolvedAt.Sub(inc.OpenedAt)),
+		text = fmt.Sprintf("%s recovered after %s: %s", subject(inc), alerts.Duration(inc.ResolvedAt.Sub(inc.OpenedAt)),
 			modelList(inc.Models, false))
 	}
 	if spread {
 		text = fmt.Sprintf("%s ended after %s: the failures spread beyond %s: see the %s incident", subject(inc),
-			duration(inc.ResolvedAt.Sub(inc.OpenedAt)), parseCaller(inc.Caller).label(), inc.Provider)
+			alerts.Duration(inc.ResolvedAt.Sub(inc.OpenedAt)), parseCaller(inc.Caller).label(), inc.Provider)
 	}
 	return message{Text: text, Blocks: blocks}
 }
@@ -100,7 +100,7 @@ func (r renderer) fields(inc incidents.Incident) []*slackgo.TextBlockObject {
 		mrkdwn("*Since*\n" + slackDate(inc.OpenedAt)),
 	}
 	if inc.State == incidents.StateResolved {
-		fields = append(fields, mrkdwn("*Duration*\n"+duration(inc.ResolvedAt.Sub(inc.OpenedAt))))
+		fields = append(fields, mrkdwn("*Duration*\n"+alerts.Duration(inc.ResolvedAt.Sub(inc.OpenedAt))))
 	}
 	if len(inc.Detectors) > 0 {
 		fields = append(fields, mrkdwn("*Detectors*\n"+escape(strings.Join(inc.Detectors, ", "))))
@@ -161,7 +161,7 @@ func (r renderer) resolution(inc incidents.Incident, ev incidents.Event) message
 	if end.IsZero() {
 		end = inc.UpdatedAt
 	}
-	took := duration(end.Sub(inc.OpenedAt))
+	took := alerts.Duration(end.Sub(inc.OpenedAt))
 	who := subject(inc)
 	line := fmt.Sprintf(":white_check_mark: *%s* recovered after *%s*", escape(who), took)
 	text := fmt.Sprintf("%s recovered after %s", who, took)
@@ -248,7 +248,7 @@ func evidenceText(ev incidents.Event, sample bool) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "*%s*%s: *%s* observed vs %s baseline", escape(e.Detector), on, percent(e.Observed), percent(e.Baseline))
 	fmt.Fprintf(&b, " · %s of %s calls over %s", thousands(e.Events), thousands(e.SampleSize),
-		duration(time.Duration(e.Window*float64(time.Second))))
+		alerts.Duration(time.Duration(e.Window*float64(time.Second))))
 	if e.CallRate > 0 {
 		fmt.Fprintf(&b, " · %s calls/s", strconv.FormatFloat(e.CallRate, 'f', -1, 64))
 	}
@@ -385,22 +385,6 @@ func slackDate(t time.Time) string {
 }
 
 func fallbackTime(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") }
-
-// duration shows d to the second below an hour, to the minute below a day, then to the hour.
-func duration(d time.Duration) string {
-	switch {
-	case d < time.Minute:
-		return fmt.Sprintf("%ds", int(max(d, 0).Round(time.Second)/time.Second))
-	case d < time.Hour && d%time.Minute >= time.Second:
-		return fmt.Sprintf("%dm %ds", int(d/time.Minute), int(d%time.Minute/time.Second))
-	case d < time.Hour:
-		return fmt.Sprintf("%dm", int(d/time.Minute))
-	case d < 24*time.Hour:
-		return fmt.Sprintf("%dh %dm", int(d/time.Hour), int(d%time.Hour/time.Minute))
-	default:
-		return fmt.Sprintf("%dd %dh", int(d/(24*time.Hour)), int(d%(24*time.Hour)/time.Hour))
-	}
-}
 
 func percent(f float64) string { return strconv.FormatFloat(f*100, 'f', 1, 64) + "%" }
 

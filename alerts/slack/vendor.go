@@ -2,6 +2,7 @@ package slack
 
 import (
 	"fmt"
+	"github.com/outagewatch/outagewatch/alerts"
 	"strings"
 	"time"
 
@@ -67,7 +68,7 @@ func leadPhrase(lead time.Duration) string {
 	}
 	amount := fmt.Sprintf("%d min", int(d/time.Minute))
 	if d >= time.Hour {
-		amount = duration(d)
+		amount = alerts.Duration(d)
 	}
 	if lead < 0 {
 		return amount + " before outagewatch detected it"

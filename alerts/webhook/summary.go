@@ -2,6 +2,7 @@ package webhook
 
 import (
 	"fmt"
+	"github.com/outagewatch/outagewatch/alerts"
 	"strings"
 	"time"
 
@@ -63,7 +64,7 @@ func resolvedSummary(inc incidents.Incident, ev incidents.Event) string {
 	if end.IsZero() {
 		end = ev.At
 	}
-	took := duration(end.Sub(inc.OpenedAt))
+	took := alerts.Duration(end.Sub(inc.OpenedAt))
 	who := subject(inc)
 	by := cmpActor(inc.ResolvedBy, ev.Actor)
 	switch {
@@ -138,22 +139,6 @@ func modelList(models []string) string {
 	return strings.Join(names, ", ")
 }
 
-// duration shows d to the second below an hour, to the minute below a day, then to the hour.
-func duration(d time.Duration) string {
-	switch {
-	case d < time.Minute:
-		return fmt.Sprintf("%ds", int(max(d, 0).Round(time.Second)/time.Second))
-	case d < time.Hour && d%time.Minute >= time.Second:
-		return fmt.Sprintf("%dm %ds", int(d/time.Minute), int(d%time.Minute/time.Second))
-	case d < time.Hour:
-		return fmt.Sprintf("%dm", int(d/time.Minute))
-	case d < 24*time.Hour:
-		return fmt.Sprintf("%dh %dm", int(d/time.Hour), int(d%time.Hour/time.Minute))
-	default:
-		return fmt.Sprintf("%dd %dh", int(d/(24*time.Hour)), int(d%(24*time.Hour)/time.Hour))
-	}
-}
-
 // vendorPosted says when the provider posted the incident on its own status page, and how long
 // after (or before) outagewatch opened it.
 func vendorPosted(inc incidents.Incident, ev incidents.Event) string {
@@ -162,9 +147,9 @@ func vendorPosted(inc incidents.Incident, ev incidents.Event) string {
 	when := "within a minute of outagewatch detecting it"
 	switch {
 	case lead >= time.Minute:
-		when = duration(lead) + " after outagewatch detected it"
+		when = alerts.Duration(lead) + " after outagewatch detected it"
 	case lead <= -time.Minute:
-		when = duration(-lead) + " before outagewatch detected it"
+		when = alerts.Duration(-lead) + " before outagewatch detected it"
 	}
 	return fmt.Sprintf("%s posted “%s” on its status page at %s, %s", inc.Provider, inc.Vendor.Name,
 		posted.UTC().Format("15:04 UTC"), when)
