@@ -23,7 +23,7 @@ func (s *Store) Apply(ctx context.Context, c incidents.Change) (incidents.Incide
 		if err != nil || !ok {
 			return err
 		}
-		inc, err := updateIncident(ctx, tx, mergeVendor(rules.Merge(stored, c), c.Vendor))
+		inc, err := updateIncident(ctx, tx, rules.MergeVendor(rules.Merge(stored, c), c.Vendor))
 		if err != nil {
 			return err
 		}
