@@ -81,8 +81,10 @@ provider_status:
 		kinds[string(e.Kind)]++
 	}
 	require.Equal(t, 1, kinds["vendor_posted"], "one vendor_posted event across the polls")
-	metrics := scrape(t, d)
-	require.Contains(t, metrics, "\noutagewatch_provider_status_lead_seconds_count 1\n")
+	// The lead is observed once the link is stored.
+	require.Eventually(t, func() bool {
+		return strings.Contains(scrape(t, d), "\noutagewatch_provider_status_lead_seconds_count 1\n")
+	}, 10*time.Second, 20*time.Millisecond, "the lead observed once")
 	code, ps := providerStatus(t, d)
 	require.Equal(t, http.StatusServiceUnavailable, code)
 	require.True(t, strings.HasPrefix(ps.Note, "provider confirms: "), ps.Note)
