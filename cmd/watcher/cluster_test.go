@@ -91,7 +91,9 @@ func TestThreeReplicasOneView(t *testing.T) {
 	secretFile := filepath.Join(t.TempDir(), "hook.secret")
 	require.NoError(t, os.WriteFile(secretFile, []byte(secret), 0o600))
 	hook := newHookReceiver(t, secret)
-	config := clusterConfig + fmt.Sprintf("alerts:\n  targets:\n    - {name: hook, type: webhook, urls: [%q], secret_file: %q}\n", hook.srv.URL, secretFile)
+	// A short lease: a delivery the killed leader had claimed but not recorded waits for its
+	// lease to end before the next leader claims it (alerts.lease, 5 minutes by default).
+	config := clusterConfig + fmt.Sprintf("alerts:\n  lease: 4s\n  send_timeout: 2s\n  targets:\n    - {name: hook, type: webhook, urls: [%q], secret_file: %q}\n", hook.srv.URL, secretFile)
 	var rs []replicaOf
 	for _, name := range []string{"a", "b", "c"} {
 		rs = append(rs, replicaOf{proc{watchertest.StartWatcher(t, config, env...)}, name})
